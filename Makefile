@@ -1,0 +1,39 @@
+# runx: a runc-compatible OCI runtime with several isolation modes.
+GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+BUILDTAGS ?= seccomp urfave_cli_no_docs
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.gitCommit=$(VERSION)
+export PATH := /usr/local/go/bin:$(PATH)
+
+.PHONY: all build deps demo test unit integration conformance bench clean
+
+all: build
+
+# Debian packages the build, the tests and the benchmark need.
+deps:
+	@bash tests/scripts/deps.sh
+
+build:
+	CGO_ENABLED=1 $(GO) build -trimpath -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)" -o runx .
+
+# One command on a fresh Debian 12 machine: dependencies, build, a container that prints something.
+demo: deps build
+	@bash tests/scripts/demo.sh
+
+unit:
+	CGO_ENABLED=1 $(GO) test -tags "$(BUILDTAGS)" ./ ./libct/...
+
+integration: build
+	CGO_ENABLED=1 RUNX=$(CURDIR)/runx $(GO) test -count=1 -tags "$(BUILDTAGS)" -timeout 30m ./tests/ -v
+
+conformance: build
+	@bash tests/conformance/run.sh $(CURDIR)/runx
+
+bench: deps build
+	@bash tests/bench/run.sh $(CURDIR)/runx
+
+# Every test: unit, integration against the built binary, and the conformance suite.
+test: deps build unit integration conformance
+
+clean:
+	rm -f runx

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/runc/types"
+	"github.com/urfave/cli/v2"
+)
+
+var eventsCommand = &cli.Command{
+	Name:  "events",
+	Usage: "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
+	ArgsUsage: `<container-id>
+
+Where "<container-id>" is the name for the instance of the container.`,
+	Flags: []cli.Flag{
+		&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "set the stats collection interval"},
+		&cli.BoolFlag{Name: "stats", Usage: "display the container's stats then exit"},
+	},
+	Action: func(c *cli.Context) error {
+		if err := checkArgs(c, 1, true); err != nil {
+			return err
+		}
+		if c.Duration("interval") <= 0 {
+			return fmt.Errorf("--interval: duration must be greater than 0")
+		}
+		ct, err := getContainer(c)
+		if err != nil {
+			return err
+		}
+		st, err := ct.State()
+		if err != nil {
+			return err
+		}
+		if st.Status == "stopped" {
+			return fmt.Errorf("container with id %s is not running", ct.ID())
+		}
+		var mu sync.Mutex
+		enc := json.NewEncoder(os.Stdout)
+		emit := func(e *types.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			_ = enc.Encode(e)
+		}
+		if c.Bool("stats") {
+			s, err := ct.Stats()
+			if err != nil {
+				return err
+			}
+			emit(&types.Event{Type: "stats", ID: ct.ID(), Data: s})
+			return nil
+		}
+		if oom, err := ct.OOMNotify(); err == nil && oom != nil {
+			go func() {
+				for range oom {
+					emit(&types.Event{Type: "oom", ID: ct.ID()})
+				}
+			}()
+		}
+		tick := time.NewTicker(c.Duration("interval"))
+		defer tick.Stop()
+		for {
+			s, err := ct.Stats()
+			if err != nil {
+				if st, e := ct.State(); e == nil && st.Status == "stopped" {
+					return nil
+				}
+				return err
+			}
+			emit(&types.Event{Type: "stats", ID: ct.ID(), Data: s})
+			<-tick.C
+		}
+	},
+}

@@ -1,0 +1,196 @@
+package libct
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/utils"
+	"github.com/opencontainers/runc/types"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/runx-dev/runx/isolation"
+)
+
+// container is a namespace-mode container loaded from its state directory.
+type container struct {
+	c    *libcontainer.Container
+	root string
+}
+
+func (c *container) ID() string   { return c.c.ID() }
+func (c *container) Mode() string { return Name }
+
+func (c *container) State() (*isolation.State, error) {
+	status, err := c.c.Status()
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.c.State()
+	if err != nil {
+		return nil, err
+	}
+	pid := st.BaseState.InitProcessPid
+	if status == libcontainer.Stopped {
+		pid = 0
+	}
+	bundle, annotations := utils.Annotations(st.Config.Labels)
+	return &isolation.State{
+		OCIVersion:  st.BaseState.Config.Version,
+		ID:          st.BaseState.ID,
+		Pid:         pid,
+		Status:      status.String(),
+		Bundle:      bundle,
+		Rootfs:      st.BaseState.Config.Rootfs,
+		Created:     st.BaseState.Created,
+		Annotations: annotations,
+	}, nil
+}
+
+func (c *container) Start() error {
+	status, err := c.c.Status()
+	if err != nil {
+		return err
+	}
+	switch status {
+	case libcontainer.Created:
+		return c.c.Exec()
+	case libcontainer.Stopped:
+		return errors.New("cannot start a container that has stopped")
+	case libcontainer.Running:
+		return errors.New("cannot start an already running container")
+	default:
+		return fmt.Errorf("cannot start a container in the %s state", status)
+	}
+}
+
+func (c *container) Signal(sig syscall.Signal, all bool) error {
+	if !all {
+		err := c.c.Signal(sig)
+		if errors.Is(err, libcontainer.ErrNotRunning) {
+			return isolation.ErrNotRunning
+		}
+		return err
+	}
+	pids, err := c.c.Processes()
+	if err != nil {
+		return err
+	}
+	if len(pids) == 0 {
+		return isolation.ErrNotRunning
+	}
+	for _, pid := range pids {
+		if err := unix.Kill(pid, sig); err != nil && err != unix.ESRCH {
+			return fmt.Errorf("signal %d to pid %d: %w", sig, pid, err)
+		}
+	}
+	if sig == unix.SIGKILL {
+		// A frozen cgroup v1 task only dies once thawed.
+		if st, _ := c.c.Status(); st == libcontainer.Paused {
+			_ = c.c.Resume()
+		}
+	}
+	return nil
+}
+
+func (c *container) Delete(force bool) error {
+	status, err := c.c.Status()
+	if err != nil {
+		return err
+	}
+	switch {
+	case status == libcontainer.Stopped:
+		return c.c.Destroy()
+	case force || status == libcontainer.Created:
+		return c.kill()
+	default:
+		return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.c.ID(), status)
+	}
+}
+
+// kill sends SIGKILL and destroys the container once its init is gone.
+func (c *container) kill() error {
+	_ = c.c.Signal(unix.SIGKILL)
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := time.Millisecond; time.Now().Before(deadline); wait = min(wait*2, 100*time.Millisecond) {
+		if err := c.c.Signal(unix.Signal(0)); err != nil {
+			return c.c.Destroy()
+		}
+		time.Sleep(wait)
+	}
+	return errors.New("container init still running")
+}
+
+func (c *container) Exec(req *isolation.ExecRequest) (int, error) {
+	status, err := c.c.Status()
+	if err != nil {
+		return -1, err
+	}
+	if status == libcontainer.Stopped {
+		return -1, errors.New("cannot exec in a stopped container")
+	}
+	if status == libcontainer.Paused && !req.IgnorePaused {
+		return -1, errors.New("cannot exec in a paused container (use --ignore-paused to override)")
+	}
+	r := &runner{
+		container:     c.c,
+		detach:        req.Detach,
+		subreaper:     false,
+		pidFile:       req.PidFile,
+		consoleSocket: req.ConsoleSocket,
+		pidfdSocket:   req.PidfdSocket,
+		preserveFDs:   req.PreserveFDs,
+		subCgroups:    req.SubCgroup,
+	}
+	return r.start(req.Process)
+}
+
+func (c *container) Pause() error {
+	status, err := c.c.Status()
+	if err != nil {
+		return err
+	}
+	if status != libcontainer.Running && status != libcontainer.Created {
+		return isolation.ErrNotRunning
+	}
+	return c.c.Pause()
+}
+
+func (c *container) Resume() error {
+	err := c.c.Resume()
+	if errors.Is(err, libcontainer.ErrNotPaused) {
+		return isolation.ErrNotPaused
+	}
+	return err
+}
+
+func (c *container) Processes() ([]int, error) { return c.c.Processes() }
+
+func (c *container) OOMNotify() (<-chan struct{}, error) { return c.c.NotifyOOM() }
+
+// Update applies new resource limits to the running container's cgroup.
+func (c *container) Update(r *specs.LinuxResources) error {
+	config := c.c.Config()
+	if config.Cgroups.Resources == nil {
+		config.Cgroups.Resources = &cgroups.Resources{}
+	}
+	if err := applyResources(config.Cgroups.Resources, r); err != nil {
+		return err
+	}
+	return c.c.Set(config)
+}
+
+func (c *container) Stats() (*types.Stats, error) {
+	st, err := c.c.Stats()
+	if err != nil {
+		return nil, err
+	}
+	return convertStats(st), nil
+}
+
+var _ isolation.Container = (*container)(nil)
+

@@ -1,0 +1,104 @@
+// Package libct is runx's namespace isolation mode: Linux namespaces, cgroups,
+// seccomp and capabilities through runc's libcontainer.
+package libct
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/moby/sys/userns"
+	_ "github.com/opencontainers/cgroups/devices" // device rules for cgroup v1 and v2
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	"github.com/sirupsen/logrus"
+
+	"github.com/runx-dev/runx/isolation"
+)
+
+// Name is the isolation mode's name.
+const Name = "namespace"
+
+// Mode is the namespace isolation mode.
+type Mode struct{}
+
+func init() { isolation.Register(Mode{}) }
+
+// Name implements isolation.Mode.
+func (Mode) Name() string { return Name }
+
+// Create implements isolation.Mode. The caller has already chdir'ed into the bundle.
+func (Mode) Create(req *isolation.CreateRequest) (int, error) {
+	rootlessCg, err := useRootlessCgroups(req.Rootless, req.SystemdCgroup)
+	if err != nil {
+		return -1, err
+	}
+	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
+		CgroupName:       req.ID,
+		UseSystemdCgroup: req.SystemdCgroup,
+		NoPivotRoot:      req.NoPivot,
+		NoNewKeyring:     req.NoNewKeyring,
+		Spec:             req.Spec,
+		RootlessEUID:     os.Geteuid() != 0,
+		RootlessCgroups:  rootlessCg,
+	})
+	if err != nil {
+		return -1, fmt.Errorf("config.json: %w", err)
+	}
+	c, err := libcontainer.Create(req.Root, req.ID, config)
+	if err != nil {
+		if errors.Is(err, libcontainer.ErrExist) {
+			return -1, fmt.Errorf("container %q: %w", req.ID, err)
+		}
+		return -1, err
+	}
+	r := &runner{
+		container:     c,
+		init:          true,
+		destroyOnExit: !req.Keep,
+		detach:        req.Detach || !req.Run,
+		run:           req.Run,
+		subreaper:     !req.NoSubreaper,
+		pidFile:       req.PidFile,
+		consoleSocket: req.ConsoleSocket,
+		pidfdSocket:   req.PidfdSocket,
+		preserveFDs:   req.PreserveFDs,
+	}
+	return r.start(req.Spec.Process)
+}
+
+// Load implements isolation.Mode.
+func (Mode) Load(root, id string) (isolation.Container, error) {
+	c, err := libcontainer.Load(root, id)
+	if err != nil {
+		if errors.Is(err, libcontainer.ErrNotExist) {
+			return nil, isolation.ErrNotExist
+		}
+		return nil, err
+	}
+	return &container{c: c, root: root}, nil
+}
+
+// useRootlessCgroups decides, as runc does, whether cgroup permission errors are
+// tolerated: --rootless true/false wins; auto means "not real root".
+func useRootlessCgroups(flag string, systemd bool) (bool, error) {
+	switch flag {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	case "", "auto":
+	default:
+		return false, fmt.Errorf("--rootless: invalid value %q (want true, false or auto)", flag)
+	}
+	if os.Geteuid() != 0 {
+		return true, nil
+	}
+	if !userns.RunningInUserNS() {
+		return false, nil
+	}
+	if systemd {
+		logrus.Debug("running as root in a user namespace with systemd cgroups: assuming rootless cgroups")
+	}
+	return true, nil
+}

@@ -1,0 +1,219 @@
+package libct
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// newProcess turns an OCI process into a libcontainer one.
+func newProcess(p *specs.Process) (*libcontainer.Process, error) {
+	lp := &libcontainer.Process{
+		Args:            p.Args,
+		Env:             p.Env,
+		UID:             int(p.User.UID),
+		GID:             int(p.User.GID),
+		Cwd:             p.Cwd,
+		Label:           p.SelinuxLabel,
+		NoNewPrivileges: &p.NoNewPrivileges,
+		AppArmorProfile: p.ApparmorProfile,
+		Scheduler:       p.Scheduler,
+		IOPriority:      p.IOPriority,
+	}
+	if p.ConsoleSize != nil {
+		lp.ConsoleWidth = uint16(p.ConsoleSize.Width)
+		lp.ConsoleHeight = uint16(p.ConsoleSize.Height)
+	}
+	if c := p.Capabilities; c != nil {
+		lp.Capabilities = &configs.Capabilities{
+			Bounding:    c.Bounding,
+			Effective:   c.Effective,
+			Inheritable: c.Inheritable,
+			Permitted:   c.Permitted,
+			Ambient:     c.Ambient,
+		}
+	}
+	for _, g := range p.User.AdditionalGids {
+		lp.AdditionalGroups = append(lp.AdditionalGroups, int(g))
+	}
+	for _, rl := range p.Rlimits {
+		t, ok := rlimitTypes[rl.Type]
+		if !ok {
+			return nil, fmt.Errorf("process.rlimits: unknown rlimit type %q", rl.Type)
+		}
+		lp.Rlimits = append(lp.Rlimits, configs.Rlimit{Type: t, Hard: rl.Hard, Soft: rl.Soft})
+	}
+	aff, err := configs.ConvertCPUAffinity(p.ExecCPUAffinity)
+	if err != nil {
+		return nil, fmt.Errorf("process.execCPUAffinity: %w", err)
+	}
+	lp.CPUAffinity = aff
+	return lp, nil
+}
+
+var rlimitTypes = map[string]int{
+	"RLIMIT_CPU":        unix.RLIMIT_CPU,
+	"RLIMIT_FSIZE":      unix.RLIMIT_FSIZE,
+	"RLIMIT_DATA":       unix.RLIMIT_DATA,
+	"RLIMIT_STACK":      unix.RLIMIT_STACK,
+	"RLIMIT_CORE":       unix.RLIMIT_CORE,
+	"RLIMIT_RSS":        unix.RLIMIT_RSS,
+	"RLIMIT_NPROC":      unix.RLIMIT_NPROC,
+	"RLIMIT_NOFILE":     unix.RLIMIT_NOFILE,
+	"RLIMIT_MEMLOCK":    unix.RLIMIT_MEMLOCK,
+	"RLIMIT_AS":         unix.RLIMIT_AS,
+	"RLIMIT_LOCKS":      unix.RLIMIT_LOCKS,
+	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_MSGQUEUE":   unix.RLIMIT_MSGQUEUE,
+	"RLIMIT_NICE":       unix.RLIMIT_NICE,
+	"RLIMIT_RTPRIO":     unix.RLIMIT_RTPRIO,
+	"RLIMIT_RTTIME":     unix.RLIMIT_RTTIME,
+}
+
+// runner starts a process in a container (the init process for create and run,
+// another one for exec) and, in the foreground, supervises it.
+type runner struct {
+	container     *libcontainer.Container
+	init          bool
+	run           bool // create and start at once
+	detach        bool
+	destroyOnExit bool
+	subreaper     bool
+	pidFile       string
+	consoleSocket string
+	pidfdSocket   string
+	preserveFDs   int
+	subCgroups    map[string]string
+}
+
+func (r *runner) start(config *specs.Process) (status int, err error) {
+	defer func() {
+		if err != nil && r.init {
+			r.destroy()
+		}
+	}()
+	if err := r.checkTerminal(config); err != nil {
+		return -1, err
+	}
+	p, err := newProcess(config)
+	if err != nil {
+		return -1, err
+	}
+	p.LogLevel = strconv.Itoa(int(logrus.GetLevel()))
+	p.Init = r.init
+	p.SubCgroupPaths = r.subCgroups
+	if err := r.addPreservedFDs(p); err != nil {
+		return -1, err
+	}
+	var sig *forwarder
+	if !r.detach {
+		// Catch signals before the process exists so that none is lost.
+		sig = newForwarder(r.subreaper)
+		defer sig.stop()
+	}
+	t, err := setupIO(p, config.Terminal, r.detach, r.consoleSocket)
+	if err != nil {
+		return -1, err
+	}
+	defer t.close()
+	if r.pidfdSocket != "" {
+		closeSock, err := dialFile(r.pidfdSocket, "--pidfd-socket")
+		if err != nil {
+			return -1, err
+		}
+		p.PidfdSocket = closeSock
+		defer closeSock.Close()
+	}
+	if r.init && !r.run {
+		err = r.container.Start(p)
+	} else if r.init {
+		err = r.container.Run(p)
+	} else {
+		err = r.container.Start(p)
+	}
+	if err != nil {
+		return -1, err
+	}
+	if err := t.waitConsole(); err != nil {
+		terminate(p)
+		return -1, err
+	}
+	t.closePostStart()
+	if r.pidFile != "" {
+		if err := writePidFile(r.pidFile, p); err != nil {
+			terminate(p)
+			return -1, err
+		}
+	}
+	if r.detach {
+		return 0, nil
+	}
+	status, err = sig.forward(p, t)
+	if err != nil {
+		terminate(p)
+		return -1, err
+	}
+	t.wait()
+	if r.init {
+		r.destroy()
+	}
+	return status, nil
+}
+
+func (r *runner) destroy() {
+	if r.destroyOnExit {
+		if err := r.container.Destroy(); err != nil {
+			logrus.Warn(err)
+		}
+	}
+}
+
+func (r *runner) checkTerminal(config *specs.Process) error {
+	if r.detach && config.Terminal && r.consoleSocket == "" {
+		return fmt.Errorf("cannot allocate tty if runx will detach without setting console socket")
+	}
+	if (!r.detach || !config.Terminal) && r.consoleSocket != "" {
+		return fmt.Errorf("cannot use console socket if runx will not detach or allocate tty")
+	}
+	return nil
+}
+
+// addPreservedFDs passes fds 3 .. 3+N-1 of runx on to the process (--preserve-fds).
+func (r *runner) addPreservedFDs(p *libcontainer.Process) error {
+	for i := 3; i < 3+r.preserveFDs; i++ {
+		if _, err := unix.FcntlInt(uintptr(i), unix.F_GETFD, 0); err != nil {
+			return fmt.Errorf("--preserve-fds: fd %d is not open", i)
+		}
+		p.ExtraFiles = append(p.ExtraFiles, os.NewFile(uintptr(i), "preserved-fd-"+strconv.Itoa(i)))
+	}
+	return nil
+}
+
+func terminate(p *libcontainer.Process) {
+	_ = p.Signal(unix.SIGKILL)
+	_, _ = p.Wait()
+}
+
+// writePidFile writes the pid atomically: a reader never sees a partial file.
+func writePidFile(path string, p *libcontainer.Process) error {
+	pid, err := p.Pid()
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path))
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("--pid-file %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("--pid-file %s: %w", path, err)
+	}
+	return nil
+}

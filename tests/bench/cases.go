@@ -1,0 +1,123 @@
+package main
+
+import "fmt"
+
+// A Runtime is one side of a comparison: a label for the report and the
+// command prefix (binary plus any global flags) that selects it. Each runtime
+// in a case gets a private --root directory and its own bundle copies.
+type Runtime struct {
+	Label string
+	Argv  []string
+	// EditConfig, if set, adjusts this runtime's copy of config.json after the
+	// common edits (for example an annotation that selects an isolation mode).
+	EditConfig func(cfg map[string]any)
+}
+
+// A Case is one benchmark. Its runtimes are measured alternately, one
+// measurement each per iteration; the report gives the ratio of the first
+// runtime to the second (the subject over the reference).
+type Case struct {
+	Name     string
+	Desc     string
+	Bundle   []string // process.args of the container the case runs or starts
+	Runtimes []Runtime
+	// Optional cases are skipped (with a note) when a runtime binary is
+	// missing; otherwise a missing binary is an error.
+	Optional bool
+
+	// Setup runs once per runtime before the first iteration, untimed.
+	Setup func(b *Bench, st *rtState) error
+	// Measure runs one timed iteration; seq is unique within the case and runtime.
+	Measure func(b *Bench, st *rtState, seq int) (Sample, error)
+	// Teardown runs once per runtime after the last iteration, and also after a
+	// failure or an interrupt, so it should use b.rawCmd, which runs regardless.
+	Teardown func(b *Bench, st *rtState)
+}
+
+// Sample is one timed measurement: wall time across all the processes of the
+// timed step, and the largest ru_maxrss among them.
+type Sample struct {
+	WallMs  float64
+	PeakKiB int64
+}
+
+// defaultCases is the table of benchmarks. To compare another mode or runtime,
+// append a Case with its own Runtimes list, e.g.
+//
+//	{Name: "run-sandbox", Runtimes: []Runtime{
+//		{Label: "runx-sandbox", Argv: []string{runx}, EditConfig: setAnnotation(...)},
+//		{Label: "runsc", Argv: []string{"/usr/local/bin/runsc"}}}, ...}
+//
+// Cases whose runtime binaries are missing are skipped with a note.
+func defaultCases(runx, peer, peerLabel string) []Case {
+	pair := []Runtime{
+		{Label: "runx", Argv: []string{runx}},
+		{Label: peerLabel, Argv: []string{peer}},
+	}
+	return []Case{
+		{
+			Name:     "run",
+			Desc:     "run --bundle B <id> of /bin/true, waited, then delete --force <id>; peak RSS = max over the two processes",
+			Bundle:   []string{"/bin/true"},
+			Runtimes: pair,
+			Measure:  measureRun,
+		},
+		{
+			Name:     "exec",
+			Desc:     "exec <id> /bin/true into a running sleep container (one per runtime, started with run -d beforehand)",
+			Bundle:   []string{"/bin/sleep", "3600"},
+			Runtimes: pair,
+			Setup:    startLongRunning,
+			Measure:  measureExec,
+			Teardown: deleteLongRunning,
+		},
+	}
+}
+
+// measureRun times the whole lifecycle of a short container. In the
+// foreground, run creates, starts, waits for and normally destroys the
+// container; the following delete --force removes whatever is left (it is a
+// cheap no-op for runc, which has already destroyed it) so that a runtime that
+// leaves state behind pays for it here. The two processes run one after the
+// other, so the peak memory of the step is the larger of their ru_maxrss;
+// each includes the runtime's own helper children (e.g. runc init), which the
+// runtime reaps itself.
+func measureRun(b *Bench, st *rtState, seq int) (Sample, error) {
+	id := b.containerID(st, fmt.Sprint(seq))
+	r1, err := b.runtimeCmd(st, "run", "--bundle", st.bundle, id)
+	if err != nil {
+		return Sample{}, err
+	}
+	r2, err := b.runtimeCmd(st, "delete", "--force", id)
+	if err != nil {
+		return Sample{}, err
+	}
+	return Sample{WallMs: r1.wallMs + r2.wallMs, PeakKiB: max(r1.maxRSSKiB, r2.maxRSSKiB)}, nil
+}
+
+func startLongRunning(b *Bench, st *rtState) error {
+	st.longID = b.containerID(st, "long")
+	if _, err := b.runtimeCmd(st, "run", "-d", "--bundle", st.bundle, st.longID); err != nil {
+		return fmt.Errorf("starting the long-running container: %w", err)
+	}
+	return nil
+}
+
+// measureExec times one exec of /bin/true; ru_maxrss covers the exec process
+// and the helper it forks to enter the container.
+func measureExec(b *Bench, st *rtState, seq int) (Sample, error) {
+	r, err := b.runtimeCmd(st, "exec", st.longID, "/bin/true")
+	if err != nil {
+		return Sample{}, err
+	}
+	return Sample{WallMs: r.wallMs, PeakKiB: r.maxRSSKiB}, nil
+}
+
+func deleteLongRunning(b *Bench, st *rtState) {
+	if st.longID == "" {
+		return
+	}
+	if _, err := b.rawCmd(st, "delete", "--force", st.longID); err != nil {
+		b.logf("warning: %v", err)
+	}
+}

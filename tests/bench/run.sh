@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Benchmark runx against a reference runtime (runc by default).
+#
+#   bash tests/bench/run.sh /abs/path/to/runx [bench flags...]
+#
+# Extra flags go to the Go driver (tests/bench/*.go), e.g. -n 50,
+# -peer /path/to/other-runtime, -cases run, -v. See `-h`.
+# The report is printed and written to tests/bench/results-latest.txt.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+export PATH="/usr/local/go/bin:$PATH"
+
+if [ $# -lt 1 ]; then
+	echo "usage: $0 /abs/path/to/runx [bench flags...]" >&2
+	exit 2
+fi
+runx="$1"
+shift
+if [ ! -x "$runx" ]; then
+	echo "bench: runtime not executable: $runx" >&2
+	exit 2
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench: must run as root" >&2
+	exit 2
+fi
+if [ ! -x /bin/busybox ] && [[ " $* " != *" -busybox"* ]]; then
+	echo "bench: /bin/busybox missing (apt-get install busybox-static)" >&2
+	exit 2
+fi
+
+# Build the driver once (so `go run` does not sit between us and it), run it,
+# and remove the binary whatever happens. The driver itself deletes its
+# containers and temporary directory on failure or on Ctrl-C.
+bindir="$(mktemp -d /tmp/runx-bench-bin.XXXXXX)"
+trap 'rm -rf "$bindir"' EXIT
+(cd "$repo" && go build -o "$bindir/bench" ./tests/bench)
+
+# Flags must come before the positional runtime path.
+"$bindir/bench" -out "$here/results-latest.txt" "$@" "$runx"

@@ -1,0 +1,157 @@
+package tests
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestExec(t *testing.T) {
+	r := newRuntime(t)
+	b := newBundle(t)
+	id := newID(t)
+	startContainer(r, b, id)
+
+	t.Run("inline", func(t *testing.T) {
+		res := r.ok("exec", id, "echo", "hello", "exec")
+		if res.stdout != "hello exec\n" {
+			t.Errorf("stdout = %q, want %q", res.stdout, "hello exec\n")
+		}
+	})
+
+	t.Run("exit-code", func(t *testing.T) {
+		for _, code := range []int{1, 7, 42} {
+			res := r.run("exec", id, "sh", "-c", "exit "+itoa(code))
+			if res.code != code {
+				t.Errorf("exec exit code = %d, want %d\n%s", res.code, code, res)
+			}
+		}
+	})
+
+	t.Run("stderr", func(t *testing.T) {
+		res := r.ok("exec", id, "sh", "-c", "echo to-stderr >&2")
+		if !strings.Contains(res.stderr, "to-stderr") {
+			t.Errorf("the process's stderr did not reach exec's stderr\n%s", res)
+		}
+	})
+
+	t.Run("stdin", func(t *testing.T) {
+		res := r.okOpt(runOpts{stdin: strings.NewReader("piped in\n")}, "exec", id, "cat")
+		if res.stdout != "piped in\n" {
+			t.Errorf("stdout = %q, want the stdin echoed", res.stdout)
+		}
+	})
+
+	t.Run("env", func(t *testing.T) {
+		res := r.ok("exec", "--env", "FOO=bar", "--env", "BAZ=two words", id, "sh", "-c", `echo "$FOO|$BAZ"`)
+		if res.stdout != "bar|two words\n" {
+			t.Errorf("stdout = %q, want %q", res.stdout, "bar|two words\n")
+		}
+		// the config's environment is kept
+		res = r.ok("exec", id, "sh", "-c", `echo "$PATH"`)
+		if !strings.Contains(res.stdout, "/bin") {
+			t.Errorf("PATH from config.json missing in exec: %q", res.stdout)
+		}
+	})
+
+	t.Run("cwd", func(t *testing.T) {
+		res := r.ok("exec", "--cwd", "/tmp", id, "pwd")
+		if res.stdout != "/tmp\n" {
+			t.Errorf("stdout = %q, want /tmp", res.stdout)
+		}
+	})
+
+	t.Run("user", func(t *testing.T) {
+		res := r.ok("exec", "--user", "65534:65534", id, "id")
+		if !strings.Contains(res.stdout, "uid=65534") || !strings.Contains(res.stdout, "gid=65534") {
+			t.Errorf("id output = %q, want uid=65534 gid=65534", res.stdout)
+		}
+		res = r.ok("exec", "--user", "1000", id, "id", "-u")
+		if strings.TrimSpace(res.stdout) != "1000" {
+			t.Errorf("id -u with --user 1000 = %q", res.stdout)
+		}
+	})
+
+	t.Run("process-file", func(t *testing.T) {
+		p := specs.Process{
+			Args: []string{"sh", "-c", `echo "from process file $X in $(pwd) as $(id -u)"; exit 5`},
+			Env:  []string{"PATH=/bin", "X=xval"},
+			Cwd:  "/etc",
+			User: specs.User{UID: 65534, GID: 65534},
+		}
+		data, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "process.json")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res := r.run("exec", "--process", path, id)
+		if res.code != 5 {
+			t.Errorf("exit code = %d, want 5\n%s", res.code, res)
+		}
+		if want := "from process file xval in /etc as 65534\n"; res.stdout != want {
+			t.Errorf("stdout = %q, want %q", res.stdout, want)
+		}
+	})
+
+	t.Run("detach-pid-file", func(t *testing.T) {
+		pidFile := filepath.Join(t.TempDir(), "exec.pid")
+		res := r.ok("exec", "-d", "--pid-file", pidFile, id, "sleep", "1001")
+		if res.stdout != "" {
+			t.Errorf("exec -d printed %q", res.stdout)
+		}
+		pid := readPidFile(t, pidFile)
+		if !processAlive(pid) {
+			t.Fatalf("detached exec process %d is not running", pid)
+		}
+		cl, _ := os.ReadFile("/proc/" + itoa(pid) + "/cmdline")
+		if !strings.Contains(strings.ReplaceAll(string(cl), "\x00", " "), "sleep 1001") {
+			t.Errorf("pid file names %d whose cmdline is %q, want sleep 1001", pid, cl)
+		}
+		// it is one of the container's processes
+		ps := r.ok("ps", "--format", "json", id)
+		var pids []int
+		if err := json.Unmarshal([]byte(ps.stdout), &pids); err != nil {
+			t.Fatalf("ps --format json: %v\n%s", err, ps)
+		}
+		if !containsInt(pids, pid) {
+			t.Errorf("ps lists %v, which lacks the exec'd pid %d", pids, pid)
+		}
+		if err := killPid(pid); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, pid, 5*time.Second)
+	})
+
+	t.Run("missing-binary", func(t *testing.T) {
+		res := r.run("exec", id, "/no/such/binary")
+		expectFailure(t, res, "/no/such/binary", "no such file")
+	})
+
+	// the container itself is unaffected by all the execs
+	if st := r.state(id); st.Status != "running" {
+		t.Errorf("container status after execs = %q, want running", st.Status)
+	}
+}
+
+func TestExecIntoCreated(t *testing.T) {
+	// runc allows exec into a created (not yet started) container.
+	r := newRuntime(t)
+	b := newBundle(t)
+	id := newID(t)
+	r.ok("create", "--bundle", b.dir, id)
+	res := r.run("exec", id, "echo", "in created")
+	if res.code != 0 || res.stdout != "in created\n" {
+		t.Errorf("exec into a created container: want exit 0 and output\n%s", res)
+	}
+	if st := r.state(id); st.Status != "created" {
+		t.Errorf("status after exec = %q, want created", st.Status)
+	}
+}

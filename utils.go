@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"github.com/runx-dev/runx/isolation"
+)
+
+const specConfig = "config.json"
+
+// checkArgs enforces the number of positional arguments as runc does.
+func checkArgs(c *cli.Context, want int, exact bool) error {
+	n := c.NArg()
+	switch {
+	case exact && n != want:
+		return usageError{fmt.Errorf("%q requires exactly %d argument(s), got %d", c.Command.Name, want, n)}
+	case !exact && n < want:
+		return usageError{fmt.Errorf("%q requires a minimum of %d argument(s), got %d", c.Command.Name, want, n)}
+	}
+	return nil
+}
+
+// containerID returns the first argument, validated.
+func containerID(c *cli.Context) (string, error) {
+	id := c.Args().First()
+	if err := isolation.ValidateID(id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// getContainer loads the container named by the first argument.
+func getContainer(c *cli.Context) (isolation.Container, error) {
+	id, err := containerID(c)
+	if err != nil {
+		return nil, err
+	}
+	return isolation.Load(c.String("root"), id)
+}
+
+// loadSpec reads and checks bundle/config.json; every error names the file or field.
+func loadSpec(bundle string) (*specs.Spec, error) {
+	path := filepath.Join(bundle, specConfig)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s not found in bundle %s (create one with \"runx spec\")", specConfig, bundle)
+		}
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return nil, fmt.Errorf("%s: malformed JSON: %s", path, jsonErrorPlace(data, err))
+	}
+	if err := validateSpec(&spec, bundle); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &spec, nil
+}
+
+// jsonErrorPlace adds the line and column of a JSON syntax error.
+func jsonErrorPlace(data []byte, err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	off := int64(-1)
+	if errors.As(err, &se) {
+		off = se.Offset
+	} else if errors.As(err, &te) {
+		off = te.Offset
+		if te.Field != "" {
+			return fmt.Sprintf("field %q: %v", te.Field, err)
+		}
+	}
+	if off < 0 || off > int64(len(data)) {
+		return err.Error()
+	}
+	line := 1 + strings.Count(string(data[:off]), "\n")
+	col := off - int64(strings.LastIndex(string(data[:off]), "\n"))
+	return fmt.Sprintf("line %d, column %d: %v", line, col, err)
+}
+
+// validateSpec checks what every isolation mode needs before anything is created.
+func validateSpec(spec *specs.Spec, bundle string) error {
+	if spec.Version == "" {
+		return errors.New("ociVersion is missing")
+	}
+	if !strings.HasPrefix(spec.Version, "1.") {
+		return fmt.Errorf("ociVersion %q is not supported: runx implements runtime-spec 1.x (up to %s)", spec.Version, specs.Version)
+	}
+	if spec.Root == nil || spec.Root.Path == "" {
+		return errors.New("root.path is missing: the bundle must name its root filesystem")
+	}
+	rootfs := spec.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(bundle, rootfs)
+	}
+	if fi, err := os.Stat(rootfs); err != nil {
+		return fmt.Errorf("root.path: rootfs %s: %w", rootfs, errors.Unwrap(err))
+	} else if !fi.IsDir() {
+		return fmt.Errorf("root.path: rootfs %s is not a directory", rootfs)
+	}
+	return validateProcess(spec.Process)
+}
+
+func validateProcess(p *specs.Process) error {
+	switch {
+	case p == nil:
+		return errors.New("process is missing")
+	case p.Cwd == "":
+		return errors.New("process.cwd is missing")
+	case !filepath.IsAbs(p.Cwd):
+		return fmt.Errorf("process.cwd %q must be an absolute path", p.Cwd)
+	case len(p.Args) == 0:
+		return errors.New("process.args must not be empty")
+	}
+	return nil
+}
+
+// absPath makes a path flag absolute before runx changes its directory.
+func absPath(c *cli.Context, name string) (string, error) {
+	v := c.String(name)
+	if v == "" {
+		return "", nil
+	}
+	p, err := filepath.Abs(v)
+	if err != nil {
+		return "", fmt.Errorf("--%s %s: %w", name, v, err)
+	}
+	return p, nil
+}
