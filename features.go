@@ -56,9 +56,9 @@ isolation modes of this runx in the annotations ` + featModes + ` and ` + featUs
 			Hooks:         configs.KnownHookNames(),
 			MountOptions:  specconv.KnownMountOptions(),
 			Annotations: map[string]string{
-				"dev.runx.version": version,
-				featModes:          strings.Join(built, ","),
-				featUsable:         strings.Join(usable, ","),
+				"dev.runx.version":                version,
+				featModes:                         strings.Join(built, ","),
+				featUsable:                        strings.Join(usable, ","),
 				isolation.Annotation + ".default": isolation.Default,
 			},
 			Linux: &features.Linux{

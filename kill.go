@@ -58,5 +58,41 @@ func parseSignal(s string) (syscall.Signal, error) {
 	if sig := unix.SignalNum(name); sig != 0 {
 		return sig, nil
 	}
+	if sig, ok := realtimeSignal(name); ok {
+		return sig, nil
+	}
 	return 0, fmt.Errorf("unknown signal %q", s)
+}
+
+// realtimeSignal reads SIGRTMIN, SIGRTMIN+n, SIGRTMAX and SIGRTMAX-n (glibc's
+// SIGRTMIN is 34: the two below it belong to the thread library).
+func realtimeSignal(name string) (syscall.Signal, bool) {
+	const rtmin, rtmax = 34, 64
+	base, off, sign := name, "", 1
+	if i := strings.IndexAny(name, "+-"); i > 0 {
+		base, off = name[:i], name[i+1:]
+		if name[i] == '-' {
+			sign = -1
+		}
+	}
+	n := 0
+	if off != "" {
+		var err error
+		if n, err = strconv.Atoi(off); err != nil || n < 0 {
+			return 0, false
+		}
+	}
+	var sig int
+	switch base {
+	case "SIGRTMIN":
+		sig = rtmin + sign*n
+	case "SIGRTMAX":
+		sig = rtmax + sign*n
+	default:
+		return 0, false
+	}
+	if sig < rtmin || sig > rtmax {
+		return 0, false
+	}
+	return syscall.Signal(sig), true
 }

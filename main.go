@@ -175,4 +175,3 @@ func printVersion(c *cli.Context) {
 	}
 	fmt.Fprintf(w, "isolation modes: %s\n", strings.Join(isolation.Names(), ", "))
 }
-

@@ -175,11 +175,8 @@ func Select(spec *specs.Spec, flag, argv0 string) (Mode, error) {
 		}
 		return m, nil
 	}
-	if name := FromProgramName(argv0); name != "" {
-		m, err := Get(name)
-		if err != nil {
-			return nil, fmt.Errorf("program name %q: %w", filepath.Base(argv0), err)
-		}
+	// Only a known mode counts: a binary renamed runx-1.0 or runx-static is plain runx.
+	if m, ok := modes[FromProgramName(argv0)]; ok {
 		return m, nil
 	}
 	return Get(Default)

@@ -2,7 +2,6 @@ package isolation
 
 import (
 	"fmt"
-
 )
 
 // unbuilt stands for a mode that this runx does not implement yet: it is known

@@ -193,4 +193,3 @@ func (c *container) Stats() (*types.Stats, error) {
 }
 
 var _ isolation.Container = (*container)(nil)
-
