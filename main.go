@@ -75,6 +75,9 @@ func newApp() *cli.App {
 		updateCommand,
 	}
 	app.Before = setupGlobal
+	app.CommandNotFound = func(_ *cli.Context, name string) {
+		fatal(usageError{fmt.Errorf("unknown command %q (see runx --help)", name)})
+	}
 	app.ExitErrHandler = func(*cli.Context, error) {} // main reports errors itself
 	app.OnUsageError = func(c *cli.Context, err error, _ bool) error {
 		return usageError{err}

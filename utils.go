@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 
@@ -107,7 +108,40 @@ func validateSpec(spec *specs.Spec, bundle string) error {
 	} else if !fi.IsDir() {
 		return fmt.Errorf("root.path: rootfs %s is not a directory", rootfs)
 	}
+	for i, m := range spec.Mounts {
+		if err := validateMount(m, bundle); err != nil {
+			return fmt.Errorf("mounts[%d] (destination %q): %w", i, m.Destination, err)
+		}
+	}
 	return validateProcess(spec.Process)
+}
+
+// validateMount catches, before anything is created, what would otherwise fail
+// deep inside the container's setup with no hint of which mount was meant.
+func validateMount(m specs.Mount, bundle string) error {
+	if m.Destination == "" {
+		return errors.New("destination is missing")
+	}
+	bind := m.Type == "bind"
+	for _, o := range m.Options {
+		if o == "bind" || o == "rbind" {
+			bind = true
+		}
+	}
+	if !bind {
+		return nil
+	}
+	src := m.Source
+	if src == "" {
+		return errors.New("a bind mount needs a source")
+	}
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(bundle, src)
+	}
+	if _, err := os.Stat(src); err != nil {
+		return fmt.Errorf("source %s: %w", src, errors.Unwrap(err))
+	}
+	return nil
 }
 
 func validateProcess(p *specs.Process) error {
@@ -121,7 +155,29 @@ func validateProcess(p *specs.Process) error {
 	case len(p.Args) == 0:
 		return errors.New("process.args must not be empty")
 	}
+	if c := p.Capabilities; c != nil {
+		for set, names := range map[string][]string{"bounding": c.Bounding, "effective": c.Effective,
+			"inheritable": c.Inheritable, "permitted": c.Permitted, "ambient": c.Ambient} {
+			for _, n := range names {
+				if !knownCapability(n) {
+					return fmt.Errorf("process.capabilities.%s: unknown capability %q", set, n)
+				}
+			}
+		}
+	}
 	return nil
+}
+
+var knownCaps map[string]bool
+
+func knownCapability(name string) bool {
+	if knownCaps == nil {
+		knownCaps = map[string]bool{}
+		for _, c := range capability.ListKnown() {
+			knownCaps["CAP_"+strings.ToUpper(c.String())] = true
+		}
+	}
+	return knownCaps[name]
 }
 
 // absPath makes a path flag absolute before runx changes its directory.

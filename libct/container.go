@@ -3,6 +3,7 @@ package libct
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer/utils"
 	"github.com/opencontainers/runc/types"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/runx-dev/runx/isolation"
@@ -58,7 +60,15 @@ func (c *container) Start() error {
 	}
 	switch status {
 	case libcontainer.Created:
-		return c.c.Exec()
+		hooks, err := c.hooks()
+		if err != nil {
+			return err
+		}
+		st, err := c.c.State()
+		if err != nil {
+			return err
+		}
+		return (&runner{container: c.c, hooks: hooks}).execInit(st.InitProcessPid)
 	case libcontainer.Stopped:
 		return errors.New("cannot start a container that has stopped")
 	case libcontainer.Running:
@@ -104,8 +114,8 @@ func (c *container) Delete(force bool) error {
 	}
 	switch {
 	case status == libcontainer.Stopped:
-		return c.c.Destroy()
-	case force || status == libcontainer.Created:
+		return c.destroy()
+	case force:
 		return c.kill()
 	default:
 		return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.c.ID(), status)
@@ -118,11 +128,24 @@ func (c *container) kill() error {
 	deadline := time.Now().Add(10 * time.Second)
 	for wait := time.Millisecond; time.Now().Before(deadline); wait = min(wait*2, 100*time.Millisecond) {
 		if err := c.c.Signal(unix.Signal(0)); err != nil {
-			return c.c.Destroy()
+			return c.destroy()
 		}
 		time.Sleep(wait)
 	}
 	return errors.New("container init still running")
+}
+
+func (c *container) hooks() (*laterHooks, error) {
+	return loadLaterHooks(filepath.Join(c.root, c.c.ID()))
+}
+
+// destroy removes the container and runs its poststop hooks.
+func (c *container) destroy() error {
+	hooks, err := c.hooks()
+	if err != nil {
+		logrus.Warnf("reading the container's hooks: %v", err)
+	}
+	return destroy(c.c, hooks)
 }
 
 func (c *container) Exec(req *isolation.ExecRequest) (int, error) {

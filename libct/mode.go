@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/moby/sys/userns"
 	_ "github.com/opencontainers/cgroups/devices" // device rules for cgroup v1 and v2
@@ -45,11 +46,18 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("config.json: %w", err)
 	}
+	normalize(config)
+	hooks := takeLaterHooks(config)
+	prestartAsCreated(config)
 	c, err := libcontainer.Create(req.Root, req.ID, config)
 	if err != nil {
 		if errors.Is(err, libcontainer.ErrExist) {
 			return -1, fmt.Errorf("container %q: %w", req.ID, err)
 		}
+		return -1, err
+	}
+	if err := hooks.save(filepath.Join(req.Root, req.ID)); err != nil {
+		_ = c.Destroy()
 		return -1, err
 	}
 	r := &runner{
@@ -63,6 +71,7 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 		consoleSocket: req.ConsoleSocket,
 		pidfdSocket:   req.PidfdSocket,
 		preserveFDs:   req.PreserveFDs,
+		hooks:         hooks,
 	}
 	return r.start(req.Spec.Process)
 }

@@ -91,6 +91,7 @@ type runner struct {
 	pidfdSocket   string
 	preserveFDs   int
 	subCgroups    map[string]string
+	hooks         *laterHooks // poststart and poststop, run by runx
 }
 
 func (r *runner) start(config *specs.Process) (status int, err error) {
@@ -131,15 +132,29 @@ func (r *runner) start(config *specs.Process) (status int, err error) {
 		p.PidfdSocket = closeSock
 		defer closeSock.Close()
 	}
-	if r.init && !r.run {
-		err = r.container.Start(p)
-	} else if r.init {
-		err = r.container.Run(p)
-	} else {
-		err = r.container.Start(p)
+	var deferred []configs.Rlimit
+	if r.init {
+		p.Rlimits, deferred = splitRlimits(p.Rlimits)
 	}
-	if err != nil {
+	if err := r.container.Start(p); err != nil {
 		return -1, err
+	}
+	if err := applyRlimits(p, deferred); err != nil {
+		terminate(p)
+		return -1, err
+	}
+	if r.init {
+		if err := orderDeviceRules(r.container); err != nil {
+			terminate(p)
+			return -1, err
+		}
+	}
+	if r.init && r.run {
+		pid, _ := p.Pid()
+		if err := r.execInit(pid); err != nil {
+			terminate(p)
+			return -1, err
+		}
 	}
 	if err := t.waitConsole(); err != nil {
 		terminate(p)
@@ -167,12 +182,84 @@ func (r *runner) start(config *specs.Process) (status int, err error) {
 	return status, nil
 }
 
+// execInit lets the created container's init exec the user's process, then runs
+// the poststart hooks once that process has replaced runx in it.
+func (r *runner) execInit(pid int) error {
+	hasHooks := r.hooks != nil && len(r.hooks.Poststart) > 0
+	var before string
+	if hasHooks {
+		before = exeOf(pid)
+	}
+	if err := r.container.Exec(); err != nil {
+		return err
+	}
+	if hasHooks {
+		waitExec(pid, before)
+		r.poststart()
+	}
+	return nil
+}
+
+func (r *runner) poststart() {
+	if r.hooks == nil || len(r.hooks.Poststart) == 0 {
+		return
+	}
+	if st, err := ociState(r.container, specs.StateRunning); err == nil {
+		runWarn("poststart", r.hooks.Poststart, st)
+	}
+}
+
 func (r *runner) destroy() {
 	if r.destroyOnExit {
-		if err := r.container.Destroy(); err != nil {
-			logrus.Warn(err)
+		destroy(r.container, r.hooks)
+	}
+}
+
+// destroy removes the container and then runs its poststop hooks.
+func destroy(c *libcontainer.Container, hooks *laterHooks) error {
+	var st *specs.State
+	if hooks != nil && len(hooks.Poststop) > 0 {
+		st, _ = ociState(c, specs.StateStopped)
+	}
+	if err := c.Destroy(); err != nil {
+		logrus.Warn(err)
+		return err
+	}
+	if st != nil {
+		runWarn("poststop", hooks.Poststop, st)
+	}
+	return nil
+}
+
+// splitRlimits keeps back RLIMIT_AS: a low address-space limit set before the
+// container's init has finished (a Go program that maps its heap and loads
+// libseccomp) makes the init fail. It is applied once the init waits to exec.
+func splitRlimits(in []configs.Rlimit) (now, later []configs.Rlimit) {
+	for _, rl := range in {
+		if rl.Type == unix.RLIMIT_AS {
+			later = append(later, rl)
+		} else {
+			now = append(now, rl)
 		}
 	}
+	return now, later
+}
+
+func applyRlimits(p *libcontainer.Process, limits []configs.Rlimit) error {
+	if len(limits) == 0 {
+		return nil
+	}
+	pid, err := p.Pid()
+	if err != nil {
+		return err
+	}
+	for _, rl := range limits {
+		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := unix.Prlimit(pid, rl.Type, &lim, nil); err != nil {
+			return fmt.Errorf("process.rlimits: setting limit %d on the container's init: %w", rl.Type, err)
+		}
+	}
+	return nil
 }
 
 func (r *runner) checkTerminal(config *specs.Process) error {

@@ -111,10 +111,8 @@ func TestExec(t *testing.T) {
 		if !processAlive(pid) {
 			t.Fatalf("detached exec process %d is not running", pid)
 		}
-		cl, _ := os.ReadFile("/proc/" + itoa(pid) + "/cmdline")
-		if !strings.Contains(strings.ReplaceAll(string(cl), "\x00", " "), "sleep 1001") {
-			t.Errorf("pid file names %d whose cmdline is %q, want sleep 1001", pid, cl)
-		}
+		// the runtime may return before the process has exec'd the binary
+		waitCmdline(t, pid, "sleep 1001", 5*time.Second)
 		// it is one of the container's processes
 		ps := r.ok("ps", "--format", "json", id)
 		var pids []int

@@ -873,3 +873,28 @@ func execCommand(r *rt, args ...string) *exec.Cmd {
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
 }
+
+// waitCmdline waits until the command line of pid contains want (a runtime
+// may hand out the pid while the process is still in its init stage).
+func waitCmdline(t testing.TB, pid int, want string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var cl string
+	first := true
+	for {
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		cl = strings.ReplaceAll(string(data), "\x00", " ")
+		if strings.Contains(cl, want) {
+			return
+		}
+		if first {
+			t.Logf("note: pid %d first showed cmdline %q (not yet %q)", pid, cl, want)
+			first = false
+		}
+		if time.Now().After(deadline) || !processAlive(pid) {
+			t.Errorf("pid %d has cmdline %q, want it to contain %q", pid, cl, want)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

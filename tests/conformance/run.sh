@@ -28,6 +28,10 @@
 #   CONFORMANCE_WORKDIR   work directory (default tests/conformance/work)
 set -euo pipefail
 
+# The whole script is one brace group, so bash parses it completely before
+# running it: editing this file during a run cannot derail that run.
+{
+
 readonly RT_MODULE=github.com/opencontainers/runtime-tools
 readonly RT_VERSION=v0.9.1-0.20250523060157-0ea5ed0382a2
 # Bump when the way the suite is built changes, to force a rebuild.
@@ -63,7 +67,7 @@ RUNTIME=$(realpath -- "$RUNTIME_ARG")
 # command -> Debian package providing it.
 declare -A NEEDED=(
 	[tar]=tar [gzip]=gzip [awk]=mawk [timeout]=coreutils [realpath]=coreutils
-	[unshare]=util-linux [umount]=mount [sh]=dash [sed]=sed [ps]=procps
+	[unshare]=util-linux [flock]=util-linux [umount]=mount [sh]=dash [sed]=sed
 )
 missing_pkgs=()
 for cmd in "${!NEEDED[@]}"; do
@@ -151,6 +155,14 @@ build_suite() {
 	printf '%s\n' "$want_stamp" >"$STAMP"
 }
 
+# One run at a time on this machine: runs share the work directory, and the
+# tests use fixed cgroup paths (/cgrouptest, testdir/cgrouptest/container).
+mkdir -p "$WORK"
+LOCK=$WORK/.lock
+[ -d /run/lock ] && [ -w /run/lock ] && LOCK=/run/lock/runx-conformance.lock
+exec 9>"$LOCK"
+flock -n 9 || die "another conformance run holds $LOCK"
+
 if suite_is_built; then
 	say "reusing the validation suite built in $SRC"
 else
@@ -180,20 +192,22 @@ mkdir -p "$LOGS" "$TMPROOT"
 
 # Containers that existed before the run are not ours: never delete them.
 declare -A PREEXISTING=()
-for id in $("$RUNTIME" list -q 2>/dev/null || true); do
+# (The runtime under test may be buggy: bound every housekeeping call.)
+rt() { timeout -k 5 30 "$RUNTIME" "$@"; }
+for id in $(rt list -q 2>/dev/null || true); do
 	PREEXISTING[$id]=1
 done
 
 # Force-delete containers the last test left behind; prints how many.
 reap_containers() {
 	local id n=0
-	for id in $("$RUNTIME" list -q 2>/dev/null || true); do
+	for id in $(rt list -q 2>/dev/null || true); do
 		[ -n "${PREEXISTING[$id]:-}" ] && continue
 		n=$((n + 1))
-		if ! "$RUNTIME" delete -f "$id" >/dev/null 2>&1; then
-			"$RUNTIME" kill "$id" KILL >/dev/null 2>&1 || true
+		if ! rt delete -f "$id" >/dev/null 2>&1; then
+			rt kill "$id" KILL >/dev/null 2>&1 || true
 			sleep 1
-			"$RUNTIME" delete -f "$id" >/dev/null 2>&1 ||
+			rt delete -f "$id" >/dev/null 2>&1 ||
 				say "warning: could not delete leftover container $id"
 		fi
 	done
@@ -209,6 +223,23 @@ remove_tree() {
 		umount -l "$mp" 2>/dev/null || true
 	done
 	rm -rf --one-file-system "$top" 2>/dev/null || say "warning: could not remove $top"
+}
+
+# runtime-tools' cgroup tests use the absolute cgroups path /cgrouptest and
+# the relative one testdir/cgrouptest/container (relative to the runtime's
+# cgroup, which is ours).  Runtimes tend to leave the parents behind: remove
+# them once empty (rmdir never removes a cgroup that still has processes or
+# children) so one test does not inherit them from another.
+remove_test_cgroups() {
+	local mnt base rel
+	awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) ~ /^cgroup2?$/) print $5; break } }' \
+		/proc/self/mountinfo | while read -r mnt; do
+		for base in "$mnt" $(awk -F: -v m="$mnt" '$3 != "/" { print m $3 }' /proc/self/cgroup | sort -u); do
+			for rel in testdir/cgrouptest/container testdir/cgrouptest testdir cgrouptest; do
+				if [ -d "$base/$rel" ]; then rmdir "$base/$rel" 2>/dev/null || true; fi
+			done
+		done
+	done
 }
 
 CURRENT_PGID=
@@ -245,6 +276,7 @@ passed=0
 failed=0
 skips_total=0
 details=()
+declare -A REASON=()
 for t in "${TESTS[@]}"; do
 	tap=$LOGS/$t.tap
 	errlog=$LOGS/$t.stderr
@@ -262,10 +294,12 @@ for t in "${TESTS[@]}"; do
 	kill -KILL -- "-$CURRENT_PGID" 2>/dev/null || true
 	CURRENT_PGID=
 
-	IFS=$'\t' read -r ok notok skip todo points plan bailout errdiag first < <(awk -f "$TAP_SUMMARY" "$tap")
+	summary_line=$(awk -f "$TAP_SUMMARY" "$tap") || die "could not parse $tap"
+	IFS=$'\t' read -r ok notok skip todo points plan bailout errdiag first <<<"$summary_line" || true
 
 	leftovers=$(reap_containers)
 	remove_tree "$tmpdir"
+	remove_test_cgroups
 
 	notes=()
 	result=PASS
@@ -307,6 +341,7 @@ for t in "${TESTS[@]}"; do
 			reason=$(grep -v '^[[:space:]]*$' "$errlog" | tail -n1 | cut -c1-200 || true)
 		fi
 		[ -n "$reason" ] && notes+=("first failure: $reason")
+		REASON[$t]=${first:-}
 	fi
 
 	note=
@@ -332,10 +367,12 @@ if [ ${#details[@]} -gt 0 ]; then
 		echo
 		echo "# failed test points (full output in $LOGS/<test>.tap and .stderr)"
 		for t in "${details[@]}"; do
-			grep -E '^(not ok|Bail out!)' "$LOGS/$t.tap" | sed "s|^|$t: |" || true
-			if ! grep -qE '^(not ok|Bail out!)' "$LOGS/$t.tap"; then
-				tail -n3 "$LOGS/$t.stderr" | sed "s|^|$t: stderr: |" || true
+			if grep -qE '^(not ok|Bail out!)' "$LOGS/$t.tap"; then
+				grep -E '^(not ok|Bail out!)' "$LOGS/$t.tap" | sed "s|^|$t: |"
+			elif [ -n "${REASON[$t]:-}" ]; then
+				printf '%s: error: %s\n' "$t" "${REASON[$t]}"
 			fi
+			grep -v '^[[:space:]]*$' "$LOGS/$t.stderr" | tail -n2 | cut -c1-400 | sed "s|^|$t: stderr: |" || true
 		done
 	} >>"$RESULTS"
 fi
@@ -363,3 +400,4 @@ if [ "$ENFORCE" != 0 ]; then
 fi
 echo "$summary"
 exit "$status"
+}
