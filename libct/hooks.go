@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -24,11 +25,14 @@ const hooksFile = "runx-hooks.json"
 type laterHooks struct {
 	Poststart []configs.CommandHook `json:"poststart,omitempty"`
 	Poststop  []configs.CommandHook `json:"poststop,omitempty"`
+	// PoststartFatal follows the bundle's ociVersion: from runtime-spec 1.2 a
+	// failed poststart hook is an error that stops the container; before, a warning.
+	PoststartFatal bool `json:"poststartFatal,omitempty"`
 }
 
 // takeLaterHooks removes poststart and poststop from config and returns them.
-func takeLaterHooks(config *configs.Config) *laterHooks {
-	h := &laterHooks{}
+func takeLaterHooks(config *configs.Config, ociVersion string) *laterHooks {
+	h := &laterHooks{PoststartFatal: versionAtLeast(ociVersion, 1, 2)}
 	for _, hook := range config.Hooks[configs.Poststart] {
 		if ch, ok := hook.(configs.CommandHook); ok {
 			h.Poststart = append(h.Poststart, ch)
@@ -66,6 +70,20 @@ func loadLaterHooks(stateDir string) (*laterHooks, error) {
 		return nil, err
 	}
 	return h, json.Unmarshal(data, h)
+}
+
+// versionAtLeast compares a "major.minor[.patch[-suffix]]" version.
+func versionAtLeast(v string, major, minor int) bool {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return true // unreadable: the current rules
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	return ma > major || ma == major && mi >= minor
 }
 
 // runWarn runs hooks in order; a failing hook is logged and the rest still run.
@@ -120,8 +138,28 @@ func waitExec(pid int, before string) {
 	deadline := time.Now().Add(2 * time.Second)
 	for wait := 50 * time.Microsecond; time.Now().Before(deadline); wait = min(wait*2, 5*time.Millisecond) {
 		if now := exeOf(pid); now != before {
+			settle(pid)
 			return
 		}
 		time.Sleep(wait)
+	}
+}
+
+// settle gives the freshly executed program a moment (at most 10ms) to run
+// until it first sleeps or exits, so that poststart hooks do not race its
+// first steps.
+func settle(pid int) {
+	deadline := time.Now().Add(10 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return
+		}
+		// The state follows the command name, which ends with the last ')'.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 || i+2 >= len(b) || b[i+2] != 'R' {
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
 	}
 }

@@ -47,7 +47,7 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 		return -1, fmt.Errorf("config.json: %w", err)
 	}
 	normalize(config)
-	hooks := takeLaterHooks(config)
+	hooks := takeLaterHooks(config, req.Spec.Version)
 	prestartAsCreated(config)
 	c, err := libcontainer.Create(req.Root, req.ID, config)
 	if err != nil {

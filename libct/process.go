@@ -185,28 +185,36 @@ func (r *runner) start(config *specs.Process) (status int, err error) {
 // execInit lets the created container's init exec the user's process, then runs
 // the poststart hooks once that process has replaced runx in it.
 func (r *runner) execInit(pid int) error {
-	hasHooks := r.hooks != nil && len(r.hooks.Poststart) > 0
-	var before string
-	if hasHooks {
-		before = exeOf(pid)
+	if r.hooks == nil || len(r.hooks.Poststart) == 0 {
+		return r.container.Exec()
 	}
+	// The state is taken now: the process may be gone by the time hooks run.
+	st, err := ociState(r.container, specs.StateRunning)
+	if err != nil {
+		return err
+	}
+	before := exeOf(pid)
 	if err := r.container.Exec(); err != nil {
 		return err
 	}
-	if hasHooks {
-		waitExec(pid, before)
-		r.poststart()
-	}
-	return nil
+	waitExec(pid, before)
+	return r.poststart(pid, st)
 }
 
-func (r *runner) poststart() {
-	if r.hooks == nil || len(r.hooks.Poststart) == 0 {
-		return
-	}
-	if st, err := ociState(r.container, specs.StateRunning); err == nil {
+// poststart runs the poststart hooks. Under runtime-spec 1.2 and later a
+// failing hook stops the container and is an error; before, it is a warning.
+func (r *runner) poststart(pid int, st *specs.State) error {
+	if !r.hooks.PoststartFatal {
 		runWarn("poststart", r.hooks.Poststart, st)
+		return nil
 	}
+	for i, hook := range r.hooks.Poststart {
+		if err := hook.Run(st); err != nil {
+			_ = unix.Kill(pid, unix.SIGKILL)
+			return fmt.Errorf("poststart hook #%d (%s): %w", i, hook.Path, err)
+		}
+	}
+	return nil
 }
 
 func (r *runner) destroy() {
