@@ -18,6 +18,10 @@
 # violated requirement as an "error" YAML diagnostic before "1..0", so a
 # stream with no test point but such a diagnostic counts as failed.
 #
+# After each test, containers of the runtime under test that did not exist
+# before the run are force-deleted, mounts left below the test's TMPDIR are
+# detached, and the empty cgroups the suite uses are removed.
+#
 # Environment:
 #   CONFORMANCE_ENFORCE   anything but "0" (default "1"): exit non-zero when
 #                         fewer tests pass fully than tests/conformance/expected-pass
@@ -188,7 +192,7 @@ LOGS=$WORK/logs
 TMPROOT=$WORK/tmp
 RESULTS=$WORK/results.txt
 rm -rf "$LOGS"
-mkdir -p "$LOGS" "$TMPROOT"
+mkdir -p "$LOGS"
 
 # Containers that existed before the run are not ours: never delete them.
 declare -A PREEXISTING=()
@@ -242,10 +246,16 @@ remove_test_cgroups() {
 	done
 }
 
+# Leftovers of an earlier, interrupted run.
+remove_tree "$TMPROOT"
+mkdir -p "$TMPROOT"
+remove_test_cgroups
+
 CURRENT_PGID=
 on_signal() {
 	[ -n "$CURRENT_PGID" ] && kill -KILL -- "-$CURRENT_PGID" 2>/dev/null || true
 	reap_containers >/dev/null
+	remove_tree "$TMPROOT"
 	say "interrupted"
 	exit 130
 }
@@ -336,9 +346,14 @@ for t in "${TESTS[@]}"; do
 	[ "$todo" -gt 0 ] && notes+=("$todo todo")
 	[ "$leftovers" -gt 0 ] && notes+=("removed $leftovers leftover container(s)")
 	if [ "$result" = FAIL ]; then
+		# A bare "exit status N" says little: add the runtime's own message.
 		reason=${first:-}
-		if [ -z "$reason" ]; then
-			reason=$(grep -v '^[[:space:]]*$' "$errlog" | tail -n1 | cut -c1-200 || true)
+		if [ -z "$reason" ] || [[ $reason =~ ^exit\ status\ [0-9]+$ ]]; then
+			msg=$(grep -vE '^[[:space:]]*$|^exit status [0-9]+$|^failed to [a-z]+ the container$' "$errlog" |
+				tail -n1 | sed -E 's/^time="[^"]*" level=[a-z]+ //' | cut -c1-300 || true)
+			if [ -n "$msg" ]; then
+				reason=${reason:+$reason: }$msg
+			fi
 		fi
 		[ -n "$reason" ] && notes+=("first failure: $reason")
 		REASON[$t]=${first:-}
@@ -391,7 +406,7 @@ if [ "$ENFORCE" != 0 ]; then
 		expected=$(tr -d '[:space:]' <"$EXPECTED_FILE")
 		[[ $expected =~ ^[0-9]+$ ]] || die "$EXPECTED_FILE must hold one integer (got '$expected')"
 		if [ "$passed" -lt "$expected" ]; then
-			say "expectation failed: $passed tests passed fully, tests/conformance/expected-pass requires at least $expected"
+			say "expectation failed: $passed tests passed fully, $EXPECTED_FILE requires at least $expected"
 			status=1
 		else
 			say "expectation met: $passed tests passed fully (at least $expected required)"
