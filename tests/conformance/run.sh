@@ -59,8 +59,9 @@ RUNTIME_ARG=$1
 if [[ $RUNTIME_ARG != */* ]]; then
 	RUNTIME_ARG=$(command -v -- "$RUNTIME_ARG" || true)
 fi
-[ -n "$RUNTIME_ARG" ] && [ -f "$RUNTIME_ARG" ] && [ -x "$RUNTIME_ARG" ] ||
+if [ -z "$RUNTIME_ARG" ] || [ ! -f "$RUNTIME_ARG" ] || [ ! -x "$RUNTIME_ARG" ]; then
 	die "runtime binary '$1' not found or not executable"
+fi
 RUNTIME=$(realpath -- "$RUNTIME_ARG")
 
 [ "$(id -u)" -eq 0 ] || die "the validation suite must run as root"
@@ -122,14 +123,16 @@ build_suite() {
 	say "fetching $RT_MODULE@$RT_VERSION from the module proxy"
 	# Run outside any module so the caller's go.mod is not involved.
 	tmpd=$(mktemp -d)
-	json=$(cd "$tmpd" && GOFLAGS= go mod download -json "$RT_MODULE@$RT_VERSION") || {
+	json=$(cd "$tmpd" && GOFLAGS='' go mod download -json "$RT_MODULE@$RT_VERSION") || {
 		rmdir "$tmpd"
 		printf '%s\n' "${json:-}" >&2
 		die "go mod download failed"
 	}
 	rmdir "$tmpd"
 	dir=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
-	[ -n "$dir" ] && [ -d "$dir" ] || die "go mod download gave no module directory"
+	if [ -z "$dir" ] || [ ! -d "$dir" ]; then
+		die "go mod download gave no module directory"
+	fi
 
 	rm -rf "$SRC"
 	cp -r "$dir" "$SRC"
@@ -252,8 +255,9 @@ mkdir -p "$TMPROOT"
 remove_test_cgroups
 
 CURRENT_PGID=
+# shellcheck disable=SC2317  # invoked by the trap
 on_signal() {
-	[ -n "$CURRENT_PGID" ] && kill -KILL -- "-$CURRENT_PGID" 2>/dev/null || true
+	if [ -n "$CURRENT_PGID" ]; then kill -KILL -- "-$CURRENT_PGID" 2>/dev/null || true; fi
 	reap_containers >/dev/null
 	remove_tree "$TMPROOT"
 	say "interrupted"
@@ -349,7 +353,7 @@ for t in "${TESTS[@]}"; do
 		# A bare "exit status N" says little: add the runtime's own message.
 		reason=${first:-}
 		if [ -z "$reason" ] || [[ $reason =~ ^exit\ status\ [0-9]+$ ]]; then
-			msg=$(grep -vE '^[[:space:]]*$|^exit status [0-9]+$|^failed to [a-z]+ the container$' "$errlog" |
+			msg=$(grep -vE '^[[:space:]]*$|^exit status [0-9]+$|^failed to [a-z]+ the container$|^Refer to: ' "$errlog" |
 				tail -n1 | sed -E 's/^time="[^"]*" level=[a-z]+ //' | cut -c1-300 || true)
 			if [ -n "$msg" ]; then
 				reason=${reason:+$reason: }$msg
