@@ -182,10 +182,15 @@ func (r *runner) start(config *specs.Process) (status int, err error) {
 	return status, nil
 }
 
-// execInit lets the created container's init exec the user's process, then runs
-// the poststart hooks once that process has replaced runx in it.
+// execInit lets the created container's init exec the user's process and
+// returns once that process has replaced runx in it and had a moment to start
+// (see waitExec): then a signal sent right after start meets the program, not
+// runx, and poststart hooks run after the process is executed, as the spec asks.
+// In the foreground (run without -d) runx waits for the process anyway and
+// only waits for the exec when there are poststart hooks.
 func (r *runner) execInit(pid int) error {
-	if r.hooks == nil || len(r.hooks.Poststart) == 0 {
+	hooks := r.hooks != nil && len(r.hooks.Poststart) > 0
+	if r.run && !r.detach && !hooks {
 		return r.container.Exec()
 	}
 	// The state is taken now: the process may be gone by the time hooks run.
@@ -198,6 +203,9 @@ func (r *runner) execInit(pid int) error {
 		return err
 	}
 	waitExec(pid, before)
+	if !hooks {
+		return nil
+	}
 	return r.poststart(pid, st)
 }
 
