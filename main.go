@@ -19,6 +19,7 @@ import (
 
 	"github.com/runx-dev/runx/isolation"
 	_ "github.com/runx-dev/runx/libct"
+	_ "github.com/runx-dev/runx/unikernel"
 )
 
 // Set at build time.
@@ -45,6 +46,9 @@ runx was called by (runx-namespace, runx-sandbox, ...), else "namespace".
     # runx run [ -b bundle ] <container-id>`
 
 func main() {
+	if isSolo5Spt() {
+		runSpt("solo5-spt", os.Args[1:])
+	}
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {
 		fatal(err)
@@ -72,7 +76,7 @@ func newApp() *cli.App {
 		checkCommand, createCommand, deleteCommand, eventsCommand, execCommand,
 		featuresCommand, killCommand, listCommand, pauseCommand, psCommand,
 		resumeCommand, runCommand, specCommand, startCommand, stateCommand,
-		updateCommand,
+		updateCommand, sptCommand,
 	}
 	app.Before = setupGlobal
 	app.CommandNotFound = func(_ *cli.Context, name string) {

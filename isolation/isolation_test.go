@@ -26,9 +26,9 @@ func TestSelectOrder(t *testing.T) {
 		flag, argv0 string
 		want        string
 	}{
-		{withAnn, "microvm", "/usr/bin/runx-unikernel", "sandbox"},
-		{plain, "microvm", "/usr/bin/runx-unikernel", "microvm"},
-		{plain, "", "/usr/bin/runx-unikernel", "unikernel"},
+		{withAnn, "microvm", "/usr/bin/runx-sandbox", "sandbox"},
+		{plain, "microvm", "/usr/bin/runx-sandbox", "microvm"},
+		{plain, "", "/usr/bin/runx-sandbox", "sandbox"},
 		{plain, "", "/usr/bin/runx", Default},
 		{plain, "", "runc", Default},
 	}
@@ -88,7 +88,7 @@ func TestRecordAndLoadPickTheMode(t *testing.T) {
 }
 
 func TestUnbuiltModesFailClearly(t *testing.T) {
-	for _, n := range []string{"sandbox", "microvm", "unikernel"} {
+	for _, n := range []string{"sandbox", "microvm"} {
 		m, err := Get(n)
 		if err != nil {
 			t.Fatal(err)

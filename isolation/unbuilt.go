@@ -21,9 +21,6 @@ func init() {
 		_, k := KVM()
 		return []string{k}
 	}})
-	Register(unbuilt{name: "unikernel", probe: func() []string {
-		return []string{"kernel " + KernelRelease()}
-	}})
 }
 
 func (u unbuilt) Name() string { return u.name }

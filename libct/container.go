@@ -22,10 +22,11 @@ import (
 type container struct {
 	c    *libcontainer.Container
 	root string
+	mode string
 }
 
 func (c *container) ID() string   { return c.c.ID() }
-func (c *container) Mode() string { return Name }
+func (c *container) Mode() string { return c.mode }
 
 func (c *container) State() (*isolation.State, error) {
 	status, err := c.c.Status()

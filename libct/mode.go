@@ -29,7 +29,22 @@ func init() { isolation.Register(Mode{}) }
 func (Mode) Name() string { return Name }
 
 // Create implements isolation.Mode. The caller has already chdir'ed into the bundle.
-func (Mode) Create(req *isolation.CreateRequest) (int, error) {
+func (Mode) Create(req *isolation.CreateRequest) (int, error) { return Create(req, nil) }
+
+// Extra is what a mode built on this one (unikernel) adds to a container.
+type Extra struct {
+	// Mode is recorded with the container so later commands reach that mode.
+	Mode string
+	// Prepared runs once the container's init waits to exec its process,
+	// with the init's pid: its namespaces exist, the user's process does not.
+	Prepared func(pid int) error
+}
+
+// Create makes a libcontainer container for req, with extra's additions.
+func Create(req *isolation.CreateRequest, extra *Extra) (int, error) {
+	if extra == nil {
+		extra = &Extra{}
+	}
 	rootlessCg, err := useRootlessCgroups(req.Rootless, req.SystemdCgroup)
 	if err != nil {
 		return -1, err
@@ -60,6 +75,12 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 		_ = c.Destroy()
 		return -1, err
 	}
+	if extra.Mode != "" {
+		if err := isolation.Record(req.Root, req.ID, extra.Mode); err != nil {
+			_ = c.Destroy()
+			return -1, err
+		}
+	}
 	r := &runner{
 		container:     c,
 		init:          true,
@@ -72,12 +93,16 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 		pidfdSocket:   req.PidfdSocket,
 		preserveFDs:   req.PreserveFDs,
 		hooks:         hooks,
+		prepared:      extra.Prepared,
 	}
 	return r.start(req.Spec.Process)
 }
 
 // Load implements isolation.Mode.
-func (Mode) Load(root, id string) (isolation.Container, error) {
+func (Mode) Load(root, id string) (isolation.Container, error) { return LoadAs(root, id, Name) }
+
+// LoadAs opens a container made by Create for the mode called mode.
+func LoadAs(root, id, mode string) (isolation.Container, error) {
 	c, err := libcontainer.Load(root, id)
 	if err != nil {
 		if errors.Is(err, libcontainer.ErrNotExist) {
@@ -85,7 +110,7 @@ func (Mode) Load(root, id string) (isolation.Container, error) {
 		}
 		return nil, err
 	}
-	return &container{c: c, root: root}, nil
+	return &container{c: c, root: root, mode: mode}, nil
 }
 
 // useRootlessCgroups decides, as runc does, whether cgroup permission errors are

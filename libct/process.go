@@ -92,6 +92,7 @@ type runner struct {
 	preserveFDs   int
 	subCgroups    map[string]string
 	hooks         *laterHooks // poststart and poststop, run by runx
+	prepared      func(pid int) error
 }
 
 func (r *runner) start(config *specs.Process) (status int, err error) {
@@ -147,6 +148,13 @@ func (r *runner) start(config *specs.Process) (status int, err error) {
 		if err := orderDeviceRules(r.container); err != nil {
 			terminate(p)
 			return -1, err
+		}
+		if r.prepared != nil {
+			pid, _ := p.Pid()
+			if err := r.prepared(pid); err != nil {
+				terminate(p)
+				return -1, err
+			}
 		}
 	}
 	if r.init && r.run {
