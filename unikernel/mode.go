@@ -111,6 +111,9 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 				return -1, fmt.Errorf("annotations[%q]: block image %s: %w", key, val, errors.Unwrap(err))
 			}
 			tender = append(tender, fmt.Sprintf("--block:%s=%s", name, filepath.Clean("/"+val)))
+			// The image stays writable, as upstream opens it, when root.readonly is set.
+			spec.Mounts = append(spec.Mounts, specs.Mount{Destination: filepath.Clean("/" + val),
+				Type: "bind", Source: host, Options: []string{"bind", "rw", "nosuid", "nodev", "noexec"}})
 		case strings.HasPrefix(key, annSector):
 			tender = append(tender, fmt.Sprintf("--block-sector-size:%s=%s", strings.TrimPrefix(key, annSector), val))
 		case strings.HasPrefix(key, annNet):

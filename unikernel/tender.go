@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -272,13 +273,21 @@ func ExitLike(ws syscall.WaitStatus) {
 		os.Exit(ws.ExitStatus())
 	}
 	if ws.Signaled() {
-		sig := ws.Signal()
-		signal.Reset(sig)
-		_ = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
-		var none unix.Sigset_t
-		_ = unix.PthreadSigmask(unix.SIG_SETMASK, &none, nil)
-		_ = syscall.Kill(os.Getpid(), sig)
-		os.Exit(128 + int(sig))
+		dieBy(ws.Signal())
 	}
 	os.Exit(1)
+}
+
+// dieBy ends the process by sig with its default action, without a core
+// dump: Go's own handlers are bypassed (it keeps one for SIGSYS and the like).
+func dieBy(sig syscall.Signal) {
+	runtime.LockOSThread()
+	_ = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
+	var dfl [4]uintptr // struct kernel_sigaction with SIG_DFL
+	syscall.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+	var set [2]uint32
+	set[(sig-1)/32] = 1 << ((sig - 1) % 32)
+	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
+	_ = unix.Tgkill(os.Getpid(), unix.Gettid(), sig)
+	os.Exit(128 + int(sig))
 }
