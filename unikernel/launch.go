@@ -15,6 +15,7 @@ func jumpGuest(sp, arg, entry uintptr)
 // fork the child may only make raw syscalls (section 10: it is the only
 // thread of its address space, and no Go runtime code may run on it).
 type launch struct {
+	parent  int
 	keep    []int32 // sorted fds to keep open; all others are closed
 	prog    unix.SockFprog
 	sp      uintptr
@@ -35,6 +36,7 @@ func (l *launch) start() (int, error) {
 		uintptr(unsafe.Pointer(&all)), uintptr(unsafe.Pointer(&old)), 8, 0, 0); e != 0 {
 		return 0, e
 	}
+	l.parent = syscall.Getpid()
 	pid, errno := forkGuest(l)
 	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&old)), 0, 8, 0, 0)
 	if errno != 0 {
@@ -69,6 +71,11 @@ func forkGuest(l *launch) (int, syscall.Errno) {
 		lo = fd + 1
 	}
 	syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, lo, ^uintptr(0)>>32, 0, 0, 0, 0)
+	// The guest dies with its tender, whatever kills the tender.
+	syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0, 0)
+	if ppid, _, _ := syscall.RawSyscall6(unix.SYS_GETPPID, 0, 0, 0, 0, 0, 0); int(ppid) != l.parent {
+		syscall.RawSyscall6(unix.SYS_EXIT_GROUP, 1, 0, 0, 0, 0, 0)
+	}
 	var none [2]uint32
 	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&none)), 0, 8, 0, 0)
 	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0); e != 0 {

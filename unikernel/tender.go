@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime"
 	"sort"
 	"strings"
@@ -235,33 +234,15 @@ func epollAdd(epfd, fd int, cookie uint64) error {
 	return nil
 }
 
-// Wait supervises the guest: signals to the tender go to the guest, and the
-// guest's end is returned as a wait status.
+// Wait waits for the guest and returns how it ended. A fatal signal to the
+// tender ends the tender by Go's default action, and the guest with it (its
+// parent-death signal): the status seen outside is the tender's, as upstream.
 func Wait(pid int) syscall.WaitStatus {
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs)
-	defer signal.Stop(sigs)
-	done := make(chan syscall.WaitStatus, 1)
-	go func() {
-		var ws syscall.WaitStatus
-		for {
-			_, err := syscall.Wait4(pid, &ws, 0, nil)
-			if err != syscall.EINTR {
-				break
-			}
-		}
-		done <- ws
-	}()
+	var ws syscall.WaitStatus
 	for {
-		select {
-		case ws := <-done:
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if err != syscall.EINTR {
 			return ws
-		case s := <-sigs:
-			sig := s.(syscall.Signal)
-			if sig == syscall.SIGCHLD || sig == syscall.SIGURG || sig == syscall.SIGWINCH {
-				continue
-			}
-			_ = syscall.Kill(pid, sig)
 		}
 	}
 }
