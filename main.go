@@ -46,8 +46,13 @@ runx was called by (runx-namespace, runx-sandbox, ...), else "namespace".
     # runx run [ -b bundle ] <container-id>`
 
 func main() {
+	// The tender skips the command-line framework: its start-up time is the
+	// unikernel's (the spt command below only serves help and global flags).
 	if isSolo5Spt() {
 		runSpt("solo5-spt", os.Args[1:])
+	}
+	if len(os.Args) > 1 && os.Args[1] == "spt" {
+		runSpt("runx spt", os.Args[2:])
 	}
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {

@@ -1,6 +1,11 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
 
 // A Runtime is one side of a comparison: a label for the report and the
 // command prefix (binary plus any global flags) that selects it. Each runtime
@@ -11,6 +16,10 @@ type Runtime struct {
 	// EditConfig, if set, adjusts this runtime's copy of config.json after the
 	// common edits (for example an annotation that selects an isolation mode).
 	EditConfig func(cfg map[string]any)
+	// Args, if set, replaces the case's process.args for this runtime.
+	Args []string
+	// Files are copied into this runtime's rootfs (rootfs path -> host path).
+	Files map[string]string
 }
 
 // A Case is one benchmark. Its runtimes are measured alternately, one
@@ -25,6 +34,8 @@ type Case struct {
 	// missing; otherwise a missing binary is an error.
 	Optional bool
 
+	// Prepare runs once before the case's bundles are made, untimed.
+	Prepare func(b *Bench) error
 	// Setup runs once per runtime before the first iteration, untimed.
 	Setup func(b *Bench, st *rtState) error
 	// Measure runs one timed iteration; seq is unique within the case and runtime.
@@ -54,6 +65,15 @@ func defaultCases(runx, peer, peerLabel string) []Case {
 		{Label: "runx", Argv: []string{runx}},
 		{Label: peerLabel, Argv: []string{peer}},
 	}
+	guests := unikernelGuests()
+	unikernel := func(cfg map[string]any) {
+		ann, _ := cfg["annotations"].(map[string]any)
+		if ann == nil {
+			ann = map[string]any{}
+			cfg["annotations"] = ann
+		}
+		ann["dev.runx.isolation"] = "unikernel"
+	}
 	return []Case{
 		{
 			Name:     "run",
@@ -70,6 +90,29 @@ func defaultCases(runx, peer, peerLabel string) []Case {
 			Setup:    startLongRunning,
 			Measure:  measureExec,
 			Teardown: deleteLongRunning,
+		},
+		{
+			Name:     "spt",
+			Desc:     "runx spt --mem=2 hello (a Solo5 spt test unikernel), start to exit; upstream solo5-spt: 0.59 ms (measured by the team), target <= 1 ms",
+			Bundle:   []string{"/bin/true"},
+			Runtimes: []Runtime{{Label: "runx-spt", Argv: []string{runx}}},
+			Measure: func(b *Bench, st *rtState, _ int) (Sample, error) {
+				r, err := b.runtimeCmd(st, "spt", "--mem=2", guests.hello)
+				return Sample{WallMs: r.wallMs, PeakKiB: r.maxRSSKiB}, err
+			},
+			Prepare: guests.build,
+		},
+		{
+			Name:   "run-unikernel",
+			Desc:   "runx run of a unikernel bundle (hello) beside runx run of /bin/true in namespace mode, each then delete --force",
+			Bundle: []string{"/bin/true"},
+			Runtimes: []Runtime{
+				{Label: "runx-unikernel", Argv: []string{runx}, EditConfig: unikernel,
+					Args: []string{"/hello.spt"}, Files: map[string]string{"/hello.spt": guests.hello}},
+				{Label: "runx-namespace", Argv: []string{runx}},
+			},
+			Prepare: guests.build,
+			Measure: measureRun,
 		},
 	}
 }
@@ -120,4 +163,33 @@ func deleteLongRunning(b *Bench, st *rtState) {
 	if _, err := b.rawCmd(st, "delete", "--force", st.longID); err != nil {
 		b.logf("warning: %v", err)
 	}
+}
+
+// guestSet builds the Solo5 test unikernels once, with tests/unikernel/build.sh.
+type guestSet struct {
+	dir, hello string
+	built      bool
+}
+
+// unikernelGuests names the guests; the first case that needs them builds
+// them, and the bench's cleanup removes them.
+func unikernelGuests() *guestSet {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("runx-bench-guests-%d", os.Getpid()))
+	return &guestSet{dir: dir, hello: filepath.Join(dir, "hello.spt")}
+}
+
+func (g *guestSet) build(b *Bench) error {
+	if g.built {
+		return nil
+	}
+	b.extraDirs = append(b.extraDirs, g.dir)
+	script, err := filepath.Abs("tests/unikernel/build.sh")
+	if err != nil {
+		return err
+	}
+	if out, err := exec.Command("bash", script, g.dir).CombinedOutput(); err != nil {
+		return fmt.Errorf("building the test unikernels: %v: %s", err, out)
+	}
+	g.built = true
+	return nil
 }

@@ -48,6 +48,7 @@ type Bench struct {
 	interrupted atomic.Bool
 	caseName    string
 	states      []*rtState // every runtime state ever set up, for cleanup
+	extraDirs   []string   // removed at cleanup
 }
 
 type cmdResult struct {
@@ -136,7 +137,15 @@ func (b *Bench) makeBundle(dir string, spec []byte, args []string, rt Runtime) e
 		cfg["process"] = proc
 	}
 	proc["args"] = args
+	if rt.Args != nil {
+		proc["args"] = rt.Args
+	}
 	proc["terminal"] = false
+	for dst, src := range rt.Files {
+		if err := copyFile(src, filepath.Join(dir, "rootfs", dst), 0o755); err != nil {
+			return err
+		}
+	}
 	if rt.EditConfig != nil {
 		rt.EditConfig(cfg)
 	}
@@ -226,6 +235,11 @@ func (b *Bench) setupCase(ci int, c Case) ([]*rtState, error) {
 // runc, runx, ...) to cancel any advantage of going first.
 func (b *Bench) runCase(ci int, c Case, warmup, n int) (states []*rtState, err error) {
 	b.caseName = c.Name
+	if c.Prepare != nil {
+		if err := c.Prepare(b); err != nil {
+			return nil, err
+		}
+	}
 	states, err = b.setupCase(ci, c)
 	if err != nil {
 		return nil, err
@@ -282,6 +296,9 @@ func (b *Bench) runCase(ci int, c Case, warmup, n int) (states []*rtState, err e
 // any of its private roots: the ids it handed out plus whatever `list -q`
 // still reports.
 func (b *Bench) cleanup() {
+	for _, d := range b.extraDirs {
+		os.RemoveAll(d)
+	}
 	for _, st := range b.states {
 		ids := map[string]bool{}
 		for _, id := range st.ids {
