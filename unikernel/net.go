@@ -3,6 +3,7 @@ package unikernel
 import (
 	"fmt"
 	"os"
+	"runtime"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/vishvananda/netlink"
@@ -46,88 +47,115 @@ func addTunDevice(spec *specs.Spec) {
 // namespace exists: for each guest network device it makes a tap owned by the
 // container's user and bridges it with the interface the annotation names, so
 // the unikernel sits on that interface's link, as Nabla's runnc did with eth0.
-// The interface's addresses move to the bridge.
-func wireTaps(pid int, nets map[string]string, uid, gid int) error {
-	ns, err := netns.GetFromPid(pid)
+// The interface's addresses move to the bridge. On failure what was done is
+// undone: a namespace the container joined by path outlives it.
+func wireTaps(pid int, nets map[string]string, uid, gid int) (err error) {
+	target, err := netns.GetFromPid(pid)
 	if err != nil {
 		return fmt.Errorf("the container's network namespace: %w", err)
 	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	defer target.Close()
+	// A tap is made through /dev/net/tun in the caller's namespace: the thread
+	// itself must be in the container's.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
 	if err != nil {
-		return fmt.Errorf("the container's network namespace: %w", err)
+		return err
 	}
-	defer h.Close()
+	defer orig.Close()
+	if err := netns.Set(target); err != nil {
+		return fmt.Errorf("entering the container's network namespace: %w", err)
+	}
+	defer func() {
+		if e := netns.Set(orig); e != nil && err == nil {
+			err = e
+		}
+	}()
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
 	for name, ifname := range nets {
-		if err := wireTap(h, name, ifname, uid, gid); err != nil {
+		if err := wireTap(name, ifname, uid, gid, &undo); err != nil {
 			return fmt.Errorf("annotations[%q]: %w", annNet+name, err)
 		}
 	}
 	return nil
 }
 
-func wireTap(h *netlink.Handle, name, ifname string, uid, gid int) error {
-	link, err := h.LinkByName(ifname)
+func wireTap(name, ifname string, uid, gid int, undo *[]func()) error {
+	link, err := netlink.LinkByName(ifname)
 	if err != nil {
 		return fmt.Errorf("interface %s in the container's network namespace: %w", ifname, err)
 	}
+	// A namespace joined by path (a pod's) outlives the container: a restarted
+	// container finds its tap and bridge still wired and reuses them.
+	if br, err := netlink.LinkByName(tapName("br" + name)); err == nil && link.Attrs().MasterIndex == br.Attrs().Index {
+		if tap, err := netlink.LinkByName(tapName(name)); err == nil && tap.Attrs().MasterIndex == br.Attrs().Index {
+			return netlink.LinkSetUp(tap)
+		}
+	}
 	tap := &netlink.Tuntap{
-		LinkAttrs:  netlink.LinkAttrs{Name: tapName(name), MTU: link.Attrs().MTU},
-		Mode:       netlink.TUNTAP_MODE_TAP,
-		Flags:      netlink.TUNTAP_NO_PI | netlink.TUNTAP_ONE_QUEUE,
-		NonPersist: false,
-		Owner:      uint32(uid),
-		Group:      uint32(gid),
+		LinkAttrs: netlink.LinkAttrs{Name: tapName(name), MTU: link.Attrs().MTU},
+		Mode:      netlink.TUNTAP_MODE_TAP,
+		Flags:     netlink.TUNTAP_NO_PI | netlink.TUNTAP_ONE_QUEUE,
+		Owner:     uint32(uid),
+		Group:     uint32(gid),
 	}
-	if err := h.LinkAdd(tap); err != nil {
-		return fmt.Errorf("creating tap %s: %w", tapName(name), err)
+	if err := netlink.LinkAdd(tap); err != nil {
+		return fmt.Errorf("creating tap %s: %w", tap.Name, err)
 	}
-	// LinkAdd leaves the creating fds open for a persistent tap: close them.
+	*undo = append(*undo, func() { _ = netlink.LinkDel(tap) })
+	// LinkAdd keeps the creating fds of a persistent tap open: close them.
 	for _, f := range tap.Fds {
 		f.Close()
 	}
-	if err := h.LinkSetUp(tap); err != nil {
-		return fmt.Errorf("bringing tap %s up: %w", tapName(name), err)
+	if err := netlink.LinkSetUp(tap); err != nil {
+		return fmt.Errorf("bringing tap %s up: %w", tap.Name, err)
 	}
-	if ifname == tapName(name) {
-		return nil
-	}
-	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "ukbr" + name, MTU: link.Attrs().MTU}}
-	if len(br.Name) > 15 {
-		br.Name = br.Name[:15]
-	}
-	if err := h.LinkAdd(br); err != nil {
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: tapName("br" + name), MTU: link.Attrs().MTU}}
+	if err := netlink.LinkAdd(br); err != nil {
 		return fmt.Errorf("creating bridge %s: %w", br.Name, err)
 	}
-	addrs, err := h.AddrList(link, netlink.FAMILY_ALL)
+	*undo = append(*undo, func() { _ = netlink.LinkDel(br) })
+	addrs, err := netlink.AddrList(link, netlink.FAMILY_ALL)
 	if err != nil {
 		return err
 	}
-	routes, _ := h.RouteList(link, netlink.FAMILY_V4)
+	routes, _ := netlink.RouteList(link, netlink.FAMILY_V4)
 	for _, a := range addrs {
 		if a.IP.IsLinkLocalUnicast() {
 			continue
 		}
-		if err := h.AddrDel(link, &a); err != nil {
+		a := a
+		if err := netlink.AddrDel(link, &a); err != nil {
 			return fmt.Errorf("moving %s off %s: %w", a.IPNet, ifname, err)
 		}
-		a.Label = ""
-		if err := h.AddrAdd(br, &a); err != nil {
+		*undo = append(*undo, func() { a.Label = ""; _ = netlink.AddrAdd(link, &a) })
+		moved := a
+		moved.Label = ""
+		if err := netlink.AddrAdd(br, &moved); err != nil {
 			return fmt.Errorf("moving %s to %s: %w", a.IPNet, br.Name, err)
 		}
 	}
 	for _, l := range []netlink.Link{link, tap} {
-		if err := h.LinkSetMaster(l, br); err != nil {
+		if err := netlink.LinkSetMaster(l, br); err != nil {
 			return fmt.Errorf("adding %s to bridge %s: %w", l.Attrs().Name, br.Name, err)
 		}
 	}
-	if err := h.LinkSetUp(br); err != nil {
-		return err
+	*undo = append(*undo, func() { _ = netlink.LinkSetNoMaster(link) })
+	if err := netlink.LinkSetUp(br); err != nil {
+		return fmt.Errorf("bringing bridge %s up: %w", br.Name, err)
 	}
 	for _, r := range routes {
 		if r.Gw != nil {
 			r.LinkIndex = br.Attrs().Index
-			_ = h.RouteReplace(&r)
+			_ = netlink.RouteReplace(&r)
 		}
 	}
 	return nil

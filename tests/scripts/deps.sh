@@ -10,7 +10,7 @@ packages=(
 	# test rootfs and reference runtime
 	busybox-static runc debootstrap
 	# tools the runtimes and tests call
-	iproute2 procps util-linux psmisc passwd mount jq
+	iproute2 procps util-linux psmisc passwd mount jq iputils-ping
 )
 
 if [ "$(id -u)" -ne 0 ]; then
