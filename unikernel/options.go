@@ -3,7 +3,6 @@ package unikernel
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -56,7 +55,19 @@ type UsageError struct{ Msg string }
 
 func (e *UsageError) Error() string { return e.Msg }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9]{1,67}$`)
+// validName is [A-Za-z0-9]{1,67}, written out: a package-level regexp would be
+// compiled at every start of runx.
+func validName(n string) bool {
+	if len(n) < 1 || len(n) > 67 {
+		return false
+	}
+	for _, c := range n {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // ParseArgs reads the arguments after "spt" (or after "solo5-spt").
 func ParseArgs(args []string) (*Options, error) {
@@ -145,7 +156,7 @@ func (o *Options) option(a string) error {
 
 func deviceName(key, prefix string) (string, error) {
 	name := strings.TrimPrefix(key, prefix)
-	if !nameRE.MatchString(name) {
+	if !validName(name) {
 		return "", &UsageError{fmt.Sprintf("Invalid device name %q in %s", name, key)}
 	}
 	return name, nil
