@@ -35,8 +35,10 @@ your host.`,
 		if err := checkArgs(c, 1, true); err != nil {
 			return err
 		}
-		_, err := startContainer(c, false)
-		return err
+		if _, err := startContainer(c, false); err != nil {
+			return fmt.Errorf("runx create failed: %w", err)
+		}
+		return nil
 	},
 }
 

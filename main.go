@@ -166,7 +166,11 @@ func fatal(err error) {
 		err = ue.error
 	}
 	if logToStderr {
-		fmt.Fprintln(os.Stderr, "runx: "+err.Error())
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "runx ") { // "runx create failed: ..." names itself
+			msg = "runx: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
 	} else {
 		logrus.Error(err)
 		fmt.Fprintln(os.Stderr, err)

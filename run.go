@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -25,7 +26,7 @@ your host.`,
 		}
 		status, err := startContainer(c, true)
 		if err != nil {
-			return err
+			return fmt.Errorf("runx run failed: %w", err)
 		}
 		// The container's exit status is runx's, as with runc.
 		os.Exit(status)

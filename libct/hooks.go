@@ -103,6 +103,9 @@ func prestartAsCreated(config *configs.Config) {
 	if len(orig) == 0 {
 		return
 	}
+	// libcontainer warns each time it serializes the config with the wrapper
+	// in it (the copy it sends to the container's init): that warning is ours.
+	logrus.SetFormatter(quietWrapper{logrus.StandardLogger().Formatter})
 	config.Hooks[configs.Prestart] = configs.HookList{configs.NewFunctionHook(func(s *specs.State) error {
 		delete(config.Hooks, configs.Prestart)
 		st := *s
@@ -162,4 +165,14 @@ func settle(pid int) {
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
+}
+
+// quietWrapper drops libcontainer's warning about the prestart wrapper above.
+type quietWrapper struct{ logrus.Formatter }
+
+func (q quietWrapper) Format(e *logrus.Entry) ([]byte, error) {
+	if strings.HasPrefix(e.Message, "cannot serialize hook of type configs.FuncHook") {
+		return nil, nil
+	}
+	return q.Formatter.Format(e)
 }
