@@ -10,7 +10,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.gitCommit=$(VERSION) -extldflags '-static -Wl,-Ttext-segment=0x70000000'
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all build deps demo test unit integration conformance bench clean
+.PHONY: all build deps demo test unit integration conformance engines bench clean
 
 all: build
 
@@ -41,11 +41,16 @@ integration: build
 conformance: build
 	@bash tests/conformance/run.sh $(CURDIR)/runx
 
+# The engines users run, with runx as their runtime: Podman, Docker, containerd.
+engines: build
+	@bash tests/engines/podman-docker/run.sh $(CURDIR)/runx
+
 bench: deps build
 	@bash tests/bench/run.sh $(CURDIR)/runx -n 30 -order rotate
 
-# Every test: unit, integration against the built binary, and the conformance suite.
-test: deps build unit integration conformance
+# Every test: unit, integration against the built binary, the conformance suite
+# and the engines.
+test: deps build unit integration conformance engines
 
 clean:
 	rm -f runx

@@ -1,0 +1,951 @@
+#!/usr/bin/env bash
+# Runs an OCI runtime under the two engines users already run on Debian 12:
+# Podman (4.3, via conmon) and Docker (docker.io 20.10, dockerd with its own
+# managed containerd 1.6 and containerd-shim-runc-v2).
+#
+#   tests/engines/podman-docker/run.sh /absolute/path/to/runtime
+#
+# Steps:
+#   1. installs podman, docker.io and the CNI plugins with apt-get when they
+#      are missing (no service is started by the install);
+#   2. builds a busybox image from Debian's busybox-static (mkimage.sh, a
+#      docker-archive tarball: no registry is ever contacted) and loads it
+#      into both engines;
+#   3. Podman: private storage, run root, tmp dir, containers.conf,
+#      storage.conf, registries.conf and CNI network (bridge runxpod0,
+#      10.88.55.0/24, no iptables rules), cgroupfs, file events logger,
+#      `--runtime RUNTIME`;
+#   4. Docker: a private dockerd (own data root, exec root, unix socket,
+#      pid file, config file, bridge runxdock0 on 10.88.66.0/24 made here,
+#      no iptables, no ip forwarding, cgroupfs under /runxdock) that starts
+#      its own containerd; RUNTIME is added as runtime "runx" and made the
+#      default;
+#   5. tears everything down and checks that nothing is left: processes,
+#      mounts, runtime state, network namespaces, bridges, veths, iptables
+#      rules, cgroups, files outside the work directory.
+# A table of checks is printed, then "engines-podman-docker: N passed,
+# M failed" (", K skipped" when some check does not apply to the runtime:
+# the isolation-mode check only applies to runx). The exit status is 1 when
+# a check failed, 2 on a usage error.
+#
+# Environment:
+#   ENGINES_TRACE=1       put a wrapper named like the runtime in front of it
+#                         that logs every runtime command line with its exit
+#                         status (and the runtime's --log file on failure);
+#                         the log is printed at the end
+#   ENGINES_KEEP=DIR      copy the engines' logs (dockerd, containerd, podman
+#                         events, trace) to DIR before the work dir is removed
+#   ENGINES_ONLY=podman|docker   run only one engine's checks
+#   ENGINES_NO_INSTALL=1  do not call apt-get (fail if something is missing)
+#   ENGINES_DOCKER_MOUNTNS=1  run dockerd in a private mount namespace even
+#                         when no containerd socket is at /run/containerd
+set -uo pipefail
+
+{ # parsed whole before running: editing this file cannot derail a run
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PFX=engines-podman-docker
+
+say() { printf '%s: %s\n' "$PFX" "$*" >&2; }
+die() { say "error: $*"; exit 2; }
+
+[ $# -eq 1 ] || die "usage: $0 /absolute/path/to/runtime"
+[ "$(id -u)" -eq 0 ] || die "must run as root"
+RUNTIME_ARG=$1
+if [[ $RUNTIME_ARG != */* ]]; then
+	RUNTIME_ARG=$(command -v -- "$RUNTIME_ARG" || true)
+fi
+[ -n "$RUNTIME_ARG" ] && [ -f "$RUNTIME_ARG" ] && [ -x "$RUNTIME_ARG" ] ||
+	die "runtime binary '$1' not found or not executable"
+RUNTIME=$(realpath -- "$RUNTIME_ARG")
+RT_NAME=$(basename -- "$RUNTIME")
+ONLY=${ENGINES_ONLY:-}
+case $ONLY in ''|podman|docker) ;; *) die "ENGINES_ONLY must be podman or docker" ;; esac
+
+# The isolation-mode check applies only to runx.
+IS_RUNX=0
+RT_VERSION=$("$RUNTIME" --version 2>/dev/null)
+case $'\n'$RT_VERSION in *$'\n'"runx version "*) IS_RUNX=1 ;; esac
+
+IMAGE=localhost/runx-busybox:latest
+POD_BRIDGE=runxpod0
+POD_SUBNET=10.88.55
+DOCK_BRIDGE=runxdock0
+DOCK_SUBNET=10.88.66
+DOCK_CGROUP=runxdock
+
+# ------------------------------------------------------------------ packages
+install_packages() {
+	local packages=(podman conmon docker.io containerd runc containernetworking-plugins
+		busybox-static iproute2 iptables procps util-linux coreutils)
+	local missing=() p st
+	for p in "${packages[@]}"; do
+		st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+		[ "$st" = "install ok installed" ] || missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		return 0
+	fi
+	[ "${ENGINES_NO_INSTALL:-0}" = 1 ] && die "missing packages: ${missing[*]}"
+	say "installing ${missing[*]}"
+	# docker.io's and containerd's maintainer scripts would start the system
+	# daemons: a policy-rc.d that denies it, unless the machine has one.
+	local policy_made=0
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 0755 /usr/sbin/policy-rc.d
+		policy_made=1
+	fi
+	local ok=0 try
+	export DEBIAN_FRONTEND=noninteractive
+	for try in 1 2 3; do
+		if apt-get -o DPkg::Lock::Timeout=300 update -qq &&
+			apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 \
+				-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+				"${missing[@]}" >/dev/null; then
+			ok=1
+			break
+		fi
+		sleep 5
+	done
+	[ $policy_made = 1 ] && rm -f /usr/sbin/policy-rc.d
+	[ $ok = 1 ] || die "apt-get install ${missing[*]} failed"
+}
+install_packages
+
+PODMAN=/usr/bin/podman
+DOCKER=/usr/bin/docker # not the first docker on PATH: another client may be there
+DOCKERD=/usr/sbin/dockerd
+[ -x /usr/sbin/dockerd ] || DOCKERD=$(command -v dockerd)
+for b in "$PODMAN" "$DOCKER" "$DOCKERD" /usr/bin/conmon /usr/bin/containerd /usr/lib/cni/bridge; do
+	[ -x "$b" ] || die "$b is missing after the install"
+done
+
+# -------------------------------------------------------------- bookkeeping
+NAMES=() STATES=() DETAILS=()
+record() { # NAME PASS|FAIL|SKIP [DETAIL]
+	NAMES+=("$1")
+	STATES+=("$2")
+	DETAILS+=("${3:-}")
+	printf '%s: %-4s %s\n' "$PFX" "$2" "$1" >&2
+}
+pass() { record "$1" PASS "${2:-}"; }
+fail() { record "$1" FAIL "${2:-}"; }
+skip() { record "$1" SKIP "${2:-}"; }
+
+# run CMD...: stdout in OUT (carriage returns removed, trailing blank
+# lines trimmed), stderr in ERR, exit status in RC.
+OUT='' ERR='' RC=0
+run() {
+	OUT=$("$@" 2>"$W/stderr")
+	RC=$?
+	OUT=${OUT//$'\r'/}
+	ERR=$(cat "$W/stderr")
+}
+# What to show for a failed command.
+show() { printf 'rc=%s stdout=%q stderr=%q' "$RC" "${OUT:0:600}" "${ERR:0:900}"; }
+# Milliseconds since the epoch.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# ---------------------------------------------------------------- work dir
+for br in $POD_BRIDGE $DOCK_BRIDGE; do
+	if ip link show "$br" >/dev/null 2>&1; then
+		die "a link named $br already exists: another run of this script, or one killed by SIGKILL (ip link del $br)"
+	fi
+done
+W=$(mktemp -d /tmp/runxpd.XXXXXX) || die "mktemp failed"
+chmod 0711 "$W"
+say "runtime $RUNTIME (${RT_VERSION%%$'\n'*}); work dir $W"
+
+# What existed before, so that teardown removes only what this run made.
+pre_exists() { [ -e "$1" ] && echo 1 || echo 0; }
+PRE_KEYJSON=$(pre_exists /etc/docker/key.json)
+PRE_VLC=$(pre_exists /var/lib/containers)
+PRE_BLOBCACHE=$(pre_exists /var/lib/containers/cache/blob-info-cache-v1.boltdb)
+PRE_VLCNI=$(pre_exists /var/lib/cni)
+PRE_CNIRESULTS=$(pre_exists /var/lib/cni/results)
+PRE_RUNCONTAINERD=$(pre_exists /run/containerd)
+PRE_LIBPOD_CG=$(pre_exists /sys/fs/cgroup/pids/libpod_parent)
+PRE_NETNS=" $(ls /run/netns 2>/dev/null | tr '\n' ' ') "
+
+ENGINE_RUNTIME=$RUNTIME
+TRACE_LOG=$W/trace.log
+if [ "${ENGINES_TRACE:-0}" = 1 ]; then
+	# Named like the runtime: Podman chooses JSON logging by that name.
+	mkdir -p "$W/trace"
+	ENGINE_RUNTIME=$W/trace/$RT_NAME
+	cat >"$ENGINE_RUNTIME" <<EOF
+#!/bin/bash
+# Logs each command line and its exit status; the runtime's own --log file
+# is appended when it failed.
+"$RUNTIME" "\$@"
+rc=\$?
+{
+	printf '%s rc=%d %s' "\$(date +%T.%N)" "\$rc" "$RUNTIME"
+	printf ' %q' "\$@"
+	printf '\n'
+	if [ "\$rc" -ne 0 ]; then
+		prev=
+		for a in "\$@"; do
+			case \$prev in --log) [ -f "\$a" ] && tail -n 5 "\$a" | sed 's/^/    log: /' ;; esac
+			case \$a in --log=*) f=\${a#--log=}; [ -f "\$f" ] && tail -n 5 "\$f" | sed 's/^/    log: /' ;; esac
+			prev=\$a
+		done
+	fi
+} >>"$TRACE_LOG" 2>/dev/null
+exit \$rc
+EOF
+	chmod 0755 "$ENGINE_RUNTIME"
+	: >"$TRACE_LOG"
+fi
+
+# ------------------------------------------------------------------ Podman
+P=$W/pod
+pm() {
+	CONTAINERS_CONF=$P/conf/containers.conf \
+		CONTAINERS_STORAGE_CONF=$P/conf/storage.conf \
+		CONTAINERS_REGISTRIES_CONF=$P/conf/registries.conf \
+		TMPDIR=$P/tmp \
+		timeout -k 5 120 "$PODMAN" --root "$P/root" --runroot "$P/runroot" --tmpdir "$P/tmp" \
+		--cgroup-manager cgroupfs --events-backend file \
+		--network-config-dir "$P/cni" --runtime "$ENGINE_RUNTIME" "$@"
+}
+
+podman_setup() {
+	mkdir -p "$P"/{root,runroot,tmp,cni,conf,ipam}
+	# The runtime's name is added to the runtimes that take --log-format json,
+	# as a runx package would do for Podman: its errors then reach Podman
+	# through the --log file instead of conmon's stderr.
+	cat >"$P/conf/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+log_driver = "k8s-file"
+
+[network]
+network_backend = "cni"
+network_config_dir = "$P/cni"
+cni_plugin_dirs = ["/usr/lib/cni"]
+default_network = "runxpod"
+default_subnet = "$POD_SUBNET.0/24"
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$P/events.log"
+lock_type = "file"
+tmp_dir = "$P/tmp"
+volume_path = "$P/root/volumes"
+image_copy_tmp_dir = "$P/tmp"
+runtime_supports_json = ["crun", "runc", "kata", "runsc", "youki", "krun", "runx", "$RT_NAME"]
+EOF
+	cat >"$P/conf/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$P/root"
+runroot = "$P/runroot"
+EOF
+	cat >"$P/conf/registries.conf" <<EOF
+unqualified-search-registries = []
+EOF
+	# A bridge of its own, no masquerading and no firewall plugin: nothing
+	# is written to iptables.
+	cat >"$P/cni/runxpod.conflist" <<EOF
+{
+  "cniVersion": "0.4.0",
+  "name": "runxpod",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$POD_BRIDGE",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "dataDir": "$P/ipam",
+        "routes": [{ "dst": "0.0.0.0/0" }],
+        "ranges": [[{ "subnet": "$POD_SUBNET.0/24", "gateway": "$POD_SUBNET.1" }]]
+      }
+    }
+  ]
+}
+EOF
+}
+
+# Waits up to $2 seconds for `podman logs $1` to contain $3.
+pm_wait_log() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		[[ $(pm logs "$1" 2>&1) == *"$3"* ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The runtime's own view of a container: `RUNTIME [--root R] state ID`.
+rt_status() { # ROOT|'' ID
+	local root=() out
+	[ -n "$1" ] && root=(--root "$1")
+	out=$("$RUNTIME" "${root[@]}" state "$2" 2>/dev/null) || return 1
+	printf '%s' "$out" | tr -d ' \n' | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p'
+}
+
+podman_checks() {
+	local n id t0 t1
+	say "podman $("$PODMAN" --version | awk '{print $3}'), conmon $(conmon --version | awk 'NR==1{print $3}')"
+	podman_setup
+
+	n="podman load (docker-archive built from busybox-static)"
+	run pm load -i "$W/image.tar"
+	if [ $RC -eq 0 ] && pm image exists "$IMAGE"; then pass "$n"; else fail "$n" "$(show)"; return; fi
+
+	n="podman run: output reaches podman"
+	run pm run --rm --pull never "$IMAGE" echo hello-from-podman
+	if [ $RC -eq 0 ] && [ "$OUT" = hello-from-podman ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="podman run: exit code (sh -c 'exit 7' gives 7)"
+	run pm run --rm --pull never "$IMAGE" sh -c 'exit 7'
+	if [ $RC -eq 7 ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="podman run: command not found gives 127"
+	run pm run --rm --pull never "$IMAGE" /no/such/program
+	if [ $RC -eq 127 ] && [[ $ERR == *'/no/such/program'* ]]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="podman run -t: a terminal in the container"
+	run pm run --rm -t --pull never "$IMAGE" tty
+	if [ $RC -eq 0 ] && [[ $OUT == /dev/pts/* ]]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="podman run --user 65534:65534"
+	run pm run --rm --pull never --user 65534:65534 "$IMAGE" id
+	if [ $RC -eq 0 ] && [[ $OUT == "uid=65534(nobody) gid=65534(nogroup)"* ]]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="podman run --memory 64m: cgroup limit set"
+	run pm run --rm --pull never --memory 64m "$IMAGE" \
+		sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max'
+	if [ $RC -eq 0 ] && [ "$OUT" = 67108864 ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	common_run_checks podman pm
+
+	n="podman run: CNI network ($POD_BRIDGE, $POD_SUBNET.0/24)"
+	run pm run --rm --pull never "$IMAGE" ip -4 -o addr show eth0
+	if [ $RC -eq 0 ] && [[ $OUT == *"inet $POD_SUBNET."* ]]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="podman run -d: container running"
+	run pm run -d --name rxp-d --pull never "$IMAGE" \
+		sh -c 'echo ready; trap "echo got-TERM; exit 3" TERM; while :; do sleep 0.1; done'
+	id=$OUT
+	if [ $RC -ne 0 ] || [ -z "$id" ]; then
+		fail "$n" "$(show)"
+	else
+		run pm inspect -f '{{.State.Status}} {{.State.Pid}} {{.OCIRuntime}}' rxp-d
+		local st=${OUT%% *}
+		if [ $RC -eq 0 ] && [ "$st" = running ] && pm_wait_log rxp-d 10 ready; then
+			pass "$n" "$OUT"
+		else
+			fail "$n" "$(show)"
+		fi
+	fi
+
+	n="runtime state of the podman container: running"
+	run rt_status "" "$id"
+	if [ "$OUT" = running ]; then pass "$n"; else fail "$n" "'$RUNTIME state $id' gave status '$OUT'"; fi
+
+	n="podman exec: output"
+	run pm exec rxp-d sh -c 'echo exec-out-$((6*7))'
+	if [ $RC -eq 0 ] && [ "$OUT" = exec-out-42 ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="podman exec: exit code (5)"
+	run pm exec rxp-d sh -c 'exit 5'
+	if [ $RC -eq 5 ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="podman exec -i: stdin"
+	run pm exec -i rxp-d sh -c 'read l; echo "got:$l"' <<<"line-in"
+	if [ $RC -eq 0 ] && [ "$OUT" = got:line-in ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="podman exec -u -w: user and working directory"
+	run pm exec -u 65534 -w /tmp rxp-d sh -c 'echo "$(id -u) $(pwd)"'
+	if [ $RC -eq 0 ] && [ "$OUT" = "65534 /tmp" ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="podman exec -t: a terminal"
+	run pm exec -t rxp-d tty
+	if [ $RC -eq 0 ] && [[ $OUT == /dev/pts/* ]]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="podman pause / unpause"
+	local s1 s2 s3
+	pm pause rxp-d >/dev/null 2>"$W/stderr"
+	s1=$(pm inspect -f '{{.State.Status}}' rxp-d 2>/dev/null)
+	s2=$(rt_status "" "$id")
+	pm unpause rxp-d >/dev/null 2>>"$W/stderr"
+	s3=$(pm inspect -f '{{.State.Status}}' rxp-d 2>/dev/null)
+	if [ "$s1" = paused ] && [ "$s2" = paused ] && [ "$s3" = running ]; then pass "$n"; else
+		fail "$n" "podman: $s1, runtime: $s2, after unpause: $s3; $(head -c 600 "$W/stderr")"
+	fi
+
+	n="podman stop: SIGTERM reaches pid 1 (exit 3)"
+	t0=$(now_ms)
+	run pm stop -t 20 rxp-d
+	t1=$(now_ms)
+	local code
+	code=$(pm inspect -f '{{.State.ExitCode}}' rxp-d 2>/dev/null)
+	if [ $RC -eq 0 ] && [ "$code" = 3 ] && [ $((t1 - t0)) -lt 10000 ] && pm_wait_log rxp-d 3 got-TERM; then
+		pass "$n" "$((t1 - t0)) ms"
+	else
+		fail "$n" "exit code '$code' after $((t1 - t0)) ms; $(show)"
+	fi
+
+	n="podman start (again) and stop"
+	run pm start rxp-d
+	if [ $RC -eq 0 ] && [ "$(pm inspect -f '{{.State.Status}}' rxp-d 2>/dev/null)" = running ]; then
+		run pm stop -t 20 rxp-d
+		code=$(pm inspect -f '{{.State.ExitCode}}' rxp-d 2>/dev/null)
+		if [ $RC -eq 0 ] && [ "$code" = 3 ]; then pass "$n"; else fail "$n" "exit code '$code'; $(show)"; fi
+	else
+		fail "$n" "$(show)"
+	fi
+
+	n="podman rm: container and runtime state gone"
+	run pm rm rxp-d
+	if [ $RC -eq 0 ] && ! pm container exists rxp-d && ! rt_status "" "$id" >/dev/null; then pass "$n"; else
+		fail "$n" "$(show)"
+	fi
+
+	n="podman rm -f of a running container"
+	run pm run -d --name rxp-f --pull never "$IMAGE" sleep 1000
+	id=$OUT
+	[ $RC -eq 0 ] && [ "$(pm inspect -f '{{.State.Status}}' rxp-f 2>/dev/null)" = running ] || id=
+	run pm rm -f -t 0 rxp-f
+	if [ -n "$id" ] && [ $RC -eq 0 ] && ! pm container exists rxp-f && ! rt_status "" "$id" >/dev/null; then pass "$n"; else
+		fail "$n" "$(show)"
+	fi
+
+	n="podman --annotation dev.runx.isolation=namespace: in config.json, init + start -a"
+	run pm create --name rxp-ann --pull never --annotation dev.runx.isolation=namespace "$IMAGE" echo annotated
+	id=$OUT
+	local cfg=$P/root/overlay-containers/$id/userdata/config.json st
+	if [ $RC -eq 0 ] && [ -n "$id" ]; then
+		# init: the runtime's create, config.json written; start: its start.
+		run pm init rxp-ann
+		st=$(rt_status "" "$id")
+		if [ $RC -ne 0 ] || [ "$st" != created ]; then
+			fail "$n" "init: runtime status '$st'; $(show)"
+		elif ! grep -q '"dev.runx.isolation": *"namespace"' "$cfg" 2>/dev/null; then
+			fail "$n" "annotation not in $cfg"
+		else
+			run pm start -a rxp-ann
+			if [ $RC -eq 0 ] && [ "$OUT" = annotated ]; then pass "$n"; else fail "$n" "start -a: $(show)"; fi
+		fi
+	else
+		fail "$n" "create: $(show)"
+	fi
+	pm rm -f rxp-ann >/dev/null 2>&1
+
+	n="podman --annotation dev.runx.isolation=sandbox: runx refuses it"
+	if [ $IS_RUNX = 1 ]; then
+		run pm run --rm --name rxp-sbx --pull never --annotation dev.runx.isolation=sandbox "$IMAGE" echo should-not-run
+		if [ $RC -ne 0 ] && [[ $ERR == *'isolation mode "sandbox" is not built yet'* ]] &&
+			[[ $OUT != *should-not-run* ]] && ! pm container exists rxp-sbx; then
+			pass "$n" "rc=$RC"
+		else
+			fail "$n" "$(show)"
+		fi
+	else
+		skip "$n" "$RT_NAME is not runx"
+	fi
+}
+
+podman_teardown() {
+	[ -d "$P/root" ] || return 0
+	local n="podman teardown: all containers removed"
+	local left
+	pm rm -a -f -t 0 >/dev/null 2>&1
+	left=$(pm ps -a -q 2>/dev/null)
+	if [ -z "$left" ]; then pass "$n"; else fail "$n" "left: $left"; fi
+	# Storage unmounts its layers on shutdown.
+	pm system prune -f >/dev/null 2>&1 || true
+}
+
+# Checks both engines share: ENGINE_NAME CLIENT_FUNCTION.
+common_run_checks() {
+	local e=$1 c=$2 n vol=$W/vol-$1
+	mkdir -p "$vol" && echo "from-the-host" >"$vol/file"
+
+	n="$e run -e -w: environment and working directory"
+	run $c run --rm --pull never -e RUNX_T=val-1 -w /tmp "$IMAGE" sh -c 'echo "$RUNX_T $(pwd)"'
+	if [ $RC -eq 0 ] && [ "$OUT" = "val-1 /tmp" ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e run -v: bind mount read and written"
+	run $c run --rm --pull never -v "$vol:/mnt/vol" "$IMAGE" sh -c 'cat /mnt/vol/file && echo back >/mnt/vol/back'
+	if [ $RC -eq 0 ] && [ "$OUT" = from-the-host ] && [ "$(cat "$vol/back" 2>/dev/null)" = back ]; then
+		pass "$n"
+	else
+		fail "$n" "$(show)"
+	fi
+
+	n="$e run --read-only: root filesystem read-only"
+	run $c run --rm --pull never --read-only "$IMAGE" sh -c 'touch /ro-test 2>/dev/null && echo writable || echo read-only'
+	if [ $RC -eq 0 ] && [ "$OUT" = read-only ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e run: mount refused by default, allowed with --cap-add SYS_ADMIN"
+	local a b try='mount -t tmpfs none /tmp 2>/dev/null && echo mounted || echo refused'
+	a=$($c run --rm --pull never "$IMAGE" sh -c "$try" 2>&1)
+	b=$($c run --rm --pull never --cap-add SYS_ADMIN "$IMAGE" sh -c "$try" 2>&1)
+	if [ "$a" = refused ] && [ "$b" = mounted ]; then pass "$n"; else
+		fail "$n" "default: '${a:0:300}', SYS_ADMIN: '${b:0:300}'"
+	fi
+
+	# Docker's --privileged asks for every capability, and this host's
+	# bounding set lacks CAP_SYS_RESOURCE: runc fails it too. Podman asks
+	# only for those in the bounding set.
+	if [ "$e" = podman ]; then
+		n="$e run --privileged: mount allowed"
+		b=$($c run --rm --pull never --privileged "$IMAGE" sh -c "$try" 2>&1)
+		if [ "$b" = mounted ]; then pass "$n"; else fail "$n" "'${b:0:300}'"; fi
+	fi
+}
+
+# ------------------------------------------------------------------ Docker
+D=$W/dock
+SOCK=$D/docker.sock
+dk() { DOCKER_CONFIG=$D/client timeout -k 5 120 "$DOCKER" -H "unix://$SOCK" "$@"; }
+
+dk_wait_log() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		[[ $(dk logs "$1" 2>&1) == *"$3"* ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+DOCKERD_STARTED=0
+docker_start() {
+	mkdir -p "$D"/{data,exec,client}
+	echo '{}' >"$D/daemon.json"
+	# docker's --bip cannot be combined with --bridge, and a --bridge must
+	# exist: the bridge is made here, with the gateway address on it.
+	ip link add "$DOCK_BRIDGE" type bridge &&
+		ip addr add "$DOCK_SUBNET.1/24" dev "$DOCK_BRIDGE" &&
+		ip link set "$DOCK_BRIDGE" up || return 1
+	# dockerd 20.10 uses the system containerd instead of starting its own
+	# whenever /run/containerd/containerd.sock exists. When it does (or when
+	# asked), dockerd runs in a mount namespace of its own where an empty
+	# tmpfs hides /run/containerd; its mounts then also end with it.
+	local ns=()
+	if [ -e /run/containerd/containerd.sock ] || [ "${ENGINES_DOCKER_MOUNTNS:-0}" = 1 ]; then
+		say "dockerd runs in a private mount namespace with an empty /run/containerd"
+		ns=(unshare --mount --propagation private -- sh -c
+			'mkdir -p /run/containerd && mount -t tmpfs -o mode=0711 runxdock /run/containerd && exec "$@"' sh)
+	fi
+	setsid "${ns[@]}" "$DOCKERD" \
+		--config-file "$D/daemon.json" \
+		--data-root "$D/data" \
+		--exec-root "$D/exec" \
+		-H "unix://$SOCK" \
+		--pidfile "$D/dockerd.pid" \
+		--bridge "$DOCK_BRIDGE" \
+		--iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
+		--userland-proxy=false \
+		--oom-score-adjust=0 \
+		--storage-driver overlay2 \
+		--exec-opt native.cgroupdriver=cgroupfs \
+		--cgroup-parent "/$DOCK_CGROUP" \
+		--add-runtime "runx=$ENGINE_RUNTIME" \
+		--default-runtime runx \
+		</dev/null >"$D/dockerd.log" 2>&1 &
+	DOCKERD_STARTED=1
+	local i
+	for ((i = 0; i < 300; i++)); do
+		dk version >/dev/null 2>&1 && return 0
+		if [ $i -gt 20 ] && ! kill -0 "$(cat "$D/dockerd.pid" 2>/dev/null)" 2>/dev/null; then break; fi
+		sleep 0.1
+	done
+	return 1
+}
+
+docker_checks() {
+	local n id t0 t1 code root
+	say "docker.io $("$DOCKERD" --version | awk '{print $3}' | tr -d ,), containerd $(containerd --version | awk '{print $3}')"
+
+	n="dockerd (own data/exec root, socket, containerd) started"
+	if docker_start; then pass "$n"; else fail "$n" "$(tail -n 15 "$D/dockerd.log" 2>/dev/null)"; return; fi
+
+	n="docker info: runx registered and the default runtime"
+	run dk info --format '{{.DefaultRuntime}} {{range $k, $v := .Runtimes}}{{$k}}={{$v.Path}} {{end}}'
+	if [ $RC -eq 0 ] && [[ $OUT == "runx "* ]] && [[ $OUT == *" runx=$ENGINE_RUNTIME "* || $OUT == *" runx=$ENGINE_RUNTIME" ]]; then
+		pass "$n" "$OUT"
+	else
+		fail "$n" "$(show)"
+	fi
+
+	n="docker load (docker-archive built from busybox-static)"
+	run dk load -i "$W/image.tar"
+	if [ $RC -eq 0 ] && dk image inspect "$IMAGE" >/dev/null 2>&1; then pass "$n"; else fail "$n" "$(show)"; return; fi
+
+	n="docker run: output reaches docker"
+	run dk run --rm --pull never "$IMAGE" echo hello-from-docker
+	if [ $RC -eq 0 ] && [ "$OUT" = hello-from-docker ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="docker run: exit code (sh -c 'exit 7' gives 7)"
+	run dk run --rm --pull never "$IMAGE" sh -c 'exit 7'
+	if [ $RC -eq 7 ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="docker run: command not found gives 127"
+	run dk run --rm --pull never "$IMAGE" /no/such/program
+	if [ $RC -eq 127 ] && [[ $ERR == *'/no/such/program'* ]]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="docker run -t: a terminal in the container"
+	run dk run --rm -t --pull never "$IMAGE" tty
+	if [ $RC -eq 0 ] && [[ $OUT == /dev/pts/* ]]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="docker run -i: stdin"
+	run dk run --rm -i --pull never "$IMAGE" sh -c 'read l; echo "got:$l"' <<<"line-in"
+	if [ $RC -eq 0 ] && [ "$OUT" = got:line-in ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="docker run --memory 64m: cgroup limit set"
+	run dk run --rm --pull never --memory 64m "$IMAGE" \
+		sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max'
+	if [ $RC -eq 0 ] && [ "$OUT" = 67108864 ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	common_run_checks docker dk
+
+	n="docker run: bridge network ($DOCK_BRIDGE, prestart hook)"
+	run dk run --rm --pull never "$IMAGE" ip -4 -o addr show eth0
+	if [ $RC -eq 0 ] && [[ $OUT == *"inet $DOCK_SUBNET."* ]]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="docker run --network none: loopback only"
+	run dk run --rm --pull never --network none "$IMAGE" sh -c 'ls /sys/class/net | tr "\n" " "'
+	if [ $RC -eq 0 ] && [ "$OUT" = "lo " ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="docker run -d: container running"
+	run dk run -d --name rxd-d --pull never "$IMAGE" \
+		sh -c 'echo ready; trap "echo got-TERM; exit 3" TERM; while :; do sleep 0.1; done'
+	id=$OUT
+	if [ $RC -ne 0 ] || [ -z "$id" ]; then
+		fail "$n" "$(show)"
+	else
+		run dk inspect -f '{{.State.Status}} {{.State.Pid}} {{.HostConfig.Runtime}}' rxd-d
+		if [ $RC -eq 0 ] && [[ $OUT == "running "*" runx" ]] && dk_wait_log rxd-d 10 ready; then
+			pass "$n" "$OUT"
+		else
+			fail "$n" "$(show)"
+		fi
+	fi
+
+	n="runtime state of the docker container: running"
+	root=$(ls -d "$D"/exec/runtime-*/moby 2>/dev/null | head -n1)
+	run rt_status "$root" "$id"
+	if [ "$OUT" = running ]; then pass "$n" "root $root"; else
+		fail "$n" "'$RUNTIME --root $root state $id' gave status '$OUT'"
+	fi
+
+	n="docker logs: output of the detached container"
+	run dk logs rxd-d
+	if [ $RC -eq 0 ] && [ "$OUT" = ready ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="docker exec: output"
+	run dk exec rxd-d sh -c 'echo exec-out-$((6*7))'
+	if [ $RC -eq 0 ] && [ "$OUT" = exec-out-42 ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="docker exec: exit code (5)"
+	run dk exec rxd-d sh -c 'exit 5'
+	if [ $RC -eq 5 ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="docker exec -i: stdin"
+	run dk exec -i rxd-d sh -c 'read l; echo "got:$l"' <<<"line-in"
+	if [ $RC -eq 0 ] && [ "$OUT" = got:line-in ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="docker exec -u -w: user and working directory"
+	run dk exec -u 65534 -w /tmp rxd-d sh -c 'echo "$(id -u) $(pwd)"'
+	if [ $RC -eq 0 ] && [ "$OUT" = "65534 /tmp" ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="docker exec -t: a terminal"
+	run dk exec -t rxd-d tty
+	if [ $RC -eq 0 ] && [[ $OUT == /dev/pts/* ]]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="docker top (runtime ps)"
+	run dk top rxd-d
+	if [ $RC -eq 0 ] && [[ $OUT == *"sleep 0.1"* || $OUT == *"while :"* ]]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="docker update --memory (runtime update)"
+	run dk update --memory 128m --memory-swap 256m rxd-d
+	if [ $RC -eq 0 ]; then
+		run dk exec rxd-d sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max'
+		if [ $RC -eq 0 ] && [ "$OUT" = 134217728 ]; then pass "$n"; else fail "$n" "limit after update: $(show)"; fi
+	else
+		fail "$n" "$(show)"
+	fi
+
+	n="docker pause / unpause"
+	local s1 s2 s3
+	dk pause rxd-d >/dev/null 2>"$W/stderr"
+	s1=$(dk inspect -f '{{.State.Status}}' rxd-d 2>/dev/null)
+	s2=$(rt_status "$root" "$id")
+	dk unpause rxd-d >/dev/null 2>>"$W/stderr"
+	s3=$(dk inspect -f '{{.State.Status}}' rxd-d 2>/dev/null)
+	if [ "$s1" = paused ] && [ "$s2" = paused ] && [ "$s3" = running ]; then pass "$n"; else
+		fail "$n" "docker: $s1, runtime: $s2, after unpause: $s3; $(head -c 600 "$W/stderr")"
+	fi
+
+	n="docker stop: SIGTERM reaches pid 1 (exit 3)"
+	t0=$(now_ms)
+	run dk stop -t 20 rxd-d
+	t1=$(now_ms)
+	code=$(dk inspect -f '{{.State.ExitCode}}' rxd-d 2>/dev/null)
+	if [ $RC -eq 0 ] && [ "$code" = 3 ] && [ $((t1 - t0)) -lt 10000 ] && dk_wait_log rxd-d 3 got-TERM; then
+		pass "$n" "$((t1 - t0)) ms"
+	else
+		fail "$n" "exit code '$code' after $((t1 - t0)) ms; $(show)"
+	fi
+
+	n="docker start (again) and restart"
+	run dk start rxd-d
+	if [ $RC -eq 0 ] && [ "$(dk inspect -f '{{.State.Status}}' rxd-d 2>/dev/null)" = running ]; then
+		local pid1 pid2
+		pid1=$(dk inspect -f '{{.State.Pid}}' rxd-d 2>/dev/null)
+		run dk restart -t 20 rxd-d
+		pid2=$(dk inspect -f '{{.State.Pid}}' rxd-d 2>/dev/null)
+		if [ $RC -eq 0 ] && [ "$(dk inspect -f '{{.State.Status}}' rxd-d 2>/dev/null)" = running ] &&
+			[ "$pid1" != "$pid2" ]; then
+			pass "$n"
+		else
+			fail "$n" "pid $pid1 -> $pid2; $(show)"
+		fi
+		dk stop -t 20 rxd-d >/dev/null 2>&1
+	else
+		fail "$n" "$(show)"
+	fi
+
+	n="docker rm: container and runtime state gone"
+	run dk rm rxd-d
+	if [ $RC -eq 0 ] && ! dk inspect rxd-d >/dev/null 2>&1 && [ ! -e "$root/$id" ]; then pass "$n"; else
+		fail "$n" "$(show); $(ls -d "$root/$id" 2>&1)"
+	fi
+
+	n="docker rm -f of a running container"
+	run dk run -d --name rxd-f --pull never "$IMAGE" sleep 1000
+	id=$OUT
+	[ $RC -eq 0 ] && [ "$(dk inspect -f '{{.State.Status}}' rxd-f 2>/dev/null)" = running ] || id=
+	run dk rm -f rxd-f
+	if [ -n "$id" ] && [ $RC -eq 0 ] && ! dk inspect rxd-f >/dev/null 2>&1 && [ ! -e "$root/$id" ]; then pass "$n"; else
+		fail "$n" "$(show)"
+	fi
+}
+
+pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+# Waits up to $2 tenths of a second for pid $1 to end.
+wait_gone() {
+	local i
+	for ((i = 0; i < $2; i++)); do pid_alive "$1" || return 0; sleep 0.1; done
+	! pid_alive "$1"
+}
+
+docker_teardown() {
+	[ $DOCKERD_STARTED = 1 ] || return 0
+	local n="docker teardown: containers removed, dockerd and containerd stopped"
+	local left pid cpid msg=
+	left=$(dk ps -a -q 2>/dev/null)
+	[ -n "$left" ] && dk rm -f $left >/dev/null 2>&1
+	left=$(dk ps -a -q 2>/dev/null)
+	[ -n "$left" ] && msg+="containers left: $left; "
+	pid=$(cat "$D/dockerd.pid" 2>/dev/null)
+	cpid=$(cat "$D/exec/containerd/containerd.pid" 2>/dev/null)
+	if pid_alive "$pid"; then
+		kill -TERM "$pid"
+		if ! wait_gone "$pid" 300; then
+			msg+="dockerd $pid ignored SIGTERM; "
+			kill -KILL "$pid" 2>/dev/null
+			wait_gone "$pid" 50
+		fi
+	fi
+	if pid_alive "$cpid" && [[ $(tr '\0' ' ' 2>/dev/null <"/proc/$cpid/cmdline") == *"$D/"* ]]; then
+		msg+="containerd $cpid outlived dockerd; "
+		kill -TERM "$cpid"
+		wait_gone "$cpid" 100 || kill -KILL "$cpid" 2>/dev/null
+	fi
+	if [ -z "$msg" ]; then pass "$n"; else fail "$n" "$msg"; fi
+}
+
+# ----------------------------------------------------------------- teardown
+# Processes whose command line names this run's work dir: dockerd,
+# containerd, shims (-address), conmon (-b, -p), podman cleanup.
+own_processes() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "${p#/proc/}" = $$ ] && continue
+		if [[ $(tr '\0' ' ' 2>/dev/null <"$p/cmdline") == *"$W/"* ]]; then
+			echo "${p#/proc/}"
+		fi
+	done
+}
+
+# Processes in the cgroups this run's containers use.
+cgroup_processes() {
+	local d
+	for d in /sys/fs/cgroup/*/$DOCK_CGROUP /sys/fs/cgroup/*/libpod_parent; do
+		[ -d "$d" ] || continue
+		case $d in */libpod_parent) [ "$PRE_LIBPOD_CG" = 1 ] && continue ;; esac
+		find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null
+	done | sort -u
+}
+
+own_mounts() {
+	awk -v w="$W/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
+
+# Removes an (empty) cgroup tree in every hierarchy.
+remove_cgroup() {
+	local d
+	for d in /sys/fs/cgroup/*/"$1" /sys/fs/cgroup/"$1"; do
+		[ -d "$d" ] || continue
+		find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+	done
+}
+
+TEARDOWN_DONE=0
+teardown() {
+	[ $TEARDOWN_DONE = 1 ] && return
+	TEARDOWN_DONE=1
+	local n msg pids p m left
+
+	podman_teardown
+	docker_teardown
+
+	n="cleanup: no engine, shim, conmon or container process left"
+	msg=
+	pids=$(own_processes; cgroup_processes)
+	if [ -n "$pids" ]; then
+		for p in $pids; do
+			msg+="$p:$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | head -c 120); "
+			kill -KILL "$p" 2>/dev/null
+		done
+		sleep 0.5
+	fi
+	if [ -z "$msg" ]; then pass "$n"; else fail "$n" "killed: $msg"; fi
+
+	n="cleanup: no runtime state left (/run/runc, /run/runx)"
+	msg=
+	for m in /run/runc/*/state.json /run/runx/*/state.json; do
+		[ -f "$m" ] || continue
+		if grep -q -- "$W/" "$m" 2>/dev/null; then
+			p=$(basename "$(dirname "$m")")
+			msg+="$m; "
+			"$RUNTIME" --root "$(dirname "$(dirname "$m")")" delete --force "$p" >/dev/null 2>&1
+		fi
+	done
+	if [ -z "$msg" ]; then pass "$n"; else fail "$n" "left: $msg"; fi
+
+	n="cleanup: no network namespace, veth or bridge left"
+	msg=
+	for m in /run/netns/netns-*; do
+		[ -e "$m" ] || continue
+		[[ $PRE_NETNS == *" $(basename "$m") "* ]] && continue
+		msg+="$m; "
+		umount "$m" 2>/dev/null
+		rm -f "$m"
+	done
+	for br in $POD_BRIDGE $DOCK_BRIDGE; do
+		left=$(ip -o link show master "$br" 2>/dev/null | awk -F': ' '{print $2}' | tr '\n' ' ')
+		[ -n "$left" ] && msg+="veths on $br: $left; "
+		ip link del "$br" 2>/dev/null
+	done
+	if [ -z "$msg" ]; then pass "$n"; else fail "$n" "left: $msg"; fi
+
+	n="cleanup: no mount left under the work dir"
+	left=$(own_mounts)
+	if [ -n "$left" ]; then
+		for m in $left; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
+	fi
+	# dockerd keeps its data root as a private bind mount of itself, and
+	# removes it on exit; anything else is a leak.
+	if [ -z "$left" ]; then pass "$n"; else fail "$n" "left: $(echo $left)"; fi
+
+	n="cleanup: no iptables rule for this run"
+	left=$( { iptables-save; ip6tables-save; } 2>/dev/null |
+		grep -E "$POD_BRIDGE|$DOCK_BRIDGE|${POD_SUBNET//./\\.}\.|${DOCK_SUBNET//./\\.}\.|DOCKER" | head -n 5)
+	if [ -z "$left" ]; then pass "$n"; else fail "$n" "$left"; fi
+
+	# Cgroups, and files the engines keep outside the work dir.
+	remove_cgroup "$DOCK_CGROUP"
+	[ "$PRE_LIBPOD_CG" = 1 ] || remove_cgroup libpod_parent
+	n="cleanup: no cgroup left"
+	left=$(ls -d /sys/fs/cgroup/*/$DOCK_CGROUP 2>/dev/null)
+	[ "$PRE_LIBPOD_CG" = 1 ] || left+=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
+	if [ -z "$left" ]; then pass "$n"; else fail "$n" "$(echo $left)"; fi
+
+	[ "$PRE_KEYJSON" = 1 ] || rm -f /etc/docker/key.json
+	if [ "$PRE_VLC" = 0 ]; then
+		rm -rf /var/lib/containers
+	elif [ "$PRE_BLOBCACHE" = 0 ]; then
+		rm -f /var/lib/containers/cache/blob-info-cache-v1.boltdb
+	fi
+	rm -f /var/lib/cni/results/runxpod-* 2>/dev/null
+	[ "$PRE_CNIRESULTS" = 1 ] || rmdir /var/lib/cni/results 2>/dev/null
+	[ "$PRE_VLCNI" = 1 ] || rmdir /var/lib/cni 2>/dev/null
+	# containerd's shims put their sockets in /run/containerd/s whatever the
+	# daemon's state dir; rmdir leaves it to anyone else who uses it.
+	[ "$PRE_RUNCONTAINERD" = 1 ] || rmdir /run/containerd/s /run/containerd 2>/dev/null
+
+	if [ -n "${ENGINES_KEEP:-}" ]; then
+		mkdir -p "$ENGINES_KEEP" &&
+			cp -f "$D/dockerd.log" "$P/events.log" "$TRACE_LOG" "$ENGINES_KEEP/" 2>/dev/null
+	fi
+	if [ "${ENGINES_TRACE:-0}" = 1 ] && [ -s "$TRACE_LOG" ]; then
+		say "runtime command lines (ENGINES_TRACE=1):"
+		sed 's/^/    /' "$TRACE_LOG" >&2
+	fi
+	# --one-file-system: never through a mount that could not be detached.
+	rm -rf --one-file-system "$W"
+}
+
+report() { # EXIT_STATUS_OF_MAIN
+	local i passed=0 failed=0 skipped=0
+	teardown
+	echo
+	printf '%-4s  %s\n' RES CHECK
+	for i in "${!NAMES[@]}"; do
+		printf '%-4s  %s\n' "${STATES[$i]}" "${NAMES[$i]}"
+		case ${STATES[$i]} in
+		PASS) passed=$((passed + 1)) ;;
+		FAIL)
+			failed=$((failed + 1))
+			printf '      %s\n' "${DETAILS[$i]:0:1500}"
+			;;
+		SKIP)
+			skipped=$((skipped + 1))
+			printf '      %s\n' "${DETAILS[$i]}"
+			;;
+		esac
+	done
+	if [ "$1" -ne 0 ]; then
+		failed=$((failed + 1))
+		printf 'FAIL  run.sh ended early with status %s\n' "$1"
+	fi
+	echo
+	if [ $skipped -gt 0 ]; then
+		echo "$PFX: $passed passed, $failed failed, $skipped skipped"
+	else
+		echo "$PFX: $passed passed, $failed failed"
+	fi
+	[ $failed -eq 0 ]
+}
+
+on_exit() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if report "$rc"; then exit 0; fi
+	exit 1
+}
+trap on_exit EXIT
+trap 'say "interrupted"; exit 130' INT TERM
+
+# --------------------------------------------------------------------- main
+if ! out=$(bash "$HERE/mkimage.sh" "$W/image.tar" "$IMAGE" 2>&1); then
+	fail "image built from busybox-static" "$out"
+	exit 0 # recorded: the report counts it
+fi
+pass "image built from busybox-static" "$out"
+
+[ "$ONLY" = docker ] || podman_checks
+[ "$ONLY" = podman ] || docker_checks
+exit 0
+}
