@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/opencontainers/runc/libcontainer"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // orderDeviceRules rewrites a cgroup v1 device list so that the kernel holds
@@ -14,7 +14,11 @@ import (
 // loses the order the runtime spec asks runtimes to apply entries in. The
 // container's init is still waiting to exec its process, so the moment with no
 // rule at all is never seen by the workload.
-func orderDeviceRules(c *libcontainer.Container) error {
+func (r *runner) orderDeviceRules() error {
+	if !r.orderDevices {
+		return nil
+	}
+	c := r.container
 	st, err := c.State()
 	if err != nil {
 		return err
@@ -50,4 +54,19 @@ func orderDeviceRules(c *libcontainer.Container) error {
 		}
 	}
 	return nil
+}
+
+// listsAllowRules tells whether config.json grants devices itself: only then
+// can the kernel's order differ from the listed one in a way anyone sees (a
+// lone "deny all" comes first either way).
+func listsAllowRules(spec *specs.Spec) bool {
+	if spec.Linux == nil || spec.Linux.Resources == nil {
+		return false
+	}
+	for _, d := range spec.Linux.Resources.Devices {
+		if d.Allow {
+			return true
+		}
+	}
+	return false
 }

@@ -94,6 +94,7 @@ func Create(req *isolation.CreateRequest, extra *Extra) (int, error) {
 		preserveFDs:   req.PreserveFDs,
 		hooks:         hooks,
 		prepared:      extra.Prepared,
+		orderDevices:  listsAllowRules(req.Spec),
 	}
 	return r.start(req.Spec.Process)
 }

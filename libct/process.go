@@ -93,6 +93,7 @@ type runner struct {
 	subCgroups    map[string]string
 	hooks         *laterHooks // poststart and poststop, run by runx
 	prepared      func(pid int) error
+	orderDevices  bool // config.json lists device rules whose order matters
 }
 
 func (r *runner) start(config *specs.Process) (status int, err error) {
@@ -145,7 +146,7 @@ func (r *runner) start(config *specs.Process) (status int, err error) {
 		return -1, err
 	}
 	if r.init {
-		if err := orderDeviceRules(r.container); err != nil {
+		if err := r.orderDeviceRules(); err != nil {
 			terminate(p)
 			return -1, err
 		}
