@@ -44,6 +44,7 @@ conformance: build
 # The engines users run, with runx as their runtime: Podman, Docker, containerd.
 engines: build
 	@bash tests/engines/podman-docker/run.sh $(CURDIR)/runx
+	@bash tests/engines/containerd/run.sh $(CURDIR)/runx
 
 bench: deps build
 	@bash tests/bench/run.sh $(CURDIR)/runx -n 30 -order rotate

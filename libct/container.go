@@ -92,7 +92,9 @@ func (c *container) Signal(sig syscall.Signal, all bool) error {
 		return err
 	}
 	if len(pids) == 0 {
-		return isolation.ErrNotRunning
+		// As runc: --all on a container with no process left is no error
+		// (the runc shim sends it whenever a shared-pid-namespace init exits).
+		return nil
 	}
 	for _, pid := range pids {
 		if err := unix.Kill(pid, sig); err != nil && err != unix.ESRCH {

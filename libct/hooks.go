@@ -148,11 +148,12 @@ func waitExec(pid int, before string) {
 	}
 }
 
-// settle gives the freshly executed program a moment (at most 10ms) to run
-// until it first sleeps or exits, so that poststart hooks do not race its
-// first steps.
+// settle gives the freshly executed program a moment (at most 2ms) to run
+// until it first sleeps or exits, so that poststart hooks and signals sent
+// right after start do not race its first steps. It stays short: engines
+// watch for OOM kills only once start has returned.
 func settle(pid int) {
-	deadline := time.Now().Add(10 * time.Millisecond)
+	deadline := time.Now().Add(2 * time.Millisecond)
 	for time.Now().Before(deadline) {
 		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 		if err != nil {
