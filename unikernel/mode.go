@@ -79,6 +79,11 @@ func (container) Exec(*isolation.ExecRequest) (int, error) {
 // then creates a namespace-mode container whose process is the tender.
 func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	spec := req.Spec
+	// A pod's sandbox (pause) container holds the pod's namespaces: it is no
+	// unikernel and runs in the namespace mode, as runnc ran /pause itself.
+	if podSandbox(spec) {
+		return libct.Create(req, nil)
+	}
 	rootfs := spec.Root.Path
 	if !filepath.IsAbs(rootfs) {
 		rootfs = filepath.Join(req.Bundle, rootfs)
@@ -161,6 +166,13 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 		extra.Prepared = func(pid int) error { return wireTaps(pid, nets, uid, gid) }
 	}
 	return libct.Create(req, extra)
+}
+
+// podSandbox tells whether containerd's or CRI-O's CRI made spec for a pod's
+// sandbox container.
+func podSandbox(spec *specs.Spec) bool {
+	return spec.Annotations["io.kubernetes.cri.container-type"] == "sandbox" ||
+		spec.Annotations["io.kubernetes.cri-o.ContainerType"] == "sandbox"
 }
 
 // guestMemory is the annotation in MiB (units allowed), else the memory
