@@ -803,16 +803,41 @@ pod_fails() {
 		record "$label" pass
 	fi
 }
+# pod_unikernel NAME HANDLER ANNOTATION: in the unikernel mode the pod's
+# sandbox (pause) runs in the namespace mode, and a container whose program
+# is a Linux executable, not a Solo5 unikernel, fails at create with runx's
+# unikernel error naming process.args[0]; no pod is left after rmp.
+pod_unikernel() {
+	local name=$1 handler=$2 ann=$3 cfg pod label msg
+	label="handler ${handler:-default}${ann:+, annotation $ann}: pause runs, a non-unikernel container fails with runx's unikernel error"
+	cfg=$(pod_json "$name" "$ann")
+	run_logged cri runp ${handler:+--runtime "$handler"} "$cfg"
+	if [ "$RC" != 0 ]; then
+		record "$label" fail "runp exit $RC: $(printf '%s' "$ALL" | oneline)"
+		return
+	fi
+	pod=$(printf '%s' "$OUT" | tail -1)
+	run_logged cri create "$pod" "$(ctr_json "$name-c" '["sh", "-c", "echo not-a-unikernel"]')" "$cfg"
+	[ "$RC" = 0 ] && run_logged cri start "$(printf '%s' "$OUT" | tail -1)"
+	msg=${ERR//\\/}
+	if [ "$RC" = 0 ]; then
+		record "$label" fail "a Linux program started in the unikernel mode"
+	elif [[ $msg != *"process.args[0]"* ]]; then
+		record "$label" fail "runx's unikernel error not in crictl's message: $(printf '%s' "$msg" | oneline)"
+	else
+		record "$label" pass
+	fi
+	run_logged cri rmp -f "$pod"
+}
 # What each mode does with a pod: a mode this runx has not built fails at
-# create with its "not built yet" error; the unikernel mode, when built,
-# rejects the pause program (a Linux executable is no Solo5 unikernel);
-# another built mode must run the pod.
+# create with its "not built yet" error; the unikernel mode runs the pause
+# container but no Linux program; another built mode must run the pod.
 BUILT_MODES=$("$RUNX" features 2>/dev/null | jq -r '.annotations["dev.runx.isolation.modes"] // ""')
 mode_check() { # NAME HANDLER ANNOTATION MODE
 	if [[ ",$BUILT_MODES," != *",$4,"* ]]; then
 		pod_fails "$1" "$2" "$3" "$4" "isolation mode \"$4\" $NOT_BUILT"
 	elif [ "$4" = unikernel ]; then
-		pod_fails "$1" "$2" "$3" "$4" "No Solo5 ABI information found"
+		pod_unikernel "$1" "$2" "$3"
 	else
 		pod_runs "$1" "$2" "$3" "${3:-none}"
 	fi
