@@ -19,6 +19,7 @@ import (
 
 	"github.com/runx-dev/runx/isolation"
 	_ "github.com/runx-dev/runx/libct"
+	"github.com/runx-dev/runx/sandbox"
 	_ "github.com/runx-dev/runx/unikernel"
 )
 
@@ -53,6 +54,10 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "spt" {
 		runSpt("runx spt", os.Args[2:])
+	}
+	// The sandbox mode's Sentry: the container's process, as runx-sentry.
+	if filepath.Base(os.Args[0]) == "runx-sentry" {
+		sandbox.Main(os.Args[1:])
 	}
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {

@@ -16,7 +16,11 @@ func (f fakeMode) Check() Report                          { return Report{Mode: 
 func (f fakeMode) Create(*CreateRequest) (int, error)     { return 0, nil }
 func (f fakeMode) Load(string, string) (Container, error) { return nil, nil }
 
-func init() { Register(fakeMode{name: Default}) }
+// The real modes register from their own packages; these stand in for them.
+func init() {
+	Register(fakeMode{name: Default})
+	Register(fakeMode{name: "sandbox"})
+}
 
 func TestSelectOrder(t *testing.T) {
 	withAnn := &specs.Spec{Annotations: map[string]string{Annotation: "sandbox"}}
@@ -75,12 +79,12 @@ func TestRecordAndLoadPickTheMode(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(root, "c1"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := Record(root, "c1", "sandbox"); err != nil {
+	if err := Record(root, "c1", "microvm"); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Load(root, "c1")
-	if err == nil || !strings.Contains(err.Error(), "sandbox") {
-		t.Errorf("Load of a sandbox container = %v, want an error naming the mode", err)
+	if err == nil || !strings.Contains(err.Error(), "microvm") {
+		t.Errorf("Load of a container of a mode not built = %v, want an error naming the mode", err)
 	}
 	if _, err := Load(root, "missing"); err != ErrNotExist {
 		t.Errorf("Load(missing) = %v, want ErrNotExist", err)
@@ -88,7 +92,7 @@ func TestRecordAndLoadPickTheMode(t *testing.T) {
 }
 
 func TestUnbuiltModesFailClearly(t *testing.T) {
-	for _, n := range []string{"sandbox", "microvm"} {
+	for _, n := range []string{"microvm"} {
 		m, err := Get(n)
 		if err != nil {
 			t.Fatal(err)

@@ -12,11 +12,6 @@ type unbuilt struct {
 }
 
 func init() {
-	Register(unbuilt{name: "sandbox", probe: func() []string {
-		_, s := SeccompUserNotif()
-		_, u := UserNamespaces()
-		return []string{s, u}
-	}})
 	Register(unbuilt{name: "microvm", probe: func() []string {
 		_, k := KVM()
 		return []string{k}

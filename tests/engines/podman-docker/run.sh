@@ -439,18 +439,31 @@ podman_checks() {
 	fi
 	pm rm -f rxp-ann >/dev/null 2>&1
 
-	n="podman --annotation dev.runx.isolation=sandbox: runx refuses it"
-	if [ $IS_RUNX = 1 ]; then
-		run pm run --rm --name rxp-sbx --pull never --annotation dev.runx.isolation=sandbox "$IMAGE" echo should-not-run
-		if [ $RC -ne 0 ] && [[ $ERR == *'isolation mode "sandbox" is not built yet'* ]] &&
-			[[ $OUT != *should-not-run* ]] && ! pm container exists rxp-sbx; then
-			pass "$n" "rc=$RC"
-		else
-			fail "$n" "$(show)"
+	# Each other mode by annotation: a mode runx has built runs the container,
+	# a mode it has not built is refused with runx's "not built yet" error.
+	local built mode
+	built=$("$RUNTIME" features 2>/dev/null | jq -r '.annotations["dev.runx.isolation.modes"] // ""')
+	for mode in sandbox microvm; do
+		if [ $IS_RUNX != 1 ]; then
+			skip "podman --annotation dev.runx.isolation=$mode" "$RT_NAME is not runx"
+			continue
 		fi
-	else
-		skip "$n" "$RT_NAME is not runx"
-	fi
+		if [[ ",$built," == *",$mode,"* ]]; then
+			n="podman --annotation dev.runx.isolation=$mode: runs in that mode"
+			run pm run --rm --name "rxp-$mode" --pull never --annotation "dev.runx.isolation=$mode" "$IMAGE" echo "in-$mode"
+			if [ $RC -eq 0 ] && [ "$OUT" = "in-$mode" ]; then pass "$n"; else fail "$n" "$(show)"; fi
+		else
+			n="podman --annotation dev.runx.isolation=$mode: runx refuses it"
+			run pm run --rm --name "rxp-$mode" --pull never --annotation "dev.runx.isolation=$mode" "$IMAGE" echo should-not-run
+			if [ $RC -ne 0 ] && [[ $ERR == *"isolation mode \"$mode\" is not built yet"* ]] &&
+				[[ $OUT != *should-not-run* ]] && ! pm container exists "rxp-$mode"; then
+				pass "$n" "rc=$RC"
+			else
+				fail "$n" "$(show)"
+			fi
+		fi
+		pm rm -f "rxp-$mode" >/dev/null 2>&1
+	done
 }
 
 podman_teardown() {

@@ -1,0 +1,442 @@
+package sandbox
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Descriptors. Every descriptor the workload holds comes from the Sentry
+// (ADDFD), or from a call on such a descriptor the kernel serves (accept,
+// recvmsg): the Sentry numbers them, so dup and friends are its own.
+
+func (s *sentry) sysDup(t *task) result {
+	fd, err := t.getFD(t.argInt(0))
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	if _, err := t.addFD(fd, -1, false, true); err != nil {
+		return fail(toErrno(err))
+	}
+	return done()
+}
+
+func (s *sentry) dupTo(t *task, old, new int, cloexec bool) result {
+	if new < 0 || new >= s.cwdFD {
+		return fail(unix.EBADF)
+	}
+	fd, err := t.getFD(old)
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	if _, err := t.addFD(fd, new, cloexec, true); err != nil {
+		return fail(toErrno(err))
+	}
+	return done()
+}
+
+func (s *sentry) sysDup2(t *task) result {
+	old, new := t.argInt(0), t.argInt(1)
+	if old == new {
+		if _, err := t.getFD(old); err != nil {
+			return fail(unix.EBADF)
+		}
+		return ok(int64(new))
+	}
+	return s.dupTo(t, old, new, false)
+}
+
+func (s *sentry) sysDup3(t *task) result {
+	old, new, flags := t.argInt(0), t.argInt(1), t.argInt(2)
+	if old == new || flags&^unix.O_CLOEXEC != 0 {
+		return fail(unix.EINVAL)
+	}
+	return s.dupTo(t, old, new, flags&unix.O_CLOEXEC != 0)
+}
+
+// dupFrom is fcntl(F_DUPFD): the lowest free descriptor from min on.
+func (s *sentry) dupFrom(t *task, old, min int, cloexec bool) result {
+	if min < 0 || min >= s.cwdFD {
+		return fail(unix.EINVAL)
+	}
+	fd, err := t.getFD(old)
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	used := map[int]bool{}
+	es, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", t.tid))
+	if err != nil {
+		return fail(unix.ESRCH)
+	}
+	for _, e := range es {
+		if n, err := strconv.Atoi(e.Name()); err == nil {
+			used[n] = true
+		}
+	}
+	at := min
+	for used[at] {
+		at++
+	}
+	if at >= s.cwdFD {
+		return fail(unix.EMFILE)
+	}
+	if _, err := t.addFD(fd, at, cloexec, true); err != nil {
+		return fail(toErrno(err))
+	}
+	return done()
+}
+
+// closeRange passes through when it spares the reserved descriptors.
+func (s *sentry) sysCloseRange(t *task) result {
+	first, last := t.argUint(0), t.argUint(1)
+	if first > last {
+		return fail(unix.EINVAL)
+	}
+	if last < uint(s.cwdFD) {
+		return contin()
+	}
+	if first >= uint(s.cwdFD) {
+		return ok(0)
+	}
+	// The kernel cannot be asked to spare the reserved ones: libc falls
+	// back to closing one by one what /proc/self/fd lists.
+	return fail(unix.ENOSYS)
+}
+
+// install2 hands two of the Sentry's descriptors to the caller and writes
+// their numbers as int[2] at addr.
+func (s *sentry) install2(t *task, fds [2]int, cloexec bool, addr uint64) result {
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	var nums [2]int32
+	for i, fd := range fds {
+		n, err := t.addFD(fd, -1, cloexec, false)
+		if err != nil {
+			return fail(toErrno(err))
+		}
+		nums[i] = int32(n)
+	}
+	b := make([]byte, 8)
+	binary.LittleEndian.PutUint32(b, uint32(nums[0]))
+	binary.LittleEndian.PutUint32(b[4:], uint32(nums[1]))
+	if err := t.write(addr, b); err != nil {
+		return fail(unix.EFAULT)
+	}
+	return ok(0)
+}
+
+func (s *sentry) sysPipe(t *task) result { return s.pipe(t, t.arg(0), 0) }
+func (s *sentry) sysPipe2(t *task) result {
+	return s.pipe(t, t.arg(0), t.argInt(1))
+}
+
+func (s *sentry) pipe(t *task, addr uint64, flags int) result {
+	if flags&^(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) != 0 {
+		return fail(unix.EINVAL)
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], flags&(unix.O_NONBLOCK|unix.O_DIRECT)|unix.O_CLOEXEC); err != nil {
+		return fail(toErrno(err))
+	}
+	return s.install2(t, p, flags&unix.O_CLOEXEC != 0, addr)
+}
+
+// Sockets: made by the Sentry, in the container's network namespace.
+
+func socketDomainOK(domain int) bool {
+	switch domain {
+	case unix.AF_UNIX, unix.AF_INET, unix.AF_INET6, unix.AF_NETLINK:
+		return true
+	}
+	return false
+}
+
+func (s *sentry) sysSocket(t *task) result {
+	domain, typ, proto := t.argInt(0), t.argInt(1), t.argInt(2)
+	if !socketDomainOK(domain) {
+		return fail(unix.EAFNOSUPPORT)
+	}
+	if domain == unix.AF_NETLINK && proto != unix.NETLINK_ROUTE {
+		return fail(unix.EPROTONOSUPPORT)
+	}
+	fd, err := unix.Socket(domain, typ|unix.SOCK_CLOEXEC, proto)
+	return s.installFD(t, fd, err, typ&unix.SOCK_CLOEXEC != 0)
+}
+
+func (s *sentry) sysSocketpair(t *task) result {
+	domain, typ, proto := t.argInt(0), t.argInt(1), t.argInt(2)
+	if domain != unix.AF_UNIX {
+		return fail(unix.EOPNOTSUPP)
+	}
+	fds, err := unix.Socketpair(domain, typ|unix.SOCK_CLOEXEC, proto)
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	return s.install2(t, fds, typ&unix.SOCK_CLOEXEC != 0, t.arg(3))
+}
+
+// sockaddr reads an address and, for a unix socket path, resolves its
+// directory in the sandbox and names it through the Sentry's descriptor,
+// so that the kernel finds only what the Sentry found.
+func (s *sentry) sockaddr(t *task, addr uint64, n int, follow bool) ([]byte, error) {
+	if n < 2 || n > 128 {
+		return nil, unix.EINVAL
+	}
+	b, err := t.read(addr, n)
+	if err != nil {
+		return nil, err
+	}
+	family := int(binary.LittleEndian.Uint16(b))
+	switch family {
+	case unix.AF_INET, unix.AF_INET6, unix.AF_UNSPEC:
+		return b, nil
+	case unix.AF_UNIX:
+	default:
+		return nil, unix.EAFNOSUPPORT
+	}
+	if n == 2 || b[2] == 0 {
+		return b, nil // unnamed or abstract: no path
+	}
+	p := trimNul(b[2:])
+	var via string
+	if follow {
+		// connect and send: the socket the path leads to, reached through
+		// the Sentry's own link to the inode it resolved.
+		n, err := s.lookup(t, unix.AT_FDCWD, p, true)
+		if err != nil {
+			return nil, err
+		}
+		if n.v != nil {
+			return nil, unix.ECONNREFUSED
+		}
+		t.hold(n.fd)
+		via = fmt.Sprintf("/proc/self/fd/%d", n.fd)
+	} else {
+		// bind makes the name, which must not be followed.
+		dir, name, err := s.parent(t, unix.AT_FDCWD, p)
+		if err != nil {
+			return nil, err
+		}
+		t.hold(dir.fd)
+		via = fmt.Sprintf("/proc/self/fd/%d/%s", dir.fd, name)
+	}
+	if len(via) >= 108 {
+		return nil, unix.ENAMETOOLONG
+	}
+	out := make([]byte, 2+len(via)+1)
+	binary.LittleEndian.PutUint16(out, unix.AF_UNIX)
+	copy(out[2:], via)
+	return out, nil
+}
+
+func (s *sentry) sockCall(t *task, nr uintptr) result {
+	fd, err := t.getFD(t.argInt(0))
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	sa, err := s.sockaddr(t, t.arg(1), t.argInt(2), nr == unix.SYS_CONNECT)
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	_, _, e := unix.Syscall(nr, uintptr(fd), uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa)))
+	if e != 0 {
+		return fail(e)
+	}
+	return ok(0)
+}
+
+func (s *sentry) sysConnect(t *task) result { return s.sockCall(t, unix.SYS_CONNECT) }
+func (s *sentry) sysBind(t *task) result    { return s.sockCall(t, unix.SYS_BIND) }
+
+// sendto with an address: the Sentry sends.
+func (s *sentry) sysSendto(t *task) result {
+	fd, err := t.getFD(t.argInt(0))
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	n := int(t.arg(2))
+	if n < 0 || n > 1<<20 {
+		n = 1 << 20 // a datagram or a partial write, as the kernel may do
+	}
+	buf, err := t.read(t.arg(1), n)
+	if err != nil {
+		return fail(unix.EFAULT)
+	}
+	sa, err := s.sockaddr(t, t.arg(4), t.argInt(5), true)
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	var bp unsafe.Pointer
+	if len(buf) > 0 {
+		bp = unsafe.Pointer(&buf[0])
+	}
+	r, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(bp), uintptr(len(buf)), uintptr(t.argInt(3)),
+		uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa)))
+	if e != 0 {
+		return fail(e)
+	}
+	return ok(int64(r))
+}
+
+// msghdr is struct msghdr.
+type msghdr struct {
+	Name       uint64
+	Namelen    uint32
+	_          uint32
+	Iov        uint64
+	Iovlen     uint64
+	Control    uint64
+	Controllen uint64
+	Flags      int32
+	_          int32
+}
+
+const maxSend = 1 << 20 // a stream socket may send less; a larger datagram is EMSGSIZE
+
+// sendmsg is the Sentry's: the message's address and the descriptors it
+// carries are the workload's, which the Sentry resolves and translates.
+func (s *sentry) sendmsg(t *task, fd int, hdrAddr uint64, flags int) (int, error) {
+	var h msghdr
+	if err := readVal(t, hdrAddr, &h); err != nil {
+		return 0, unix.EFAULT
+	}
+	if h.Iovlen > 1024 {
+		return 0, unix.EMSGSIZE
+	}
+	var data []byte
+	for i := uint64(0); i < h.Iovlen && len(data) < maxSend; i++ {
+		var iov struct{ Base, Len uint64 }
+		if err := readVal(t, h.Iov+16*i, &iov); err != nil {
+			return 0, unix.EFAULT
+		}
+		n := iov.Len
+		if n > uint64(maxSend-len(data)) {
+			n = uint64(maxSend - len(data))
+		}
+		b, err := t.read(iov.Base, int(n))
+		if err != nil {
+			return 0, err
+		}
+		data = append(data, b...)
+	}
+	var sa []byte
+	if h.Name != 0 && h.Namelen > 0 {
+		var err error
+		if sa, err = s.sockaddr(t, h.Name, int(h.Namelen), true); err != nil {
+			return 0, err
+		}
+	}
+	var oob []byte
+	if h.Control != 0 && h.Controllen > 0 {
+		if h.Controllen > 1<<16 {
+			return 0, unix.ENOBUFS
+		}
+		b, err := t.read(h.Control, int(h.Controllen))
+		if err != nil {
+			return 0, err
+		}
+		if oob, err = s.translateControl(t, b); err != nil {
+			return 0, err
+		}
+	}
+	var m msghdr
+	var iov unix.Iovec
+	if len(data) > 0 {
+		iov = unix.Iovec{Base: &data[0], Len: uint64(len(data))}
+		m.Iov, m.Iovlen = uint64(uintptr(unsafe.Pointer(&iov))), 1
+	}
+	if len(sa) > 0 {
+		m.Name, m.Namelen = uint64(uintptr(unsafe.Pointer(&sa[0]))), uint32(len(sa))
+	}
+	if len(oob) > 0 {
+		m.Control, m.Controllen = uint64(uintptr(unsafe.Pointer(&oob[0]))), uint64(len(oob))
+	}
+	r, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&m)), uintptr(flags))
+	runtime.KeepAlive(data)
+	runtime.KeepAlive(sa)
+	runtime.KeepAlive(oob)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// translateControl puts the Sentry's copies of the descriptors an
+// SCM_RIGHTS message carries in place of the workload's numbers.
+func (s *sentry) translateControl(t *task, b []byte) ([]byte, error) {
+	msgs, err := unix.ParseSocketControlMessage(b)
+	if err != nil {
+		return nil, unix.EINVAL
+	}
+	var out []byte
+	for _, m := range msgs {
+		switch {
+		case m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_RIGHTS:
+			var fds []int
+			for i := 0; i+4 <= len(m.Data); i += 4 {
+				fd, err := t.getFD(int(int32(binary.LittleEndian.Uint32(m.Data[i:]))))
+				if err != nil {
+					return nil, unix.EBADF
+				}
+				fds = append(fds, fd)
+			}
+			out = append(out, unix.UnixRights(fds...)...)
+		case m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_CREDENTIALS:
+			// The kernel checks credentials against the sender, the Sentry.
+			s.logOnce("scm-credentials", "sendmsg with SCM_CREDENTIALS not supported: returning EINVAL")
+			return nil, unix.EINVAL
+		default:
+			c := make([]byte, unix.CmsgSpace(len(m.Data)))
+			h := (*unix.Cmsghdr)(unsafe.Pointer(&c[0]))
+			h.Level, h.Type = m.Header.Level, m.Header.Type
+			h.SetLen(unix.CmsgLen(len(m.Data)))
+			copy(c[unix.CmsgLen(0):], m.Data)
+			out = append(out, c...)
+		}
+	}
+	return out, nil
+}
+
+func (s *sentry) sysSendmsg(t *task) result {
+	fd, err := t.getFD(t.argInt(0))
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	n, err := s.sendmsg(t, fd, t.arg(1), t.argInt(2))
+	return orFail(err, int64(n))
+}
+
+func (s *sentry) sysSendmmsg(t *task) result {
+	fd, err := t.getFD(t.argInt(0))
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	vlen := t.argUint(2)
+	if vlen > 1024 {
+		vlen = 1024
+	}
+	const mmsgSize = 64 // struct mmsghdr: a msghdr and msg_len, padded
+	sent := 0
+	for i := uint(0); i < vlen; i++ {
+		addr := t.arg(1) + uint64(i*mmsgSize)
+		n, err := s.sendmsg(t, fd, addr, t.argInt(3))
+		if err != nil {
+			if sent > 0 {
+				break
+			}
+			return fail(toErrno(err))
+		}
+		b := make([]byte, 4)
+		binary.LittleEndian.PutUint32(b, uint32(n))
+		if err := t.write(addr+56, b); err != nil {
+			return fail(unix.EFAULT)
+		}
+		sent++
+	}
+	return ok(int64(sent))
+}

@@ -1,0 +1,129 @@
+package sandbox
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// run interprets the compiled filter on one system call, as the kernel's
+// classic BPF would.
+func run(t *testing.T, prog []unix.SockFilter, arch uint32, nr int, args ...uint64) uint32 {
+	t.Helper()
+	var data [64]byte
+	binary.LittleEndian.PutUint32(data[0:], uint32(nr))
+	binary.LittleEndian.PutUint32(data[4:], arch)
+	for i, a := range args {
+		binary.LittleEndian.PutUint64(data[16+8*i:], a)
+	}
+	var acc uint32
+	for pc := 0; pc < len(prog); pc++ {
+		in := prog[pc]
+		switch in.Code {
+		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
+			acc = binary.LittleEndian.Uint32(data[in.K:])
+		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K:
+			pc += jump(acc == in.K, in)
+		case unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K:
+			pc += jump(acc >= in.K, in)
+		case unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K:
+			pc += jump(acc > in.K, in)
+		case unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K:
+			pc += jump(acc&in.K != 0, in)
+		case unix.BPF_RET | unix.BPF_K:
+			return in.K
+		default:
+			t.Fatalf("instruction %d: unknown code %#x", pc, in.Code)
+		}
+	}
+	t.Fatal("the program ran off its end")
+	return 0
+}
+
+func jump(cond bool, in unix.SockFilter) int {
+	if cond {
+		return int(in.Jt)
+	}
+	return int(in.Jf)
+}
+
+func TestFilter(t *testing.T) {
+	const execFD, cwdFD = 1023, 1022
+	prog, err := compile(filterRules(execFD, cwdFD))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const x86 = auditArchX8664
+	for _, c := range []struct {
+		name string
+		arch uint32
+		nr   int
+		args []uint64
+		want uint32
+	}{
+		{"read", x86, unix.SYS_READ, []uint64{0, 0, 10}, retAllow},
+		{"write", x86, unix.SYS_WRITE, []uint64{1}, retAllow},
+		{"exit_group", x86, unix.SYS_EXIT_GROUP, nil, retAllow},
+		{"openat goes to the Sentry", x86, unix.SYS_OPENAT, nil, retNotify},
+		{"open goes to the Sentry", x86, unix.SYS_OPEN, nil, retNotify},
+		{"execve goes to the Sentry", x86, unix.SYS_EXECVE, nil, retNotify},
+		{"the approved exec", x86, unix.SYS_EXECVEAT, []uint64{execFD, 0, 0, 0, unix.AT_EMPTY_PATH}, retAllow},
+		{"the approved exec, high bits ignored as the kernel does", x86, unix.SYS_EXECVEAT, []uint64{1<<32 | execFD, 0, 0, 0, unix.AT_EMPTY_PATH}, retAllow},
+		{"execveat of another descriptor", x86, unix.SYS_EXECVEAT, []uint64{3, 0, 0, 0, unix.AT_EMPTY_PATH}, retNotify},
+		{"execveat with a path", x86, unix.SYS_EXECVEAT, []uint64{execFD, 0, 0, 0, 0}, retNotify},
+		{"execveat with other flags", x86, unix.SYS_EXECVEAT, []uint64{execFD, 0, 0, 0, unix.AT_EMPTY_PATH | unix.AT_SYMLINK_NOFOLLOW}, retNotify},
+		{"close", x86, unix.SYS_CLOSE, []uint64{5}, retAllow},
+		{"close of the working directory", x86, unix.SYS_CLOSE, []uint64{cwdFD}, errno(0)},
+		{"close of the exec slot", x86, unix.SYS_CLOSE, []uint64{execFD}, errno(0)},
+		{"fcntl F_GETFL", x86, unix.SYS_FCNTL, []uint64{3, unix.F_GETFL}, retAllow},
+		{"fcntl F_DUPFD", x86, unix.SYS_FCNTL, []uint64{3, unix.F_DUPFD, 10}, retNotify},
+		{"fcntl F_SETOWN", x86, unix.SYS_FCNTL, []uint64{3, unix.F_SETOWN, 1}, retNotify},
+		{"fcntl on the working directory", x86, unix.SYS_FCNTL, []uint64{cwdFD, unix.F_SETFD, 1}, errno(unix.EBADF)},
+		{"ioctl TCGETS", x86, unix.SYS_IOCTL, []uint64{0, unix.TCGETS}, retAllow},
+		{"ioctl TIOCSTI", x86, unix.SYS_IOCTL, []uint64{0, unix.TIOCSTI}, retNotify},
+		{"sendto without an address", x86, unix.SYS_SENDTO, []uint64{3, 0, 1, 0, 0, 0}, retAllow},
+		{"sendto with an address", x86, unix.SYS_SENDTO, []uint64{3, 0, 1, 0, 0x1000, 16}, retNotify},
+		{"sendto with an address above 4 GiB", x86, unix.SYS_SENDTO, []uint64{3, 0, 1, 0, 1 << 32, 16}, retNotify},
+		{"own affinity", x86, unix.SYS_SCHED_GETAFFINITY, []uint64{0}, retAllow},
+		{"another's affinity", x86, unix.SYS_SCHED_GETAFFINITY, []uint64{7}, retNotify},
+		{"prctl PR_SET_NAME", x86, unix.SYS_PRCTL, []uint64{unix.PR_SET_NAME}, retAllow},
+		{"prctl other", x86, unix.SYS_PRCTL, []uint64{unix.PR_SET_DUMPABLE}, retNotify},
+		{"clone3", x86, unix.SYS_CLONE3, nil, errno(unix.ENOSYS)},
+		{"kill", x86, unix.SYS_KILL, []uint64{1, 9}, retNotify},
+		{"getpid", x86, unix.SYS_GETPID, nil, retNotify},
+		{"an unknown number", x86, 999, nil, retNotify},
+		{"x32", x86, x32Bit | unix.SYS_READ, nil, errno(unix.ENOSYS)},
+		{"-1", x86, -1, nil, errno(unix.ENOSYS)},
+		{"i386", 0x40000003, 3, nil, errno(unix.ENOSYS)},
+	} {
+		if got := run(t, prog, c.arch, c.nr, c.args...); got != c.want {
+			t.Errorf("%s: action %#x, want %#x", c.name, got, c.want)
+		}
+	}
+}
+
+func TestParseShebang(t *testing.T) {
+	for _, c := range []struct{ line, interp, arg string }{
+		{"#!/bin/sh\n", "/bin/sh", ""},
+		{"#! /bin/sh -e\n", "/bin/sh", "-e"},
+		{"#!/usr/bin/env  python3 -u \n", "/usr/bin/env", "python3 -u"},
+		{"#!/bin/sh\t-x\n", "/bin/sh", "-x"},
+	} {
+		interp, arg, err := parseShebang([]byte(c.line))
+		if err != nil || interp != c.interp || arg != c.arg {
+			t.Errorf("%q: %q %q %v, want %q %q", c.line, interp, arg, err, c.interp, c.arg)
+		}
+	}
+	if _, _, err := parseShebang([]byte("#!\n")); err == nil {
+		t.Error("an empty #! line should not parse")
+	}
+}
+
+func TestKernelAtLeast(t *testing.T) {
+	for rel, want := range map[string]bool{"6.18.44-fc": true, "5.14.0": true, "5.13.19": false, "4.19.0-26-amd64": false, "x": false} {
+		if got := kernelAtLeast(rel, 5, 14); got != want {
+			t.Errorf("%s: %v, want %v", rel, got, want)
+		}
+	}
+}

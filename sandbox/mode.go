@@ -1,0 +1,204 @@
+// Package sandbox is runx's sandbox isolation mode: the workload runs as
+// ordinary host processes that reach the host kernel only through a small
+// seccomp allowlist, and every other system call traps into the Sentry, a
+// userspace kernel written in Go that runs as the container's process.
+// README.md in this directory has the design, the threat model and the
+// system call coverage table.
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/moby/sys/capability"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/runx-dev/runx/isolation"
+	"github.com/runx-dev/runx/libct"
+)
+
+// Name is the isolation mode's name.
+const Name = "sandbox"
+
+// Annotations that configure a sandbox container.
+const (
+	// annDebug, set to "true", makes the Sentry log every system call it serves.
+	annDebug = "dev.runx.sandbox.debug"
+)
+
+// Paths inside the container. /dev is the container's own tmpfs, and the
+// Sentry hides /dev/.runx from the workload.
+const (
+	// SentryPath is where the container sees runx, read-only: the
+	// container's process is runx under the name runx-sentry.
+	SentryPath = "/dev/.runx/runx-sentry"
+	// voidPath is an empty read-only tmpfs that becomes the root directory of
+	// every workload process, so that the host kernel finds nothing there
+	// should it ever resolve a path on the workload's behalf.
+	voidPath = "/dev/.runx/void"
+	// scratchPath is a tmpfs private to the Sentry for the directories it
+	// makes up (the listing of /proc).
+	scratchPath = "/dev/.runx/scratch"
+)
+
+// Mode runs the container's process under the Sentry.
+type Mode struct{}
+
+func init() { isolation.Register(Mode{}) }
+
+// Name implements isolation.Mode.
+func (Mode) Name() string { return Name }
+
+// Check implements isolation.Mode.
+func (Mode) Check() isolation.Report {
+	r := isolation.Report{Mode: Name, Built: true, Usable: true}
+	ok, why := isolation.SeccompUserNotif()
+	r.Facts = append(r.Facts, why)
+	if !ok {
+		r.Usable, r.Why = false, why
+	}
+	ok, why = isolation.UserNamespaces()
+	r.Facts = append(r.Facts, why)
+	if !ok && r.Usable {
+		r.Usable, r.Why = false, why
+	}
+	rel := isolation.KernelRelease()
+	r.Facts = append(r.Facts, "kernel "+rel)
+	if !kernelAtLeast(rel, 5, 14) && r.Usable {
+		r.Usable, r.Why = false, "the Sentry needs Linux 5.14 or later (seccomp ADDFD with SEND, pidfd_getfd, openat2)"
+	}
+	return r
+}
+
+// kernelAtLeast compares a release such as "6.1.0-18-amd64" with major.minor.
+func kernelAtLeast(release string, major, minor int) bool {
+	parts := strings.SplitN(release, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi := 0
+	for _, c := range parts[1] {
+		if c < '0' || c > '9' {
+			break
+		}
+		mi = mi*10 + int(c-'0')
+	}
+	if err1 != nil {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
+}
+
+// Load implements isolation.Mode.
+func (Mode) Load(root, id string) (isolation.Container, error) {
+	c, err := libct.LoadAs(root, id, Name)
+	if err != nil {
+		return nil, err
+	}
+	return container{c}, nil
+}
+
+type container struct{ isolation.Container }
+
+// Exec runs, in the container, runx-sentry --join with the process: that
+// client asks the running Sentry to start the process under its filter, in
+// the workload's namespaces, and ends with its status.
+func (c container) Exec(req *isolation.ExecRequest) (int, error) {
+	if req.Process == nil || len(req.Process.Args) == 0 {
+		return -1, errors.New("exec: no program to run")
+	}
+	if req.PreserveFDs > 0 {
+		return -1, errors.New("exec --preserve-fds is not supported in the sandbox isolation mode yet")
+	}
+	p := *req.Process
+	p.Args = append([]string{SentryPath, "--join", "--"}, p.Args...)
+	r := *req
+	r.Process = &p
+	return c.Container.Exec(&r)
+}
+
+// Create implements isolation.Mode: a namespace-mode container whose process
+// is the Sentry, which starts process.args under its filter.
+func (Mode) Create(req *isolation.CreateRequest) (int, error) {
+	spec := req.Spec
+	if spec.Process == nil || len(spec.Process.Args) == 0 {
+		return -1, errors.New("config.json: process.args must name the program to run")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return -1, fmt.Errorf("finding runx's own binary: %w", err)
+	}
+	args := []string{SentryPath}
+	args = append(args, sentryFlags(spec, req.PreserveFDs)...)
+	args = append(args, "--")
+	spec.Process.Args = append(args, spec.Process.Args...)
+	uid := spec.Process.User.UID
+	spec.Mounts = append(spec.Mounts,
+		specs.Mount{Destination: SentryPath, Type: "bind", Source: self,
+			Options: []string{"bind", "ro", "nosuid", "nodev"}},
+		specs.Mount{Destination: voidPath, Type: "tmpfs", Source: "tmpfs",
+			Options: []string{"ro", "nosuid", "nodev", "noexec", "mode=0555", "size=4k", "nr_inodes=2"}},
+		specs.Mount{Destination: scratchPath, Type: "tmpfs", Source: "tmpfs",
+			Options: []string{"nosuid", "nodev", "noexec", "mode=0700", "size=1m",
+				fmt.Sprintf("uid=%d", uid), fmt.Sprintf("gid=%d", spec.Process.User.GID)}},
+	)
+	// The OCI seccomp profile is not applied to the Sentry, which needs
+	// seccomp, ptrace and pidfds; the workload's own filter is stricter than
+	// any profile (see README.md).
+	if spec.Linux != nil {
+		spec.Linux.Seccomp = nil
+	}
+	return libct.Create(req, &libct.Extra{Mode: Name})
+}
+
+// sentryFlags turns what the Sentry emulates for the workload into its flags.
+func sentryFlags(spec *specs.Spec, preserveFDs int) []string {
+	p := spec.Process
+	flags := []string{
+		"--uid=" + strconv.FormatUint(uint64(p.User.UID), 10),
+		"--gid=" + strconv.FormatUint(uint64(p.User.GID), 10),
+	}
+	if len(p.User.AdditionalGids) > 0 {
+		gs := make([]string, len(p.User.AdditionalGids))
+		for i, g := range p.User.AdditionalGids {
+			gs[i] = strconv.FormatUint(uint64(g), 10)
+		}
+		flags = append(flags, "--groups="+strings.Join(gs, ","))
+	}
+	var caps uint64
+	if p.Capabilities != nil {
+		for _, name := range p.Capabilities.Effective {
+			if n, ok := capNumber(name); ok {
+				caps |= 1 << n
+			}
+		}
+	}
+	flags = append(flags, "--caps="+strconv.FormatUint(caps, 16))
+	cwd := p.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	flags = append(flags, "--cwd="+cwd)
+	if preserveFDs > 0 {
+		flags = append(flags, "--preserve-fds="+strconv.Itoa(preserveFDs))
+	}
+	if spec.Annotations[annDebug] == "true" {
+		flags = append(flags, "--debug")
+	}
+	return flags
+}
+
+// capNumber maps "CAP_SYS_ADMIN" to its number.
+func capNumber(name string) (uint, bool) {
+	want := strings.ToLower(strings.TrimPrefix(strings.ToUpper(name), "CAP_"))
+	for _, c := range capability.ListKnown() {
+		if c.String() == want {
+			return uint(c), true
+		}
+	}
+	return 0, false
+}

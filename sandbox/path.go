@@ -1,0 +1,292 @@
+package sandbox
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Paths. The Sentry resolves every path the workload names itself, under its
+// O_PATH descriptor of the container's root, with openat2 and
+// RESOLVE_IN_ROOT ("/" and ".." stop at the root, absolute symlinks start
+// there) and RESOLVE_NO_MAGICLINKS (no /proc magic link leads anywhere).
+// /proc is the Sentry's own (proc.go); /dev/.runx, where runx keeps its
+// files, does not exist for the workload.
+
+const (
+	resolveFlags = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
+	maxSymlinks  = 40
+	procSuper    = 0x9fa0 // PROC_SUPER_MAGIC
+)
+
+// node is what a path leads to: a real file, by an O_PATH descriptor the
+// Sentry owns, or a file of the Sentry's /proc.
+type node struct {
+	fd   int    // O_PATH descriptor of a real file; -1 for a virtual one
+	path string // the sandbox path it was found at
+	v    *vnode
+}
+
+func (n *node) close() {
+	if n != nil && n.fd >= 0 {
+		unix.Close(n.fd)
+		n.fd = -1
+	}
+}
+
+// openat2 retries on EAGAIN, which RESOLVE_IN_ROOT returns when a rename
+// raced with the walk.
+func (s *sentry) openat2(dirfd int, p string, flags int, mode uint32, resolve uint64) (int, error) {
+	flags |= unix.O_CLOEXEC
+	if flags&unix.O_PATH == 0 {
+		flags |= unix.O_NOCTTY // openat2 takes nothing else with O_PATH
+	}
+	how := unix.OpenHow{Flags: uint64(flags), Resolve: resolve}
+	if flags&(unix.O_CREAT|unix.O_TMPFILE) != 0 {
+		how.Mode = uint64(mode)
+	}
+	for i := 0; ; i++ {
+		fd, err := unix.Openat2(dirfd, p, &how)
+		if (err == unix.EAGAIN || err == unix.EINTR) && i < 100 {
+			continue
+		}
+		return fd, err
+	}
+}
+
+// base is the directory a relative path starts from: the caller's working
+// directory, or the directory its descriptor dirfd names.
+func (t *task) base(dirfd int) (string, error) {
+	if t == nil {
+		return "", unix.EBADF
+	}
+	if dirfd == unix.AT_FDCWD {
+		return t.cwd()
+	}
+	fd, err := t.getFD(dirfd)
+	if err != nil {
+		return "", err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return "", err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return "", unix.ENOTDIR
+	}
+	return t.s.fdPath(fd)
+}
+
+// absPath makes p absolute: relative paths hang under the base directory.
+// It keeps every component (".." and symlinks are for the walk to resolve).
+func (s *sentry) absPath(t *task, dirfd int, p string) (string, error) {
+	if strings.HasPrefix(p, "/") {
+		return p, nil
+	}
+	var b string
+	var err error
+	if t == nil {
+		b = s.opts.cwd
+	} else {
+		b, err = t.base(dirfd)
+	}
+	if err != nil {
+		return "", err
+	}
+	if b == "/" {
+		return "/" + p, nil
+	}
+	return b + "/" + p, nil
+}
+
+// hidden tells whether a clean sandbox path is runx's, not the workload's.
+func hidden(clean string) bool {
+	return clean == "/dev/.runx" || strings.HasPrefix(clean, "/dev/.runx/")
+}
+
+// lookup resolves p (relative to dirfd) to a node. follow says whether a
+// symlink in the last component is followed.
+func (s *sentry) lookup(t *task, dirfd int, p string, follow bool) (*node, error) {
+	if p == "" {
+		return nil, unix.ENOENT
+	}
+	abs, err := s.absPath(t, dirfd, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.resolve(t, abs, follow, 0)
+}
+
+// lookupEmpty is lookup where an empty path (with AT_EMPTY_PATH) names
+// dirfd itself.
+func (s *sentry) lookupEmpty(t *task, dirfd int, p string, flags int, follow bool) (*node, error) {
+	if p == "" && flags&unix.AT_EMPTY_PATH != 0 {
+		var fd int
+		var err error
+		if dirfd == unix.AT_FDCWD {
+			fd, err = t.getFDAny(s.cwdFD)
+		} else {
+			fd, err = t.getFD(dirfd)
+		}
+		if err != nil {
+			return nil, err
+		}
+		c, err := unix.Dup(fd)
+		if err != nil {
+			return nil, err
+		}
+		unix.CloseOnExec(c)
+		p, _ := s.fdPath(c)
+		return &node{fd: c, path: p}, nil
+	}
+	return s.lookup(t, dirfd, p, follow)
+}
+
+// resolve walks an absolute sandbox path. A path that starts in /proc (or
+// in /dev/fd, /dev/std*) is walked by the Sentry, ".." included; any other
+// by the kernel under the root, and the result checked (checkReal).
+func (s *sentry) resolve(t *task, abs string, follow bool, depth int) (*node, error) {
+	if depth > maxSymlinks {
+		return nil, unix.ELOOP
+	}
+	if strings.HasSuffix(abs, "/") || strings.HasSuffix(abs, "/.") {
+		follow = true // "link/" is the directory the link leads to
+	}
+	if hidden(path.Clean(abs)) {
+		return nil, unix.ENOENT // what the kernel finds there is checked again
+	}
+	var comps []string
+	for _, c := range strings.Split(abs, "/") {
+		if c != "" && c != "." {
+			comps = append(comps, c)
+		}
+	}
+	rest := func(from int) string {
+		if from >= len(comps) {
+			return ""
+		}
+		return "/" + strings.Join(comps[from:], "/")
+	}
+	switch {
+	case len(comps) >= 1 && comps[0] == "proc":
+		return s.procResolve(t, comps[1:], follow, depth)
+	case len(comps) >= 2 && comps[0] == "dev" && comps[1] == "fd":
+		return s.resolve(t, "/proc/self/fd"+rest(2), follow, depth+1)
+	case len(comps) >= 2 && comps[0] == "dev" && (comps[1] == "stdin" || comps[1] == "stdout" || comps[1] == "stderr"):
+		fd := map[string]string{"stdin": "0", "stdout": "1", "stderr": "2"}[comps[1]]
+		if len(comps) == 2 && !follow {
+			return &node{fd: -1, path: "/dev/" + comps[1], v: &vnode{kind: vLink, target: "/proc/self/fd/" + fd}}, nil
+		}
+		return s.resolve(t, "/proc/self/fd/"+fd+rest(2), follow, depth+1)
+	}
+	flags := unix.O_PATH
+	if !follow {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := s.openat2(s.root, abs, flags, 0, resolveFlags)
+	if err != nil {
+		return nil, err
+	}
+	return s.checkReal(t, fd, abs, follow, depth)
+}
+
+// checkReal makes sure a descriptor the kernel resolved is not runx's and,
+// should a symlink have led into /proc, hands over to the Sentry's /proc.
+func (s *sentry) checkReal(t *task, fd int, abs string, follow bool, depth int) (*node, error) {
+	canon, err := rawFDPath(fd)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	if hidden(path.Clean(canon)) {
+		unix.Close(fd)
+		return nil, unix.ENOENT
+	}
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fs); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	if fs.Type == procSuper {
+		unix.Close(fd)
+		if canon == "/proc" || strings.HasPrefix(canon, "/proc/") {
+			// A symlink led into the real procfs: the same path in the
+			// Sentry's (pid numbers taken as the sandbox's).
+			return s.resolve(t, canon, follow, depth+1)
+		}
+		return nil, unix.ENOENT
+	}
+	return &node{fd: fd, path: canon}, nil
+}
+
+// parent resolves all of p but its last component, which it returns: what
+// makes, removes or renames a name works on a directory and a name in it,
+// so that no symlink in the last component is ever followed.
+func (s *sentry) parent(t *task, dirfd int, p string) (*node, string, error) {
+	if p == "" {
+		return nil, "", unix.ENOENT
+	}
+	abs, err := s.absPath(t, dirfd, p)
+	if err != nil {
+		return nil, "", err
+	}
+	trimmed := strings.TrimRight(abs, "/")
+	if trimmed == "" {
+		return nil, "", unix.EBUSY // the root itself
+	}
+	i := strings.LastIndexByte(trimmed, '/')
+	dir, name := trimmed[:i], trimmed[i+1:]
+	if dir == "" {
+		dir = "/"
+	}
+	if name == "." || name == ".." {
+		return nil, "", unix.EINVAL
+	}
+	if len(name) > 255 {
+		return nil, "", unix.ENAMETOOLONG
+	}
+	n, err := s.resolve(t, dir, true, 0)
+	if err != nil {
+		return nil, "", err
+	}
+	if n.v != nil {
+		return nil, "", unix.EACCES // /proc and the like make nothing
+	}
+	if hidden(path.Clean(n.path + "/" + name)) {
+		n.close()
+		return nil, "", unix.ENOENT
+	}
+	return n, name, nil
+}
+
+// reopen opens a node's file again with real open flags, through the
+// Sentry's own /proc/self/fd link to its O_PATH descriptor: the inode that
+// was resolved is the one opened, whatever has been renamed since.
+func reopen(fd int, flags int) (int, error) {
+	flags &^= unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_TMPFILE
+	return unix.Open(fmt.Sprintf("/proc/self/fd/%d", fd), flags|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+}
+
+// openDir opens a sandbox directory for the Sentry itself (the first
+// process's working directory).
+func (s *sentry) openDir(p string) (int, error) {
+	n, err := s.resolve(nil, p, true, 0)
+	if err != nil {
+		return -1, err
+	}
+	if n.v != nil {
+		return -1, unix.ENOTDIR
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(n.fd, &st); err != nil {
+		n.close()
+		return -1, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		n.close()
+		return -1, unix.ENOTDIR
+	}
+	return n.fd, nil
+}

@@ -1,0 +1,663 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// The Sentry's /proc. The container's real procfs shows the Sentry and the
+// container's pid numbers; the workload sees instead its own processes by
+// their pids in its pid namespace, with what the Sentry emulates (ids,
+// capabilities, hostname) in place of the host's, and nothing of runx.
+
+const (
+	vFile = iota
+	vDir
+	vLink
+	vFD // a /proc/PID/fd/N link: the workload's open file
+)
+
+type dirent struct {
+	name string
+	kind int
+}
+
+// vnode is a file of the Sentry's /proc.
+type vnode struct {
+	kind    int
+	data    []byte
+	target  string
+	entries []dirent
+	fd      int    // vFD: the Sentry's copy of the descriptor
+	fdPath  string // vFD: where it leads
+}
+
+// procFiles are the host files shown as they are.
+var procFiles = []string{"cpuinfo", "meminfo", "uptime", "loadavg", "version", "stat", "filesystems", "swaps", "cgroups", "diskstats", "vmstat"}
+
+// pidFiles are a process's files copied from the host's procfs.
+var pidFiles = []string{"cmdline", "comm", "environ", "statm", "limits", "maps", "io", "oom_score_adj", "wchan", "cgroup", "personality"}
+
+// procResolve walks comps under /proc: ".." goes up (out of /proc at its
+// top), a link goes on from its target.
+func (s *sentry) procResolve(t *task, comps []string, follow bool, depth int) (*node, error) {
+	var pos []string
+	for i := 0; ; i++ {
+		last := i >= len(comps)
+		if !last && comps[i] == ".." {
+			if len(pos) == 0 {
+				return s.resolve(t, "/"+strings.Join(comps[i+1:], "/"), follow, depth+1)
+			}
+			pos = pos[:len(pos)-1]
+			continue
+		}
+		if !last {
+			pos = append(pos, comps[i])
+		}
+		v, err := s.procNode(t, pos)
+		if err != nil {
+			return nil, err
+		}
+		final := last || i == len(comps)-1
+		here := "/proc"
+		if len(pos) > 0 {
+			here += "/" + strings.Join(pos, "/")
+		}
+		tail := ""
+		if !final {
+			tail = "/" + strings.Join(comps[i+1:], "/")
+		}
+		switch v.kind {
+		case vLink:
+			if final && !follow {
+				return &node{fd: -1, path: here, v: v}, nil
+			}
+			next := v.target
+			if !strings.HasPrefix(next, "/") {
+				next = "/proc/" + strings.Join(pos[:len(pos)-1], "/") + "/" + next
+			}
+			return s.resolve(t, next+tail, follow, depth+1)
+		case vFD:
+			if final && !follow {
+				return &node{fd: -1, path: here, v: v}, nil
+			}
+			if !final {
+				return s.resolve(t, v.fdPath+tail, follow, depth+1)
+			}
+			c, err := unix.Dup(v.fd)
+			if err != nil {
+				return nil, err
+			}
+			unix.CloseOnExec(c)
+			return &node{fd: c, path: v.fdPath}, nil
+		case vFile:
+			if !final {
+				return nil, unix.ENOTDIR
+			}
+			return &node{fd: -1, path: here, v: v}, nil
+		case vDir:
+			if final {
+				return &node{fd: -1, path: here, v: v}, nil
+			}
+		}
+		if last {
+			return nil, unix.ENOENT
+		}
+	}
+}
+
+// procNode builds the node at /proc/comps...
+func (s *sentry) procNode(t *task, comps []string) (*vnode, error) {
+	if len(comps) == 0 {
+		return s.procRoot(), nil
+	}
+	switch c := comps[0]; {
+	case c == "self" && len(comps) == 1:
+		if t == nil {
+			return nil, unix.ENOENT
+		}
+		id, err := t.ids()
+		if err != nil {
+			return nil, err
+		}
+		return &vnode{kind: vLink, target: strconv.Itoa(id.vpid)}, nil
+	case c == "thread-self" && len(comps) == 1:
+		if t == nil {
+			return nil, unix.ENOENT
+		}
+		id, err := t.ids()
+		if err != nil {
+			return nil, err
+		}
+		return &vnode{kind: vLink, target: fmt.Sprintf("%d/task/%d", id.vpid, id.vtid)}, nil
+	case c == "mounts" && len(comps) == 1:
+		return &vnode{kind: vLink, target: "self/mounts"}, nil
+	case c == "sys":
+		return s.procSys(comps[1:])
+	case isNumber(c):
+		vpid, _ := strconv.Atoi(c)
+		host := s.hostPid(vpid)
+		if host <= 0 {
+			return nil, unix.ENOENT
+		}
+		return s.procPid(t, host, vpid, comps[1:], true)
+	}
+	if len(comps) == 1 {
+		for _, f := range procFiles {
+			if comps[0] == f {
+				b, err := os.ReadFile("/proc/" + f)
+				if err != nil {
+					return nil, unix.ENOENT
+				}
+				return &vnode{kind: vFile, data: b}, nil
+			}
+		}
+	}
+	return nil, unix.ENOENT
+}
+
+func (s *sentry) procRoot() *vnode {
+	v := &vnode{kind: vDir}
+	for _, vpid := range s.workloadPids() {
+		v.entries = append(v.entries, dirent{strconv.Itoa(vpid), vDir})
+	}
+	for _, f := range procFiles {
+		if _, err := os.Stat("/proc/" + f); err == nil {
+			v.entries = append(v.entries, dirent{f, vFile})
+		}
+	}
+	v.entries = append(v.entries, dirent{"self", vLink}, dirent{"thread-self", vLink},
+		dirent{"mounts", vLink}, dirent{"sys", vDir})
+	return v
+}
+
+func (s *sentry) procSys(comps []string) (*vnode, error) {
+	files := map[string]func() string{
+		"kernel/hostname":   func() string { s.mu.Lock(); defer s.mu.Unlock(); return s.hostname },
+		"kernel/domainname": func() string { s.mu.Lock(); defer s.mu.Unlock(); return s.domain },
+		"kernel/ostype":     func() string { return "Linux" },
+		"kernel/osrelease":  func() string { u := hostUname(); return unix.ByteSliceToString(u.Release[:]) },
+		"kernel/version":    func() string { u := hostUname(); return unix.ByteSliceToString(u.Version[:]) },
+		"kernel/pid_max":    func() string { return "4194304" },
+		"kernel/ngroups_max": func() string {
+			return "65536"
+		},
+	}
+	p := strings.Join(comps, "/")
+	if f, ok := files[p]; ok {
+		return &vnode{kind: vFile, data: []byte(f() + "\n")}, nil
+	}
+	dirs := map[string][]dirent{"": {{"kernel", vDir}}, "kernel": nil}
+	for k := range files {
+		dirs["kernel"] = append(dirs["kernel"], dirent{strings.TrimPrefix(k, "kernel/"), vFile})
+	}
+	if es, ok := dirs[p]; ok {
+		sort.Slice(es, func(i, j int) bool { return es[i].name < es[j].name })
+		return &vnode{kind: vDir, entries: es}, nil
+	}
+	return nil, unix.ENOENT
+}
+
+// procPid builds /proc/VPID/comps... for the host process (or thread) host.
+func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) (*vnode, error) {
+	if len(comps) == 0 {
+		v := &vnode{kind: vDir}
+		for _, f := range pidFiles {
+			v.entries = append(v.entries, dirent{f, vFile})
+		}
+		v.entries = append(v.entries, dirent{"status", vFile}, dirent{"stat", vFile}, dirent{"mounts", vFile},
+			dirent{"root", vLink}, dirent{"cwd", vLink}, dirent{"exe", vLink}, dirent{"fd", vDir})
+		if process {
+			v.entries = append(v.entries, dirent{"task", vDir})
+		}
+		return v, nil
+	}
+	name := comps[0]
+	switch {
+	case name == "root" && len(comps) == 1:
+		return &vnode{kind: vLink, target: "/"}, nil
+	case name == "cwd" && len(comps) == 1:
+		p, err := s.cwdOf(host)
+		if err != nil {
+			return nil, err
+		}
+		return &vnode{kind: vLink, target: p}, nil
+	case name == "exe" && len(comps) == 1:
+		p, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", host))
+		if err != nil {
+			return nil, unix.ENOENT
+		}
+		if inv, ok := interpreted(host); ok {
+			p = inv.prog
+		}
+		return &vnode{kind: vLink, target: p}, nil
+	case name == "comm" && len(comps) == 1:
+		c, ok := shownComm(host)
+		if !ok {
+			return nil, unix.ENOENT
+		}
+		return &vnode{kind: vFile, data: []byte(c + "\n")}, nil
+	case name == "cmdline" && len(comps) == 1:
+		inv, ok := interpreted(host)
+		if !ok {
+			break
+		}
+		return &vnode{kind: vFile, data: []byte(strings.Join(inv.argv, "\x00") + "\x00")}, nil
+	case name == "fd":
+		return s.procFD(t, host, comps[1:])
+	case name == "task" && process:
+		if len(comps) == 1 {
+			v := &vnode{kind: vDir}
+			for _, vt := range s.threads(host) {
+				v.entries = append(v.entries, dirent{strconv.Itoa(vt[1]), vDir})
+			}
+			return v, nil
+		}
+		vtid, err := strconv.Atoi(comps[1])
+		if err != nil {
+			return nil, unix.ENOENT
+		}
+		for _, vt := range s.threads(host) {
+			if vt[1] == vtid {
+				return s.procPid(t, vt[0], vtid, comps[2:], false)
+			}
+		}
+		return nil, unix.ENOENT
+	case len(comps) > 1:
+		return nil, unix.ENOTDIR
+	case name == "status":
+		return s.procStatusFile(host)
+	case name == "stat":
+		return s.procStatFile(host)
+	case name == "mounts":
+		return s.procMounts()
+	}
+	for _, f := range pidFiles {
+		if name == f {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", host, f))
+			if err != nil {
+				return nil, unix.ENOENT
+			}
+			return &vnode{kind: vFile, data: b}, nil
+		}
+	}
+	return nil, unix.ENOENT
+}
+
+// invocation is a dynamic program as the Sentry started it: its ELF
+// interpreter with the program as argument (exec.go).
+type invocation struct {
+	prog string
+	argv []string
+}
+
+// interpreted recognizes a process that runs an ELF interpreter the Sentry
+// invoked for a dynamic program, to show the program instead.
+func interpreted(host int) (invocation, bool) {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", host))
+	if err != nil || !strings.HasPrefix(exe[strings.LastIndexByte(exe, '/')+1:], "ld-") {
+		return invocation{}, false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", host))
+	if err != nil {
+		return invocation{}, false
+	}
+	args := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+	switch {
+	case len(args) >= 4 && args[1] == "--argv0":
+		return invocation{prog: args[3], argv: append([]string{args[2]}, args[4:]...)}, true
+	case len(args) >= 2 && strings.HasPrefix(args[1], "/"):
+		return invocation{prog: args[1], argv: args[1:]}, true
+	}
+	return invocation{}, false
+}
+
+// shownComm is a process's name as the kernel would have set it had it
+// exec'ed the path: an exec through a descriptor names the process after
+// the file itself (busybox for sh), so while the name is still that one
+// the Sentry shows argv[0]'s base name instead, and for a dynamic program
+// the program's rather than its interpreter's.
+func shownComm(host int) (string, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", host))
+	if err != nil {
+		return "", false
+	}
+	comm := strings.TrimSuffix(string(b), "\n")
+	if inv, ok := interpreted(host); ok {
+		if len(inv.argv) > 0 && inv.argv[0] != "" {
+			return progComm(inv.argv[0]), true
+		}
+		return progComm(inv.prog), true
+	}
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", host))
+	if err != nil || progComm(exe) != comm {
+		return comm, true // renamed by the program itself
+	}
+	cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", host))
+	if err != nil {
+		return comm, true
+	}
+	if argv0, _, _ := strings.Cut(string(cl), "\x00"); argv0 != "" {
+		return progComm(argv0), true
+	}
+	return comm, true
+}
+
+// progComm is the kernel's name for a program: its base name, 15 bytes.
+func progComm(prog string) string {
+	c := prog[strings.LastIndexByte(prog, '/')+1:]
+	if len(c) > 15 {
+		c = c[:15]
+	}
+	return c
+}
+
+// procFD is /proc/PID/fd and its links, without the reserved descriptors.
+func (s *sentry) procFD(t *task, host int, comps []string) (*vnode, error) {
+	if len(comps) > 1 {
+		return nil, unix.ENOTDIR
+	}
+	if len(comps) == 0 {
+		v := &vnode{kind: vDir}
+		for _, fd := range s.openFDs(host) {
+			v.entries = append(v.entries, dirent{strconv.Itoa(fd), vLink})
+		}
+		return v, nil
+	}
+	fd, err := strconv.Atoi(comps[0])
+	if err != nil || fd < 0 || fd >= s.cwdFD {
+		return nil, unix.ENOENT
+	}
+	pfd, err := unix.PidfdOpen(host, 0)
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	defer unix.Close(pfd)
+	c, err := unix.PidfdGetfd(pfd, fd, 0)
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	if t != nil {
+		t.hold(c)
+	}
+	p, err := s.fdPath(c)
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	return &vnode{kind: vFD, fd: c, fdPath: p}, nil
+}
+
+// openFDs lists a process's descriptors below the reserved ones.
+func (s *sentry) openFDs(host int) []int {
+	es, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", host))
+	if err != nil {
+		return nil
+	}
+	var fds []int
+	for _, e := range es {
+		if n, err := strconv.Atoi(e.Name()); err == nil && n < s.cwdFD {
+			fds = append(fds, n)
+		}
+	}
+	sort.Ints(fds)
+	return fds
+}
+
+// cwdOf is the working directory of a workload process.
+func (s *sentry) cwdOf(host int) (string, error) {
+	pfd, err := unix.PidfdOpen(host, 0)
+	if err != nil {
+		return "", unix.ENOENT
+	}
+	defer unix.Close(pfd)
+	c, err := unix.PidfdGetfd(pfd, s.cwdFD, 0)
+	if err != nil {
+		return "/", nil
+	}
+	defer unix.Close(c)
+	return s.fdPath(c)
+}
+
+// procStatusFile is /proc/PID/status with the sandbox's pids and identity.
+func (s *sentry) procStatusFile(host int) (*vnode, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", host))
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	levels := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			levels = len(strings.Fields(v))
+		}
+	}
+	virt := func(v string) string {
+		f := strings.Fields(v)
+		if len(f) == levels && levels >= 2 {
+			return f[len(f)-1]
+		}
+		return "0"
+	}
+	o := s.opts
+	ids4 := func(id uint32) string { return fmt.Sprintf("%d\t%d\t%d\t%d", id, id, id, id) }
+	var out strings.Builder
+	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		switch k {
+		case "Name":
+			if c, ok := shownComm(host); ok {
+				line = "Name:\t" + c
+			}
+		case "NStgid", "NSpid", "NSpgid", "NSsid":
+			line = k + ":\t" + virt(v)
+		case "Tgid", "Pid":
+			ns := "NStgid"
+			if k == "Pid" {
+				ns = "NSpid"
+			}
+			line = k + ":\t" + virt(statusField(string(b), ns))
+		case "PPid":
+			pp, _ := strconv.Atoi(strings.TrimSpace(v))
+			line = "PPid:\t" + strconv.Itoa(s.virtualPid(pp))
+		case "TracerPid":
+			line = "TracerPid:\t0"
+		case "Uid":
+			line = "Uid:\t" + ids4(o.uid)
+		case "Gid":
+			line = "Gid:\t" + ids4(o.gid)
+		case "Groups":
+			gs := make([]string, len(o.groups))
+			for i, g := range o.groups {
+				gs[i] = strconv.FormatUint(uint64(g), 10)
+			}
+			line = "Groups:\t" + strings.Join(gs, " ")
+		case "CapInh", "CapAmb":
+			line = k + ":\t0000000000000000"
+		case "CapPrm", "CapEff", "CapBnd":
+			line = fmt.Sprintf("%s:\t%016x", k, o.caps)
+		}
+		out.WriteString(line + "\n")
+	}
+	return &vnode{kind: vFile, data: []byte(out.String())}, nil
+}
+
+func statusField(status, key string) string {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// procStatFile is /proc/PID/stat with the sandbox's pids.
+func (s *sentry) procStatFile(host int) (*vnode, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", host))
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	st, err := procStatus(host)
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	line := strings.TrimRight(string(b), "\n")
+	i := strings.LastIndexByte(line, ')')
+	j := strings.IndexByte(line, '(')
+	if i < 0 || j < 0 {
+		return nil, unix.ENOENT
+	}
+	levels := len(strings.Fields(st["NSpid"]))
+	virt := func(v string) string {
+		f := strings.Fields(v)
+		if len(f) == levels && levels >= 2 {
+			return f[len(f)-1]
+		}
+		return "0"
+	}
+	rest := strings.Fields(line[i+1:])
+	// rest[0] state, [1] ppid, [2] pgrp, [3] session, [4] tty_nr, [5] tpgid
+	if len(rest) > 5 {
+		pp, _ := strconv.Atoi(rest[1])
+		rest[1] = strconv.Itoa(s.virtualPid(pp))
+		rest[2] = virt(st["NSpgid"])
+		rest[3] = virt(st["NSsid"])
+		if tp, _ := strconv.Atoi(rest[5]); tp > 0 {
+			rest[5] = strconv.Itoa(s.virtualPid(tp))
+		}
+	}
+	comm := line[j : i+1]
+	if c, ok := shownComm(host); ok {
+		comm = "(" + c + ")"
+	}
+	out := virt(st["NSpid"]) + " " + comm + " " + strings.Join(rest, " ") + "\n"
+	return &vnode{kind: vFile, data: []byte(out)}, nil
+}
+
+// procMounts is the container's mount table without runx's mounts.
+func (s *sentry) procMounts() (*vnode, error) {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	var out strings.Builder
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || hidden(f[1]) {
+			continue
+		}
+		out.WriteString(line + "\n")
+	}
+	return &vnode{kind: vFile, data: []byte(out.String())}, nil
+}
+
+// Pids.
+
+func isNumber(s string) bool {
+	if s == "" || len(s) > 10 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// inWorkload tells whether host process h lives in the workload's pid
+// namespace, and returns its pid there.
+func (s *sentry) inWorkload(h int) (int, bool) {
+	link, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", h))
+	if err != nil || nsInode(link) != s.pidns || s.pidns == 0 {
+		return 0, false
+	}
+	st, err := procStatus(h)
+	if err != nil {
+		return 0, false
+	}
+	return lastField(st["NStgid"]), true
+}
+
+// virtualPid maps a pid of the Sentry's namespace to the workload's, 0 for
+// a process outside the workload (the Sentry itself).
+func (s *sentry) virtualPid(h int) int {
+	if h <= 0 {
+		return 0
+	}
+	if v, ok := s.inWorkload(h); ok {
+		return v
+	}
+	return 0
+}
+
+// workloadPids lists the workload's processes by their sandbox pids.
+func (s *sentry) workloadPids() []int {
+	var out []int
+	for _, h := range hostPids() {
+		if v, ok := s.inWorkload(h); ok && v > 0 {
+			out = append(out, v)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// hostPid maps a sandbox pid to the Sentry's namespace, 0 when no workload
+// process has it.
+func (s *sentry) hostPid(vpid int) int {
+	if vpid <= 0 {
+		return 0
+	}
+	for _, h := range hostPids() {
+		if v, ok := s.inWorkload(h); ok && v == vpid {
+			return h
+		}
+	}
+	return 0
+}
+
+func hostPids() []int {
+	es, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range es {
+		if n, err := strconv.Atoi(e.Name()); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// threads lists a process's threads as [host tid, sandbox tid] pairs.
+func (s *sentry) threads(host int) [][2]int {
+	es, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", host))
+	if err != nil {
+		return nil
+	}
+	var out [][2]int
+	for _, e := range es {
+		h, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := procStatus(h)
+		if err != nil {
+			continue
+		}
+		out = append(out, [2]int{h, lastField(st["NSpid"])})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][1] < out[j][1] })
+	return out
+}
+
+func hostUname() unix.Utsname {
+	var u unix.Utsname
+	_ = unix.Uname(&u)
+	return u
+}

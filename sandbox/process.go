@@ -1,0 +1,905 @@
+package sandbox
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Processes, identities and signals. Pids are the workload's own pid
+// namespace's: the Sentry maps them to its namespace to act, and checks
+// every pid a call names against the workload's processes before the call
+// may reach the kernel.
+
+func (s *sentry) sysGetpid(t *task) result {
+	id, err := t.ids()
+	return orFail(err, int64(id.vpid))
+}
+
+func (s *sentry) sysGettid(t *task) result {
+	id, err := t.ids()
+	return orFail(err, int64(id.vtid))
+}
+
+func (s *sentry) sysGetppid(t *task) result {
+	id, err := t.ids()
+	return orFail(err, int64(id.vppid))
+}
+
+// Identities: the process.user of config.json, fixed for the container.
+
+func (s *sentry) sysGetuid(t *task) result { return ok(int64(s.opts.uid)) }
+func (s *sentry) sysGetgid(t *task) result { return ok(int64(s.opts.gid)) }
+
+func (s *sentry) sysGetresuid(t *task) result { return s.getres(t, s.opts.uid) }
+func (s *sentry) sysGetresgid(t *task) result { return s.getres(t, s.opts.gid) }
+
+func (s *sentry) getres(t *task, id uint32) result {
+	b := make([]byte, 4)
+	binary.LittleEndian.PutUint32(b, id)
+	for i := 0; i < 3; i++ {
+		if err := t.write(t.arg(i), b); err != nil {
+			return fail(unix.EFAULT)
+		}
+	}
+	return ok(0)
+}
+
+func (s *sentry) sysGetgroups(t *task) result {
+	size, n := t.argInt(0), len(s.opts.groups)
+	if size < 0 {
+		return fail(unix.EINVAL)
+	}
+	if size == 0 {
+		return ok(int64(n))
+	}
+	if size < n {
+		return fail(unix.EINVAL)
+	}
+	b := make([]byte, 4*n)
+	for i, g := range s.opts.groups {
+		binary.LittleEndian.PutUint32(b[4*i:], g)
+	}
+	if err := t.write(t.arg(1), b); err != nil {
+		return fail(unix.EFAULT)
+	}
+	return ok(int64(n))
+}
+
+// sameID: a set*id call that changes nothing succeeds; any change is refused.
+func sameID(id uint32, args ...uint64) result {
+	for _, a := range args {
+		if v := uint32(a); v != id && v != ^uint32(0) {
+			return fail(unix.EPERM)
+		}
+	}
+	return ok(0)
+}
+
+func (s *sentry) sysSetuid(t *task) result { return sameID(s.opts.uid, t.arg(0)) }
+func (s *sentry) sysSetgid(t *task) result { return sameID(s.opts.gid, t.arg(0)) }
+func (s *sentry) sysSetreuid(t *task) result {
+	return sameID(s.opts.uid, t.arg(0), t.arg(1))
+}
+func (s *sentry) sysSetregid(t *task) result {
+	return sameID(s.opts.gid, t.arg(0), t.arg(1))
+}
+func (s *sentry) sysSetresuid(t *task) result {
+	return sameID(s.opts.uid, t.arg(0), t.arg(1), t.arg(2))
+}
+func (s *sentry) sysSetresgid(t *task) result {
+	return sameID(s.opts.gid, t.arg(0), t.arg(1), t.arg(2))
+}
+func (s *sentry) sysSetfsuid(t *task) result { return ok(int64(s.opts.uid)) }
+func (s *sentry) sysSetfsgid(t *task) result { return ok(int64(s.opts.gid)) }
+
+func (s *sentry) sysSetgroups(t *task) result {
+	n := t.argInt(0)
+	if n < 0 || n > 65536 {
+		return fail(unix.EINVAL)
+	}
+	b, err := t.read(t.arg(1), 4*n)
+	if err != nil {
+		return fail(unix.EFAULT)
+	}
+	if n != len(s.opts.groups) {
+		return fail(unix.EPERM)
+	}
+	for i, g := range s.opts.groups {
+		if binary.LittleEndian.Uint32(b[4*i:]) != g {
+			return fail(unix.EPERM)
+		}
+	}
+	return ok(0)
+}
+
+const (
+	capV1 = 0x19980330
+	capV2 = 0x20071026
+	capV3 = 0x20080522
+
+	capSysAdmin = 21
+)
+
+func (s *sentry) hasCap(c uint) bool { return s.opts.caps&(1<<c) != 0 }
+
+// capget reports config.json's effective capabilities as the effective,
+// permitted and bounding sets.
+func (s *sentry) sysCapget(t *task) result {
+	var hdr struct {
+		Version uint32
+		Pid     int32
+	}
+	if err := readVal(t, t.arg(0), &hdr); err != nil {
+		return fail(unix.EFAULT)
+	}
+	words := 2
+	switch hdr.Version {
+	case capV1:
+		words = 1
+	case capV2, capV3:
+	default:
+		hdr.Version = capV3
+		if err := writeVal(t, t.arg(0), &hdr); err != nil {
+			return fail(unix.EFAULT)
+		}
+		if t.arg(1) == 0 {
+			return ok(0)
+		}
+		return fail(unix.EINVAL)
+	}
+	if hdr.Pid < 0 || hdr.Pid > 0 && s.hostPid(int(hdr.Pid)) == 0 {
+		return fail(unix.ESRCH)
+	}
+	if t.arg(1) == 0 {
+		return ok(0)
+	}
+	b := make([]byte, 12*words)
+	for w := 0; w < words; w++ {
+		v := uint32(s.opts.caps >> (32 * w))
+		binary.LittleEndian.PutUint32(b[12*w:], v)   // effective
+		binary.LittleEndian.PutUint32(b[12*w+4:], v) // permitted
+	}
+	if err := t.write(t.arg(1), b); err != nil {
+		return fail(unix.EFAULT)
+	}
+	return ok(0)
+}
+
+// capset succeeds when it asks for no more than the process has.
+func (s *sentry) sysCapset(t *task) result {
+	var hdr struct {
+		Version uint32
+		Pid     int32
+	}
+	if err := readVal(t, t.arg(0), &hdr); err != nil {
+		return fail(unix.EFAULT)
+	}
+	words := 2
+	switch hdr.Version {
+	case capV1:
+		words = 1
+	case capV2, capV3:
+	default:
+		return fail(unix.EINVAL)
+	}
+	b, err := t.read(t.arg(1), 12*words)
+	if err != nil {
+		return fail(unix.EFAULT)
+	}
+	for w := 0; w < words; w++ {
+		have := uint32(s.opts.caps >> (32 * w))
+		for _, off := range []int{0, 4, 8} {
+			if binary.LittleEndian.Uint32(b[12*w+off:])&^have != 0 {
+				return fail(unix.EPERM)
+			}
+		}
+	}
+	return ok(0)
+}
+
+// uname: the host's kernel, the sandbox's host and domain names.
+func (s *sentry) sysUname(t *task) result {
+	u := hostUname()
+	s.mu.Lock()
+	setUts(u.Nodename[:], s.hostname)
+	setUts(u.Domainname[:], s.domain)
+	s.mu.Unlock()
+	if err := writeVal(t, t.arg(0), &u); err != nil {
+		return fail(unix.EFAULT)
+	}
+	return ok(0)
+}
+
+func setUts(dst []byte, v string) {
+	clear(dst)
+	copy(dst[:len(dst)-1], v)
+}
+
+func (s *sentry) setName(t *task, dst *string) result {
+	if !s.hasCap(capSysAdmin) {
+		return fail(unix.EPERM)
+	}
+	n := t.argInt(1)
+	if n < 0 || n > 64 {
+		return fail(unix.EINVAL)
+	}
+	b, err := t.read(t.arg(0), n)
+	if err != nil {
+		return fail(unix.EFAULT)
+	}
+	s.mu.Lock()
+	*dst = string(b)
+	s.mu.Unlock()
+	return ok(0)
+}
+
+func (s *sentry) sysSethostname(t *task) result   { return s.setName(t, &s.hostname) }
+func (s *sentry) sysSetdomainname(t *task) result { return s.setName(t, &s.domain) }
+
+// Signals.
+
+// procInfo is a workload process as the Sentry finds it.
+type procInfo struct {
+	host, vpid, vpgid int
+	caught            uint64
+}
+
+// workload lists the workload's processes.
+func (s *sentry) workload() []procInfo {
+	var out []procInfo
+	for _, h := range hostPids() {
+		v, ok := s.inWorkload(h)
+		if !ok {
+			continue
+		}
+		st, err := procStatus(h)
+		if err != nil {
+			continue
+		}
+		caught, _ := strconv.ParseUint(st["SigCgt"], 16, 64)
+		out = append(out, procInfo{host: h, vpid: v, vpgid: lastField(st["NSpgid"]), caught: caught})
+	}
+	return out
+}
+
+func (s *sentry) sysKill(t *task) result {
+	pid, sig := t.argInt(0), t.argInt(1)
+	if sig < 0 || sig > 64 {
+		return fail(unix.EINVAL)
+	}
+	me, err := t.ids()
+	if err != nil {
+		return fail(unix.ESRCH)
+	}
+	var targets []procInfo
+	all := s.workload()
+	switch {
+	case pid > 0:
+		for _, p := range all {
+			if p.vpid == pid {
+				targets = append(targets, p)
+			}
+		}
+	case pid == -1:
+		for _, p := range all {
+			if p.vpid != 1 && p.vpid != me.vpid {
+				targets = append(targets, p)
+			}
+		}
+	default:
+		pgid := -pid
+		if pid == 0 {
+			pgid = -1
+			for _, p := range all {
+				if p.vpid == me.vpid {
+					pgid = p.vpgid
+				}
+			}
+		}
+		for _, p := range all {
+			if p.vpgid == pgid {
+				targets = append(targets, p)
+			}
+		}
+	}
+	if len(targets) == 0 {
+		return fail(unix.ESRCH)
+	}
+	for _, p := range targets {
+		s.debugf("[%d] kill(%d, %d) -> host %d", t.tid, p.vpid, sig, p.host)
+		if sig == 0 || !initIgnores(p, sig) {
+			if err := signalProcess(p.host, sig); err != nil && len(targets) == 1 {
+				return fail(toErrno(err))
+			}
+		}
+	}
+	return ok(0)
+}
+
+// initIgnores: the sandbox's pid 1 only gets the signals it handles, as
+// any pid namespace's init from inside its namespace.
+func initIgnores(p procInfo, sig int) bool {
+	return p.vpid == 1 && p.caught&(1<<(sig-1)) == 0
+}
+
+func signalProcess(host, sig int) error {
+	fd, err := unix.PidfdOpen(host, 0)
+	if err != nil {
+		return unix.ESRCH
+	}
+	defer unix.Close(fd)
+	if sig == 0 {
+		return nil
+	}
+	return unix.PidfdSendSignal(fd, unix.Signal(sig), nil, 0)
+}
+
+// thread finds a workload thread by its sandbox tid (and process, when tgid > 0).
+func (s *sentry) thread(tgid, tid int) (procInfo, int, bool) {
+	for _, p := range s.workload() {
+		if tgid > 0 && p.vpid != tgid {
+			continue
+		}
+		for _, th := range s.threads(p.host) {
+			if th[1] == tid {
+				return p, th[0], true
+			}
+		}
+	}
+	return procInfo{}, 0, false
+}
+
+func (s *sentry) tkill(tgid, tid, sig int) result {
+	if sig < 0 || sig > 64 || tid <= 0 {
+		return fail(unix.EINVAL)
+	}
+	p, host, ok := s.thread(tgid, tid)
+	if !ok {
+		return fail(unix.ESRCH)
+	}
+	if sig == 0 || initIgnores(p, sig) {
+		return result{}
+	}
+	return orFail(unix.Tgkill(p.host, host, unix.Signal(sig)), 0)
+}
+
+func (s *sentry) sysTkill(t *task) result  { return s.tkill(0, t.argInt(0), t.argInt(1)) }
+func (s *sentry) sysTgkill(t *task) result { return s.tkill(t.argInt(0), t.argInt(1), t.argInt(2)) }
+
+// Waiting: the caller can only wait for its own children, which the kernel
+// finds; the Sentry checks that a pid or group it names is one of them.
+
+func (s *sentry) isChild(t *task, vpid int) bool {
+	tgid, err := t.getTgid()
+	if err != nil {
+		return false
+	}
+	for _, p := range s.workload() {
+		if p.vpid == vpid {
+			st, err := procStatus(p.host)
+			return err == nil && st["PPid"] == strconv.Itoa(tgid)
+		}
+	}
+	return false
+}
+
+func (s *sentry) groupExists(pgid int) bool {
+	for _, p := range s.workload() {
+		if p.vpgid == pgid {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *sentry) sysWait4(t *task) result {
+	pid := t.argInt(0)
+	switch {
+	case pid == -1 || pid == 0:
+	case pid > 0:
+		if !s.isChild(t, pid) {
+			return fail(unix.ECHILD)
+		}
+	case pid < -1:
+		if !s.groupExists(-pid) {
+			return fail(unix.ECHILD)
+		}
+	}
+	return contin()
+}
+
+func (s *sentry) sysWaitid(t *task) result {
+	id := t.argInt(1)
+	switch t.argInt(0) {
+	case unix.P_ALL:
+	case unix.P_PID:
+		if id <= 0 || !s.isChild(t, id) {
+			return fail(unix.ECHILD)
+		}
+	case unix.P_PGID:
+		if id < 0 || id > 0 && !s.groupExists(id) {
+			return fail(unix.ECHILD)
+		}
+	case unix.P_PIDFD:
+		return fail(unix.EBADF) // the workload holds no pidfd
+	default:
+		return fail(unix.EINVAL)
+	}
+	return contin()
+}
+
+// Creating processes and threads: the flags are in registers, where they
+// cannot change once the Sentry has read them.
+
+const cloneRefused = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWUSER |
+	unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP | unix.CLONE_PTRACE
+
+func (s *sentry) sysClone(t *task) result {
+	flags := t.arg(0)
+	if flags&cloneRefused != 0 {
+		return fail(unix.EPERM)
+	}
+	if flags&unix.CLONE_PIDFD != 0 {
+		// A pidfd would be a descriptor the Sentry did not make, naming a process.
+		return fail(unix.EINVAL)
+	}
+	return contin()
+}
+
+func (s *sentry) sysFork(t *task) result { return contin() }
+
+// Process groups and sessions.
+
+func (s *sentry) sysSetpgid(t *task) result {
+	pid, pgid := t.argInt(0), t.argInt(1)
+	if pid < 0 || pgid < 0 {
+		return fail(unix.EINVAL)
+	}
+	if pid > 0 && s.hostPid(pid) == 0 {
+		return fail(unix.ESRCH)
+	}
+	if pgid > 0 && pgid != pid && !s.groupExists(pgid) {
+		me, _ := t.ids()
+		if !(pid == 0 && pgid == me.vpid) {
+			return fail(unix.EPERM)
+		}
+	}
+	return contin()
+}
+
+// byPid serves a call whose first argument is a pid (or tid), 0 for the
+// caller: the caller's own passes to the kernel, any other is done by the
+// Sentry on the host's number for that sandbox thread.
+func (s *sentry) byPid(t *task, do func(host int) result) result {
+	pid := t.argInt(0)
+	switch {
+	case pid == 0:
+		return contin()
+	case pid < 0:
+		return fail(unix.EINVAL)
+	}
+	_, host, ok := s.thread(0, pid)
+	if !ok {
+		return fail(unix.ESRCH)
+	}
+	return do(host)
+}
+
+// raw makes a system call for the workload on host pids.
+func raw(nr uintptr, args ...uintptr) result {
+	var a [6]uintptr
+	copy(a[:], args)
+	r, _, e := unix.Syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5])
+	if e != 0 {
+		return fail(e)
+	}
+	return ok(int64(r))
+}
+
+// nsField is a process's number on a status line (NSpgid, NSsid) in the
+// sandbox's namespace, 0 when outside it.
+func (s *sentry) nsField(host int, key string) result {
+	st, err := procStatus(host)
+	if err != nil {
+		return fail(unix.ESRCH)
+	}
+	f := strings.Fields(st[key])
+	if len(f) == len(strings.Fields(st["NSpid"])) && len(f) >= 2 {
+		n, _ := strconv.Atoi(f[len(f)-1])
+		return ok(int64(n))
+	}
+	return ok(0)
+}
+
+func (s *sentry) sysGetpgid(t *task) result {
+	return s.byPid(t, func(h int) result { return s.nsField(h, "NSpgid") })
+}
+
+func (s *sentry) sysGetsid(t *task) result {
+	return s.byPid(t, func(h int) result { return s.nsField(h, "NSsid") })
+}
+
+// inBuf reads n bytes (at most max) of an input argument.
+func (t *task) inBuf(addr uint64, n, max int) ([]byte, result, bool) {
+	if n < 0 || n > max {
+		return nil, fail(unix.EINVAL), false
+	}
+	b, err := t.read(addr, n)
+	if err != nil {
+		return nil, fail(unix.EFAULT), false
+	}
+	if len(b) == 0 {
+		b = make([]byte, 1)
+	}
+	return b, result{}, true
+}
+
+// outCall makes a call that fills a buffer of n bytes, and copies out as
+// much as the call says it wrote (all when it returns 0).
+func (t *task) outCall(addr uint64, n int, call func(p uintptr) result) result {
+	if n < 0 || n > 1<<16 {
+		return fail(unix.EINVAL)
+	}
+	b := make([]byte, n+1)
+	r := call(uintptr(unsafe.Pointer(&b[0])))
+	if r.errno != 0 {
+		return r
+	}
+	out := n
+	if r.val > 0 && int(r.val) < n {
+		out = int(r.val)
+	}
+	if err := t.write(addr, b[:out]); err != nil {
+		return fail(unix.EFAULT)
+	}
+	return r
+}
+
+func (s *sentry) sysSchedGetaffinity(t *task) result {
+	return s.byPid(t, func(h int) result {
+		return t.outCall(t.arg(2), int(t.arg(1)), func(p uintptr) result {
+			return raw(unix.SYS_SCHED_GETAFFINITY, uintptr(h), uintptr(t.arg(1)), p)
+		})
+	})
+}
+
+func (s *sentry) sysSchedSetaffinity(t *task) result {
+	return s.byPid(t, func(h int) result {
+		b, r, ok := t.inBuf(t.arg(2), int(t.arg(1)), 1<<16)
+		if !ok {
+			return r
+		}
+		return raw(unix.SYS_SCHED_SETAFFINITY, uintptr(h), uintptr(t.arg(1)), uintptr(unsafe.Pointer(&b[0])))
+	})
+}
+
+func (s *sentry) sysSchedGetscheduler(t *task) result {
+	return s.byPid(t, func(h int) result { return raw(unix.SYS_SCHED_GETSCHEDULER, uintptr(h)) })
+}
+
+func (s *sentry) sysSchedGetparam(t *task) result {
+	return s.byPid(t, func(h int) result {
+		return t.outCall(t.arg(1), 4, func(p uintptr) result { return raw(unix.SYS_SCHED_GETPARAM, uintptr(h), p) })
+	})
+}
+
+func (s *sentry) sysSchedSetparam(t *task) result {
+	return s.byPid(t, func(h int) result {
+		b, r, ok := t.inBuf(t.arg(1), 4, 4)
+		if !ok {
+			return r
+		}
+		return raw(unix.SYS_SCHED_SETPARAM, uintptr(h), uintptr(unsafe.Pointer(&b[0])))
+	})
+}
+
+func (s *sentry) sysSchedSetscheduler(t *task) result {
+	return s.byPid(t, func(h int) result {
+		b, r, ok := t.inBuf(t.arg(2), 4, 4)
+		if !ok {
+			return r
+		}
+		return raw(unix.SYS_SCHED_SETSCHEDULER, uintptr(h), uintptr(t.argInt(1)), uintptr(unsafe.Pointer(&b[0])))
+	})
+}
+
+func (s *sentry) sysSchedGetattr(t *task) result {
+	return s.byPid(t, func(h int) result {
+		n := int(t.argUint(2))
+		return t.outCall(t.arg(1), n, func(p uintptr) result {
+			return raw(unix.SYS_SCHED_GETATTR, uintptr(h), p, uintptr(n), uintptr(t.argUint(3)))
+		})
+	})
+}
+
+func (s *sentry) sysSchedSetattr(t *task) result {
+	return s.byPid(t, func(h int) result {
+		var size uint32
+		if err := readVal(t, t.arg(1), &size); err != nil {
+			return fail(unix.EFAULT)
+		}
+		if size == 0 {
+			size = 48 // SCHED_ATTR_SIZE_VER0
+		}
+		b, r, ok := t.inBuf(t.arg(1), int(size), 4096)
+		if !ok {
+			return r
+		}
+		return raw(unix.SYS_SCHED_SETATTR, uintptr(h), uintptr(unsafe.Pointer(&b[0])), uintptr(t.argUint(2)))
+	})
+}
+
+func (s *sentry) sysSchedRRGetInterval(t *task) result {
+	return s.byPid(t, func(h int) result {
+		return t.outCall(t.arg(1), 16, func(p uintptr) result { return raw(unix.SYS_SCHED_RR_GET_INTERVAL, uintptr(h), p) })
+	})
+}
+
+// hostPgid maps a sandbox process group to the host's number.
+func (s *sentry) hostPgid(pgid int) int {
+	for _, p := range s.workload() {
+		if p.vpgid != pgid {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.host))
+		if err != nil {
+			continue
+		}
+		line := string(b)
+		if i := strings.LastIndexByte(line, ')'); i >= 0 {
+			if f := strings.Fields(line[i+1:]); len(f) > 2 {
+				if n, err := strconv.Atoi(f[2]); err == nil {
+					return n
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// getpriority and setpriority name a process, a group or a user: the
+// Sentry does it on the host's numbers, a user's meaning the sandbox's
+// processes only.
+func (s *sentry) sysPriority(t *task) result {
+	which, who := t.argInt(0), t.argInt(1)
+	set := t.nr() == unix.SYS_SETPRIORITY
+	if who == 0 && which != unix.PRIO_USER {
+		return contin()
+	}
+	call := func(w, id int) result {
+		if set {
+			return raw(unix.SYS_SETPRIORITY, uintptr(w), uintptr(id), uintptr(t.argInt(2)))
+		}
+		return raw(unix.SYS_GETPRIORITY, uintptr(w), uintptr(id))
+	}
+	switch which {
+	case unix.PRIO_PROCESS:
+		_, host, ok := s.thread(0, who)
+		if !ok {
+			return fail(unix.ESRCH)
+		}
+		return call(unix.PRIO_PROCESS, host)
+	case unix.PRIO_PGRP:
+		host := s.hostPgid(who)
+		if host == 0 {
+			return fail(unix.ESRCH)
+		}
+		return call(unix.PRIO_PGRP, host)
+	case unix.PRIO_USER:
+		if who == 0 {
+			who = int(s.opts.uid)
+		}
+		if uint32(who) != s.opts.uid {
+			return fail(unix.ESRCH) // the sandbox has one user
+		}
+		// Every sandbox process, the best priority of all for get.
+		best := result{errno: unix.ESRCH}
+		for _, p := range s.workload() {
+			r := call(unix.PRIO_PROCESS, p.host)
+			if r.errno == 0 && (best.errno != 0 || r.val > best.val) {
+				best = r
+			} else if set && r.errno != 0 {
+				return r
+			}
+		}
+		return best
+	}
+	return fail(unix.EINVAL)
+}
+
+// Limits: the workload's RLIMIT_NOFILE ends below the reserved descriptors.
+
+func (s *sentry) nofileLimit() unix.Rlimit {
+	return unix.Rlimit{Cur: uint64(s.cwdFD), Max: uint64(s.cwdFD)}
+}
+
+func (s *sentry) setNofile(t *task, addr uint64) result {
+	var r unix.Rlimit
+	if err := readVal(t, addr, &r); err != nil {
+		return fail(unix.EFAULT)
+	}
+	if r.Cur > r.Max {
+		return fail(unix.EINVAL)
+	}
+	if r.Max > uint64(s.cwdFD) {
+		return fail(unix.EPERM)
+	}
+	return ok(0) // kept by the Sentry's accounting only
+}
+
+func (s *sentry) sysPrlimit64(t *task) result {
+	pid, res := t.argInt(0), t.argInt(1)
+	if res != unix.RLIMIT_NOFILE && pid != 0 {
+		// Another process's limits: the Sentry's call, on its host pid.
+		return s.byPid(t, func(h int) result {
+			var newp uintptr
+			var lim unix.Rlimit
+			if t.arg(2) != 0 {
+				if err := readVal(t, t.arg(2), &lim); err != nil {
+					return fail(unix.EFAULT)
+				}
+				newp = uintptr(unsafe.Pointer(&lim))
+			}
+			var old unix.Rlimit
+			r := raw(unix.SYS_PRLIMIT64, uintptr(h), uintptr(res), newp, uintptr(unsafe.Pointer(&old)))
+			if r.errno == 0 && t.arg(3) != 0 {
+				if err := writeVal(t, t.arg(3), &old); err != nil {
+					return fail(unix.EFAULT)
+				}
+			}
+			return r
+		})
+	}
+	if pid != 0 && s.hostPid(pid) == 0 {
+		return fail(unix.ESRCH)
+	}
+	if res != unix.RLIMIT_NOFILE {
+		return contin()
+	}
+	if t.arg(2) != 0 {
+		if r := s.setNofile(t, t.arg(2)); r.errno != 0 {
+			return r
+		}
+	}
+	if t.arg(3) != 0 {
+		lim := s.nofileLimit()
+		if err := writeVal(t, t.arg(3), &lim); err != nil {
+			return fail(unix.EFAULT)
+		}
+	}
+	return ok(0)
+}
+
+func (s *sentry) sysGetrlimit(t *task) result {
+	if t.argInt(0) != unix.RLIMIT_NOFILE {
+		return contin()
+	}
+	lim := s.nofileLimit()
+	if err := writeVal(t, t.arg(1), &lim); err != nil {
+		return fail(unix.EFAULT)
+	}
+	return ok(0)
+}
+
+func (s *sentry) sysSetrlimit(t *task) result {
+	if t.argInt(0) != unix.RLIMIT_NOFILE {
+		return contin()
+	}
+	return s.setNofile(t, t.arg(1))
+}
+
+// prctl options beyond the thread name, which the filter lets through.
+func (s *sentry) sysPrctl(t *task) result {
+	opt := t.argInt(0)
+	switch opt {
+	case unix.PR_SET_PDEATHSIG, unix.PR_GET_PDEATHSIG, unix.PR_SET_DUMPABLE, unix.PR_GET_DUMPABLE,
+		unix.PR_SET_NO_NEW_PRIVS, unix.PR_GET_NO_NEW_PRIVS, unix.PR_SET_CHILD_SUBREAPER,
+		unix.PR_GET_CHILD_SUBREAPER, unix.PR_SET_KEEPCAPS, unix.PR_GET_KEEPCAPS, unix.PR_GET_SECCOMP,
+		unix.PR_SET_SECCOMP, unix.PR_SET_TIMERSLACK, unix.PR_GET_TIMERSLACK, unix.PR_GET_TID_ADDRESS,
+		unix.PR_SET_THP_DISABLE, unix.PR_GET_THP_DISABLE, unix.PR_SET_VMA, unix.PR_GET_SPECULATION_CTRL,
+		unix.PR_SET_TIMING, unix.PR_GET_TIMING, unix.PR_GET_ENDIAN:
+		return contin()
+	case unix.PR_SET_PTRACER:
+		return ok(0) // names a process; nothing traces in the sandbox
+	case unix.PR_CAPBSET_READ:
+		c := t.arg(1)
+		if c > 63 {
+			return fail(unix.EINVAL)
+		}
+		if s.hasCap(uint(c)) {
+			return ok(1)
+		}
+		return ok(0)
+	case unix.PR_CAPBSET_DROP:
+		if !s.hasCap(unix.CAP_SETPCAP) {
+			return fail(unix.EPERM)
+		}
+		return ok(0)
+	case unix.PR_CAP_AMBIENT:
+		switch t.arg(1) {
+		case unix.PR_CAP_AMBIENT_IS_SET, unix.PR_CAP_AMBIENT_CLEAR_ALL, unix.PR_CAP_AMBIENT_LOWER:
+			return ok(0)
+		}
+		return fail(unix.EPERM)
+	}
+	s.logOnce("prctl-"+strconv.Itoa(opt), "prctl option %d not supported: returning EINVAL", opt)
+	return fail(unix.EINVAL)
+}
+
+// seccomp: the workload may add filters, but not a listener of its own,
+// whose answers would come before the Sentry's.
+func (s *sentry) sysSeccomp(t *task) result {
+	if t.argUint(0) == unix.SECCOMP_SET_MODE_FILTER && t.arg(1)&unix.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
+		return fail(unix.EPERM)
+	}
+	return contin()
+}
+
+// refused are calls a container without privileges gets EPERM for.
+func (s *sentry) sysRefused(t *task) result { return fail(unix.EPERM) }
+
+func (s *sentry) sysUnshare(t *task) result {
+	if t.arg(0) == 0 {
+		return ok(0)
+	}
+	return fail(unix.EPERM)
+}
+
+func (s *sentry) sysNoXattr(t *task) result { return fail(unix.EOPNOTSUPP) }
+
+func (s *sentry) sysContinue(t *task) result { return contin() }
+
+// sysIoctl serves the ioctl requests the filter does not let through.
+func (s *sentry) sysIoctl(t *task) result {
+	req := uint32(t.arg(1))
+	switch req {
+	case unix.TIOCSPGRP:
+		var pgid int32
+		if err := readVal(t, t.arg(2), &pgid); err != nil {
+			return fail(unix.EFAULT)
+		}
+		if !s.groupExists(int(pgid)) {
+			return fail(unix.EPERM)
+		}
+		// The pgid is read again by the kernel, and can only name a group
+		// of the caller's own session on its terminal.
+		return contin()
+	case unix.TIOCSTI, unix.TIOCSCTTY, unix.TIOCCONS, unix.TIOCLINUX:
+		return fail(unix.EPERM)
+	}
+	s.logOnce("ioctl-"+strconv.FormatUint(uint64(req), 16), "ioctl request %#x not supported: returning ENOTTY", req)
+	return fail(unix.ENOTTY)
+}
+
+func (s *sentry) sysFcntl(t *task) result {
+	switch cmd := t.argInt(1); cmd {
+	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
+		return s.dupFrom(t, t.argInt(0), t.argInt(2), cmd == unix.F_DUPFD_CLOEXEC)
+	default:
+		s.logOnce("fcntl-"+strconv.Itoa(cmd), "fcntl command %d not supported: returning EINVAL", cmd)
+		return fail(unix.EINVAL)
+	}
+}
+
+// sysName names a system call for the log.
+func sysName(nr int) string {
+	if n, ok := sysNames[nr]; ok {
+		return n
+	}
+	return "syscall_" + strconv.Itoa(nr)
+}
+
+// trimNul cuts a C string.
+func trimNul(b []byte) string {
+	s := string(b)
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,261 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// options are the Sentry's flags (see sentryFlags in mode.go).
+type options struct {
+	uid, gid    uint32
+	groups      []uint32
+	caps        uint64
+	cwd         string
+	preserveFDs int
+	debug       bool
+	args        []string
+}
+
+func parseOptions(args []string) (*options, error) {
+	o := &options{cwd: "/"}
+	for i, a := range args {
+		if a == "--" {
+			o.args = args[i+1:]
+			break
+		}
+		name, val, _ := strings.Cut(a, "=")
+		var err error
+		switch name {
+		case "--uid":
+			o.uid, err = parseID(val)
+		case "--gid":
+			o.gid, err = parseID(val)
+		case "--groups":
+			for _, g := range strings.Split(val, ",") {
+				var id uint32
+				if id, err = parseID(g); err != nil {
+					break
+				}
+				o.groups = append(o.groups, id)
+			}
+		case "--caps":
+			o.caps, err = strconv.ParseUint(val, 16, 64)
+		case "--cwd":
+			o.cwd = val
+		case "--preserve-fds":
+			o.preserveFDs, err = strconv.Atoi(val)
+		case "--debug":
+			o.debug = true
+		default:
+			return nil, fmt.Errorf("unknown flag %q", a)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if len(o.args) == 0 {
+		return nil, errors.New("no program to run (usage: runx-sentry [flags] -- PROGRAM [ARGS...])")
+	}
+	return o, nil
+}
+
+func parseID(s string) (uint32, error) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	return uint32(n), err
+}
+
+// sentry is the state of the userspace kernel.
+type sentry struct {
+	opts *options
+	root int // O_PATH descriptor of "/", the container's root: every path resolves under it
+	// The workload's two reserved descriptors at the top of its table.
+	execFD, cwdFD int
+	nofile        uint64 // the workload's RLIMIT_NOFILE
+	umask         int    // the Sentry's own umask at start, the workload's first
+
+	pidns         uint64 // inode of the workload's pid namespace
+	userNS, pidNS int    // the workload's namespaces, which exec'd processes join
+
+	mu       sync.Mutex
+	hostname string
+	domain   string
+	logged   map[string]bool
+
+	tr *tracer
+
+	scratch scratchDirs
+}
+
+// Main is the Sentry: runx called as runx-sentry inside the container (after
+// pivot_root "/" is the container's root). It never returns.
+func Main(args []string) {
+	if len(args) > 0 && args[0] == "--join" {
+		join(args[1:])
+	}
+	o, err := parseOptions(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "runx-sentry: "+err.Error())
+		os.Exit(127)
+	}
+	s := &sentry{opts: o, logged: map[string]bool{}, userNS: -1, pidNS: -1}
+	status, err := s.run()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "runx-sentry: "+err.Error())
+		os.Exit(127)
+	}
+	exitLike(status)
+}
+
+// exitLike exits as the workload did: with its status, or 128+n for a death
+// by signal n (the Sentry is the container's pid 1, which no signal it does
+// not handle can kill).
+func exitLike(ws unix.WaitStatus) {
+	switch {
+	case ws.Exited():
+		os.Exit(ws.ExitStatus())
+	case ws.Signaled():
+		os.Exit(128 + int(ws.Signal()))
+	}
+	os.Exit(1)
+}
+
+func (s *sentry) run() (unix.WaitStatus, error) {
+	var err error
+	s.root, err = unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("opening the root: %w", err)
+	}
+	s.umask = unix.Umask(0) // the Sentry creates files with the workload's umask applied by hand
+	var u unix.Utsname
+	if err := unix.Uname(&u); err == nil {
+		s.hostname = unix.ByteSliceToString(u.Nodename[:])
+		s.domain = unix.ByteSliceToString(u.Domainname[:])
+	}
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, err
+	}
+	s.nofile = lim.Cur
+	if s.nofile < 64 {
+		return 0, fmt.Errorf("RLIMIT_NOFILE of %d is too low for the sandbox (64 at least)", s.nofile)
+	}
+	if s.nofile > 1<<20 {
+		s.nofile = 1 << 20
+	}
+	s.execFD, s.cwdFD = int(s.nofile-1), int(s.nofile-2)
+	if err := s.scratch.init(); err != nil {
+		return 0, err
+	}
+	s.tr = newTracer(s)
+	signal.Notify(s.tr.sigchld, unix.SIGCHLD)
+	signal.Ignore(unix.SIGPIPE) // a closed stderr must not end the Sentry
+	ctty := releaseTerminal()   // the workload's first process takes it
+	s.forwardSignals()
+
+	plan, err := s.planProgram(s.opts.args, os.Getenv("PATH"), s.opts.cwd)
+	if err != nil {
+		return 0, err
+	}
+	defer plan.close()
+	cwd, err := s.openDir(s.opts.cwd)
+	if err != nil {
+		return 0, fmt.Errorf("process.cwd %s: %w", s.opts.cwd, err)
+	}
+	defer unix.Close(cwd)
+	stdio := [3]int{0, 1, 2}
+	_, exited, err := s.spawn(&spawnSpec{plan: plan, cwd: cwd, env: os.Environ(), stdio: stdio,
+		preserve: s.opts.preserveFDs, init: true, ctty: ctty})
+	if err != nil {
+		if exited != nil {
+			// The child has failed: its message and status tell why.
+			return <-exited, nil
+		}
+		return 0, err
+	}
+	if s.userNS >= 0 && s.pidNS >= 0 {
+		s.serveExecs()
+	}
+	return <-exited, nil
+}
+
+// noteNamespaces records the namespaces of the workload's first process,
+// before it makes any call.
+func (s *sentry) noteNamespaces(pid int) {
+	if ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); err == nil {
+		s.pidns = nsInode(ns)
+	}
+	var err error
+	if s.userNS, err = unix.Open(fmt.Sprintf("/proc/%d/ns/user", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+		s.pidNS, err = unix.Open(fmt.Sprintf("/proc/%d/ns/pid", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		s.logf("runx exec will not work: %v", err)
+	}
+}
+
+// nsInode parses "pid:[4026531836]".
+func nsInode(link string) uint64 {
+	i, j := strings.IndexByte(link, '['), strings.IndexByte(link, ']')
+	if i < 0 || j < i {
+		return 0
+	}
+	n, _ := strconv.ParseUint(link[i+1:j], 10, 64)
+	return n
+}
+
+// forwardSignals passes the signals the engine sends to the container's
+// process (the Sentry) on to the workload's first process.
+func (s *sentry) forwardSignals() {
+	ch := make(chan os.Signal, 16)
+	var sigs []os.Signal
+	for n := 1; n <= 64; n++ {
+		switch syscall.Signal(n) {
+		case unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE,
+			unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP, unix.SIGSYS, unix.SIGPROF:
+			continue
+		}
+		if n == 32 || n == 33 { // glibc's internal signals, unused by Go but reserved
+			continue
+		}
+		sigs = append(sigs, syscall.Signal(n))
+	}
+	signal.Notify(ch, sigs...)
+	go func() {
+		for sig := range ch {
+			if pid := s.tr.initPID(); pid > 0 {
+				_ = unix.Kill(pid, sig.(syscall.Signal))
+			}
+		}
+	}()
+}
+
+// logf writes to the container's stderr, where the engine collects the
+// container's output.
+func (s *sentry) logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "runx-sentry: "+format+"\n", args...)
+}
+
+func (s *sentry) debugf(format string, args ...any) {
+	if s.opts.debug {
+		s.logf(format, args...)
+	}
+}
+
+// logOnce logs a message once per key.
+func (s *sentry) logOnce(key, format string, args ...any) {
+	s.mu.Lock()
+	seen := s.logged[key]
+	s.logged[key] = true
+	s.mu.Unlock()
+	if !seen {
+		s.logf(format, args...)
+	}
+}

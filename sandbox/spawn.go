@@ -1,0 +1,408 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// spawnSpec is a workload process for the Sentry to start: the container's
+// first process, or one runx exec asks for.
+type spawnSpec struct {
+	plan     *execPlan
+	cwd      int // a descriptor of its working directory
+	env      []string
+	stdio    [3]int
+	preserve int  // descriptors 3 .. 3+preserve-1 it inherits
+	init     bool // the first process: new namespaces; else it joins them
+	ctty     bool // its stdin is a terminal to take as controlling terminal
+}
+
+// spawn starts a workload process under a new filter, serves its listener,
+// and returns its pid and a channel that gets its wait status. On an error
+// after the fork, exited still tells how the child ended.
+func (s *sentry) spawn(sp *spawnSpec) (pid int, exited chan unix.WaitStatus, err error) {
+	prog, err := compile(filterRules(s.execFD, s.cwdFD))
+	if err != nil {
+		return 0, nil, err
+	}
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer unix.Close(pair[0])
+	l := &loader{
+		cwdSrc: int32(sp.cwd), cwdDst: int32(s.cwdFD),
+		execSrc: int32(sp.plan.fd), execDst: int32(s.execFD),
+		syncSrc: int32(pair[1]), syncDst: int32(s.cwdFD - 1),
+		void: cstr(voidPath), slash: cstr("/"), empty: cstr(""),
+		nofile: unix.Rlimit{Cur: s.nofile, Max: s.nofile},
+		umask:  uintptr(s.umask),
+		prog:   unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]},
+		argv:   cstrs(sp.plan.argv),
+		envp:   cstrs(sp.env),
+		failMsg: []byte("runx-sentry: the workload's process could not start (" +
+			"user namespaces, chroot or seccomp refused)\n"),
+	}
+	for i, fd := range sp.stdio {
+		l.stdio[i] = int32(fd)
+	}
+	l.ctty = sp.ctty
+	for fd := 0; fd < 3+sp.preserve; fd++ {
+		l.keep = append(l.keep, int32(fd))
+	}
+	l.keep = append(l.keep, l.syncDst, l.cwdDst, l.execDst)
+	sort.Slice(l.keep, func(i, j int) bool { return l.keep[i] < l.keep[j] })
+	var pidPipe [2]int
+	if !sp.init {
+		if err := unix.Pipe2(pidPipe[:], unix.O_CLOEXEC); err != nil {
+			unix.Close(pair[1])
+			return 0, nil, err
+		}
+		defer unix.Close(pidPipe[0])
+		l.join, l.userNS, l.pidNS, l.pidPipe = true, int32(s.userNS), int32(s.pidNS), int32(pidPipe[1])
+	}
+	exited = make(chan unix.WaitStatus, 1)
+	// The fork, and the waiter for its exit, on the tracer thread: its
+	// reaping cannot run in between.
+	s.tr.do(func() {
+		pid, err = l.start()
+		if err != nil {
+			return
+		}
+		if !sp.init {
+			unix.Close(pidPipe[1])
+			pidPipe[1] = -1
+			var b [4]byte
+			if n, rerr := io.ReadFull(fdReader(pidPipe[0]), b[:]); rerr != nil || n != 4 {
+				err = errors.New("the exec'd process could not join the sandbox's namespaces")
+				return
+			}
+			pid = int(*(*int32)(unsafe.Pointer(&b[0])))
+		}
+		s.tr.wait(pid, exited, sp.init)
+	})
+	if pidPipe[1] > 0 {
+		unix.Close(pidPipe[1])
+	}
+	unix.Close(pair[1])
+	runtime.KeepAlive(prog)
+	runtime.KeepAlive(l)
+	if err != nil {
+		return 0, nil, err
+	}
+	if sp.init {
+		s.noteNamespaces(pid) // it waits for the handshake: no call yet
+	}
+	listener, err := handshake(pid, pair[0])
+	if err != nil {
+		return 0, exited, err
+	}
+	s.debugf("workload pid %d (host) started: %q", pid, sp.plan.argv)
+	go s.serve(listener)
+	return pid, exited, nil
+}
+
+// fdReader reads a descriptor without taking it over.
+type fdReader int
+
+func (r fdReader) Read(b []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(r), b)
+		if err == unix.EINTR {
+			continue
+		}
+		if n == 0 && err == nil {
+			return 0, io.EOF
+		}
+		return n, err
+	}
+}
+
+// planProgram finds args[0] as runc does (in $PATH when it has no slash,
+// relative to cwd otherwise) and plans its exec.
+func (s *sentry) planProgram(args []string, pathEnv, cwd string) (*execPlan, error) {
+	name := args[0]
+	under := func(p string) string {
+		if strings.HasPrefix(p, "/") {
+			return p
+		}
+		return strings.TrimRight(cwd, "/") + "/" + p
+	}
+	if strings.Contains(name, "/") {
+		plan, err := s.planExec(nil, unix.AT_FDCWD, under(name), args, 0)
+		if err != nil {
+			return nil, &os.PathError{Op: "exec", Path: name, Err: err}
+		}
+		return plan, nil
+	}
+	if pathEnv == "" {
+		pathEnv = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	for _, dir := range strings.Split(pathEnv, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		plan, err := s.planExec(nil, unix.AT_FDCWD, under(dir+"/"+name), args, 0)
+		if err == nil {
+			return plan, nil
+		}
+	}
+	return nil, &os.PathError{Op: "exec", Path: name, Err: errNotInPath}
+}
+
+type notInPath struct{}
+
+func (notInPath) Error() string { return "executable file not found in $PATH" }
+
+var errNotInPath = notInPath{}
+
+// runx exec. libcontainer starts, in the container, runx-sentry --join with
+// the process to run; that client hands its request and its stdio to the
+// Sentry over a unix socket on the Sentry's private tmpfs (which the
+// workload cannot name), and the Sentry starts the process in the
+// workload's namespaces under a filter of its own. The client relays the
+// signals it gets and ends with the process's status.
+
+const execSocket = scratchPath + "/exec.sock"
+
+// execRequest is the client's first message.
+type execRequest struct {
+	Args []string `json:"args"`
+	Env  []string `json:"env"`
+	Cwd  string   `json:"cwd"`
+	UID  uint32   `json:"uid"`
+	GID  uint32   `json:"gid"`
+	TTY  bool     `json:"tty"` // stdin is a terminal the client let go
+}
+
+// execMessage is every later message, both ways.
+type execMessage struct {
+	Error  string `json:"error,omitempty"`
+	Pid    int    `json:"pid,omitempty"`
+	Signal int    `json:"signal,omitempty"`
+	Status *int   `json:"status,omitempty"`
+}
+
+// serveExecs listens for runx exec's clients.
+func (s *sentry) serveExecs() {
+	_ = os.Remove(execSocket)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: execSocket, Net: "unix"})
+	if err != nil {
+		s.logf("runx exec will not work: %v", err)
+		return
+	}
+	// The client runs as the exec's user, which must reach the socket.
+	_ = os.Chmod(scratchPath, 0o711)
+	_ = os.Chmod(execSocket, 0o666)
+	go func() {
+		for {
+			c, err := ln.AcceptUnix()
+			if err != nil {
+				return
+			}
+			go s.serveExec(c)
+		}
+	}()
+}
+
+func (s *sentry) serveExec(c *net.UnixConn) {
+	defer c.Close()
+	enc := json.NewEncoder(c)
+	req, fds, rest, err := readExecRequest(c)
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	reply := func(err error) { _ = enc.Encode(execMessage{Error: err.Error()}) }
+	if err != nil {
+		reply(err)
+		return
+	}
+	if len(fds) != 3 || len(req.Args) == 0 {
+		reply(errors.New("malformed exec request"))
+		return
+	}
+	if req.UID != s.opts.uid || req.GID != s.opts.gid {
+		reply(fmt.Errorf("exec as uid %d gid %d: the sandbox mode runs every process as the container's user (uid %d gid %d)",
+			req.UID, req.GID, s.opts.uid, s.opts.gid))
+		return
+	}
+	pathEnv := ""
+	for _, e := range req.Env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	plan, err := s.planProgram(req.Args, pathEnv, req.Cwd)
+	if err != nil {
+		reply(err)
+		return
+	}
+	defer plan.close()
+	cwd, err := s.openDir(req.Cwd)
+	if err != nil {
+		reply(fmt.Errorf("cwd %s: %w", req.Cwd, err))
+		return
+	}
+	defer unix.Close(cwd)
+	pid, exited, err := s.spawn(&spawnSpec{plan: plan, cwd: cwd, env: req.Env, stdio: [3]int{fds[0], fds[1], fds[2]}, ctty: req.TTY})
+	if err != nil {
+		reply(err)
+		return
+	}
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+	fds = nil
+	vpid := s.virtualPid(pid)
+	_ = enc.Encode(execMessage{Pid: vpid})
+	// Signals from the client, until it goes.
+	go func() {
+		dec := json.NewDecoder(io.MultiReader(bytes.NewReader(rest), c))
+		for {
+			var m execMessage
+			if dec.Decode(&m) != nil {
+				return
+			}
+			if m.Signal > 0 && m.Signal <= 64 {
+				_ = signalProcess(pid, m.Signal)
+			}
+		}
+	}()
+	ws := <-exited
+	status := 1
+	switch {
+	case ws.Exited():
+		status = ws.ExitStatus()
+	case ws.Signaled():
+		status = 128 + int(ws.Signal())
+	}
+	_ = enc.Encode(execMessage{Status: &status})
+}
+
+// readExecRequest reads the first line, which carries the stdio descriptors.
+func readExecRequest(c *net.UnixConn) (*execRequest, []int, []byte, error) {
+	var data []byte
+	var fds []int
+	buf := make([]byte, 64<<10)
+	oob := make([]byte, unix.CmsgSpace(4*3))
+	for !bytes.Contains(data, []byte{'\n'}) {
+		if len(data) > 1<<20 {
+			return nil, fds, nil, errors.New("exec request too large")
+		}
+		n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+		if oobn > 0 {
+			msgs, perr := unix.ParseSocketControlMessage(oob[:oobn])
+			if perr == nil {
+				for _, m := range msgs {
+					if got, err := unix.ParseUnixRights(&m); err == nil {
+						for _, fd := range got {
+							unix.CloseOnExec(fd)
+						}
+						fds = append(fds, got...)
+					}
+				}
+			}
+		}
+		if n == 0 && err != nil {
+			return nil, fds, nil, err
+		}
+		data = append(data, buf[:n]...)
+	}
+	line, rest, _ := bytes.Cut(data, []byte{'\n'})
+	var req execRequest
+	if err := json.Unmarshal(line, &req); err != nil {
+		return nil, fds, nil, err
+	}
+	return &req, fds, rest, nil
+}
+
+// join is runx-sentry --join: the client side of runx exec.
+func join(args []string) {
+	if len(args) == 0 || len(args) == 1 && args[0] == "--" {
+		fmt.Fprintln(os.Stderr, "runx-sentry: --join needs a program to run")
+		os.Exit(127)
+	}
+	if args[0] == "--" {
+		args = args[1:]
+	}
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, "runx-sentry: exec: "+err.Error())
+		os.Exit(127)
+	}
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: execSocket, Net: "unix"})
+	if err != nil {
+		fail(fmt.Errorf("the Sentry does not answer: %w", err))
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		cwd = "/"
+	}
+	req, _ := json.Marshal(execRequest{Args: args, Env: os.Environ(), Cwd: cwd,
+		UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), TTY: releaseTerminal()})
+	if _, _, err := c.WriteMsgUnix(append(req, '\n'), unix.UnixRights(0, 1, 2), nil); err != nil {
+		fail(err)
+	}
+	sigs := make(chan os.Signal, 16)
+	var forward []os.Signal
+	for n := 1; n <= 64; n++ {
+		switch syscall.Signal(n) {
+		case unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE, unix.SIGSEGV,
+			unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP, unix.SIGSYS, unix.SIGPROF:
+			continue
+		}
+		if n != 32 && n != 33 {
+			forward = append(forward, syscall.Signal(n))
+		}
+	}
+	signal.Notify(sigs, forward...)
+	enc := json.NewEncoder(c)
+	go func() {
+		for sig := range sigs {
+			_ = enc.Encode(execMessage{Signal: int(sig.(syscall.Signal))})
+		}
+	}()
+	dec := json.NewDecoder(bufio.NewReader(c))
+	for {
+		var m execMessage
+		if err := dec.Decode(&m); err != nil {
+			fail(fmt.Errorf("the Sentry went away: %w", err))
+		}
+		switch {
+		case m.Error != "":
+			fail(errors.New(m.Error))
+		case m.Status != nil:
+			os.Exit(*m.Status)
+		}
+	}
+}
+
+// releaseTerminal gives up the controlling terminal on stdin, if this
+// process's session has it, so that the workload process can take it.
+// The SIGHUP and SIGCONT this sends the session's foreground group (this
+// very process) are ignored, hence discarded: the caller's signal.Notify
+// for them comes after.
+func releaseTerminal() bool {
+	sid, err := unix.IoctlGetInt(0, unix.TIOCGSID)
+	if err != nil || sid != unix.Getpid() {
+		return false
+	}
+	signal.Ignore(unix.SIGHUP, unix.SIGCONT)
+	_, err = unix.IoctlRetInt(0, unix.TIOCNOTTY)
+	return err == nil
+}

@@ -1,0 +1,317 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// task is the calling thread of one notification, with what the Sentry
+// learns about it while it serves the call.
+type task struct {
+	s        *sentry
+	listener int
+	n        *seccompNotif
+	tid      int // in the Sentry's pid namespace
+	tgid     int
+	pidfd    int
+	held     []int // the Sentry's descriptors to close when the call is served
+}
+
+func newTask(s *sentry, listener int, n *seccompNotif) *task {
+	return &task{s: s, listener: listener, n: n, tid: int(n.Pid), pidfd: -1}
+}
+
+func (t *task) nr() int            { return int(t.n.Data.Nr) }
+func (t *task) arg(i int) uint64   { return t.n.Data.Args[i] }
+func (t *task) argInt(i int) int   { return int(int32(uint32(t.n.Data.Args[i]))) }
+func (t *task) argUint(i int) uint { return uint(uint32(t.n.Data.Args[i])) }
+
+func (t *task) release() {
+	if t.pidfd >= 0 {
+		unix.Close(t.pidfd)
+	}
+	for _, fd := range t.held {
+		unix.Close(fd)
+	}
+}
+
+// hold closes fd when the call has been served.
+func (t *task) hold(fd int) int {
+	t.held = append(t.held, fd)
+	return fd
+}
+
+// status reads /proc/TID/status into a map.
+func procStatus(pid int) (map[string]string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok {
+			m[k] = strings.TrimSpace(v)
+		}
+	}
+	return m, nil
+}
+
+// lastField is the last number of a status line such as "NSpid:	57	3".
+func lastField(v string) int {
+	f := strings.Fields(v)
+	if len(f) == 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(f[len(f)-1])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// ids is a task's identity in the workload's pid namespace.
+type ids struct {
+	vtid, vpid, vppid int
+	hostPid, hostPPid int
+	nsLevels          int
+}
+
+// ids reads the caller's pids: the workload's pid namespace is one level
+// below the Sentry's, so its numbers are the last of NSpid and NStgid.
+func (t *task) ids() (ids, error) {
+	st, err := procStatus(t.tid)
+	if err != nil {
+		return ids{}, unix.ESRCH
+	}
+	var r ids
+	r.vtid, r.vpid = lastField(st["NSpid"]), lastField(st["NStgid"])
+	r.hostPid, _ = strconv.Atoi(st["Tgid"])
+	r.hostPPid, _ = strconv.Atoi(st["PPid"])
+	r.nsLevels = len(strings.Fields(st["NSpid"]))
+	r.vppid = 0
+	if r.hostPPid > 0 {
+		if pst, err := procStatus(r.hostPPid); err == nil && len(strings.Fields(pst["NStgid"])) == r.nsLevels {
+			r.vppid = lastField(pst["NStgid"])
+		}
+	}
+	if !t.valid() {
+		return ids{}, unix.ESRCH
+	}
+	t.tgid = r.hostPid
+	return r, nil
+}
+
+// getTgid is the caller's process id in the Sentry's pid namespace.
+func (t *task) getTgid() (int, error) {
+	if t.tgid > 0 {
+		return t.tgid, nil
+	}
+	st, err := procStatus(t.tid)
+	if err != nil {
+		return 0, unix.ESRCH
+	}
+	t.tgid, _ = strconv.Atoi(st["Tgid"])
+	return t.tgid, nil
+}
+
+// pidFD is a pidfd of the caller's process, checked to be the caller's.
+func (t *task) pidFD() (int, error) {
+	if t.pidfd >= 0 {
+		return t.pidfd, nil
+	}
+	tgid, err := t.getTgid()
+	if err != nil {
+		return -1, err
+	}
+	fd, err := unix.PidfdOpen(tgid, 0)
+	if err != nil {
+		return -1, unix.ESRCH
+	}
+	if !t.valid() {
+		unix.Close(fd)
+		return -1, unix.ESRCH
+	}
+	t.pidfd = fd
+	return fd, nil
+}
+
+// getFD copies the caller's descriptor fd into the Sentry (closed when the
+// call is served). The reserved descriptors are not the workload's.
+func (t *task) getFD(fd int) (int, error) {
+	if fd < 0 || fd >= t.s.cwdFD {
+		return -1, unix.EBADF
+	}
+	return t.getFDAny(fd)
+}
+
+func (t *task) getFDAny(fd int) (int, error) {
+	pfd, err := t.pidFD()
+	if err != nil {
+		return -1, err
+	}
+	c, err := unix.PidfdGetfd(pfd, fd, 0)
+	if err != nil {
+		if err == unix.EBADF {
+			return -1, unix.EBADF
+		}
+		return -1, err
+	}
+	return t.hold(c), nil
+}
+
+// read copies n bytes at addr out of the caller's memory.
+func (t *task) read(addr uint64, n int) ([]byte, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	b := make([]byte, n)
+	local := []unix.Iovec{{Base: &b[0], Len: uint64(n)}}
+	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: n}}
+	got, err := unix.ProcessVMReadv(t.tid, local, remote, 0)
+	if err != nil {
+		return nil, unix.EFAULT
+	}
+	if got != n {
+		return nil, unix.EFAULT
+	}
+	return b, nil
+}
+
+// write copies b into the caller's memory at addr.
+func (t *task) write(addr uint64, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	local := []unix.Iovec{{Base: &b[0], Len: uint64(len(b))}}
+	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(b)}}
+	got, err := unix.ProcessVMWritev(t.tid, local, remote, 0)
+	if err != nil || got != len(b) {
+		return unix.EFAULT
+	}
+	return nil
+}
+
+// writeVal writes a fixed-size value (a struct with no pointers).
+func writeVal[T any](t *task, addr uint64, v *T) error {
+	return t.write(addr, unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v)))
+}
+
+// readVal reads a fixed-size value.
+func readVal[T any](t *task, addr uint64, v *T) error {
+	b, err := t.read(addr, int(unsafe.Sizeof(*v)))
+	if err != nil {
+		return err
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v)), b)
+	return nil
+}
+
+const pageSize = 4096
+
+// readString reads a NUL-terminated string of at most max bytes, page by
+// page so that the end of a mapping stops nothing before the NUL.
+func (t *task) readString(addr uint64, max int) (string, error) {
+	if addr == 0 {
+		return "", unix.EFAULT
+	}
+	var out []byte
+	for len(out) <= max {
+		n := pageSize - int(addr%pageSize)
+		b, err := t.read(addr, n)
+		if err != nil {
+			return "", err
+		}
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			out = append(out, b[:i]...)
+			if len(out) > max {
+				break
+			}
+			return string(out), nil
+		}
+		out = append(out, b...)
+		addr += uint64(n)
+	}
+	return "", unix.ENAMETOOLONG
+}
+
+// readPath reads a path argument (PATH_MAX bytes with its NUL).
+func (t *task) readPath(addr uint64) (string, error) {
+	p, err := t.readString(addr, unix.PathMax-1)
+	if err == unix.ENAMETOOLONG {
+		return "", unix.ENAMETOOLONG
+	}
+	return p, err
+}
+
+// readStrings reads a NULL-terminated array of string pointers (argv, envp),
+// with the kernel's limits on their number and total size.
+func (t *task) readStrings(addr uint64) ([]string, error) {
+	if addr == 0 {
+		return nil, nil
+	}
+	const maxStrings = 0x7fffffff / 8
+	const maxTotal = 2 << 20
+	var out []string
+	total := 0
+	for i := 0; i < maxStrings; i++ {
+		b, err := t.read(addr+uint64(8*i), 8)
+		if err != nil {
+			return nil, err
+		}
+		p := binary.LittleEndian.Uint64(b)
+		if p == 0 {
+			return out, nil
+		}
+		s, err := t.readString(p, 128<<10)
+		if err != nil {
+			if err == unix.ENAMETOOLONG {
+				return nil, unix.E2BIG
+			}
+			return nil, err
+		}
+		total += len(s) + 1 + 8
+		if total > maxTotal {
+			return nil, unix.E2BIG
+		}
+		out = append(out, s)
+	}
+	return nil, unix.E2BIG
+}
+
+// fdPath is where the Sentry's descriptor fd leads, as the workload names it.
+func (s *sentry) fdPath(fd int) (string, error) {
+	p, err := rawFDPath(fd)
+	if err != nil {
+		return "", err
+	}
+	if v, ok := s.scratch.virtualPath(p); ok {
+		return v, nil
+	}
+	return p, nil
+}
+
+// rawFDPath is the path of the Sentry's descriptor fd under its root.
+func rawFDPath(fd int) (string, error) {
+	return os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+}
+
+// cwd is the caller's working directory, kept in its reserved descriptor.
+func (t *task) cwd() (string, error) {
+	fd, err := t.getFDAny(t.s.cwdFD)
+	if err != nil {
+		return "/", nil // closed by hand: the root, as after a chroot
+	}
+	p, err := t.s.fdPath(fd)
+	if err != nil || !strings.HasPrefix(p, "/") {
+		return "", unix.ENOENT
+	}
+	return p, nil
+}

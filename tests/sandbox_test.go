@@ -1,0 +1,633 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// The sandbox isolation mode: the workload runs under the Sentry, runx's
+// userspace kernel, with dev.runx.isolation=sandbox on a busybox bundle.
+
+// sandboxBundle is a busybox bundle that runs args in the sandbox mode.
+func sandboxBundle(t *testing.T, args ...string) *bundle {
+	t.Helper()
+	b := newBundle(t, args...)
+	b.edit(func(s *specs.Spec) {
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
+		}
+		s.Annotations["dev.runx.isolation"] = "sandbox"
+	})
+	return b
+}
+
+// runIn runs args to completion in a fresh container of the given mode
+// (edit, when set, changes the bundle first) and checks nothing is left.
+func runIn(t *testing.T, mode string, edit func(b *bundle), args ...string) result {
+	t.Helper()
+	r := newRuntime(t)
+	b := newBundle(t, args...)
+	b.edit(func(s *specs.Spec) {
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
+		}
+		s.Annotations["dev.runx.isolation"] = mode
+	})
+	if edit != nil {
+		edit(b)
+	}
+	id := newID(t)
+	res := r.run("run", "--bundle", b.dir, id)
+	assertNothingLeft(t, r.root, id, b.dir)
+	return res
+}
+
+// sentryLog is what the Sentry itself wrote on the container's stderr.
+func sentryLog(stderr string) string {
+	var out []string
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(line, "runx-sentry: ") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestSandboxEcho(t *testing.T) {
+	requireRunx(t)
+	res := runIn(t, "sandbox", nil, "echo", "hello")
+	if res.code != 0 || res.stdout != "hello\n" {
+		t.Fatalf("echo hello in the sandbox\n%s", res)
+	}
+	if l := sentryLog(res.stderr); l != "" {
+		t.Errorf("the Sentry logged something for a plain echo:\n%s", l)
+	}
+}
+
+func TestSandboxCatPasswd(t *testing.T) {
+	requireRunx(t)
+	r := newRuntime(t)
+	b := sandboxBundle(t, "cat", "/etc/passwd")
+	want, err := os.ReadFile(filepath.Join(b.rootfs, "etc", "passwd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := newID(t)
+	res := r.run("run", "--bundle", b.dir, id)
+	if res.code != 0 || res.stdout != string(want) {
+		t.Fatalf("cat /etc/passwd in the sandbox: want %q\n%s", want, res)
+	}
+	assertNothingLeft(t, r.root, id, b.dir)
+}
+
+func TestSandboxPipeline(t *testing.T) {
+	requireRunx(t)
+	res := runIn(t, "sandbox", nil, "sh", "-c", "echo a b c | wc -w")
+	if res.code != 0 || strings.TrimSpace(res.stdout) != "3" {
+		t.Fatalf("a pipeline in the sandbox\n%s", res)
+	}
+}
+
+func TestSandboxExitStatus(t *testing.T) {
+	requireRunx(t)
+	for _, tc := range []struct {
+		script string
+		want   int
+	}{
+		{"exit 7", 7},
+		{"exit 0", 0},
+		{"false", 1},
+		{"/no/such/program", 127},
+		// A child killed by a signal: its parent sees it as a shell does.
+		{"sleep 100 & kill -9 $!; wait $!", 137},
+	} {
+		res := runIn(t, "sandbox", nil, "sh", "-c", tc.script)
+		if res.code != tc.want {
+			t.Errorf("sh -c %q in the sandbox: status %d, want %d\n%s", tc.script, res.code, tc.want, res)
+		}
+	}
+}
+
+// The same commands print the same and end the same in both modes.
+func TestSandboxSameAsNamespace(t *testing.T) {
+	requireRunx(t)
+	for _, args := range [][]string{
+		{"echo", "hello"},
+		{"cat", "/etc/passwd"},
+		{"ls", "/"},
+		{"ls", "-l", "/bin/sh", "/etc/passwd"},
+		{"sh", "-c", "echo a b c | wc -w"},
+		{"sh", "-c", "exit 7"},
+		{"sh", "-c", "echo $$; echo $PPID; sh -c 'echo $PPID'"},
+		{"sh", "-c", "cd /etc && pwd && cat ./passwd | head -1 && cd .. && pwd"},
+		{"sh", "-c", "id; hostname; whoami"},
+		{"sh", "-c", "readlink /proc/self/exe; ls /proc/self/root/"},
+		{"sh", "-c", "head -1 /proc/self/root/../../etc/passwd; ls /proc/1/../self/root/../dev/null; cd /proc/self/cwd && pwd"},
+		{"sh", "-c", "ls -l /dev/stdin /dev/fd/0 | cut -c1-10; cat /dev/fd/0 </etc/passwd | head -1"},
+		{"sh", "-c", "test -d /tmp && test -f /etc/passwd && test ! -e /nope && echo tests-pass"},
+		{"stat", "-c", "%n %s %F", "/etc/passwd", "/bin"},
+	} {
+		ns := runIn(t, "namespace", nil, args...)
+		sb := runIn(t, "sandbox", nil, args...)
+		if ns.stdout != sb.stdout || ns.code != sb.code {
+			t.Errorf("%q differs between the modes\nnamespace:\n%s\nsandbox:\n%s", args, ns, sb)
+		}
+	}
+}
+
+// The workload reaches nothing outside the rootfs: not by "..", not by an
+// absolute or relative symlink planted in the rootfs, not by /proc.
+func TestSandboxEscapes(t *testing.T) {
+	requireRunx(t)
+	r := newRuntime(t)
+	b := sandboxBundle(t)
+	secret := "host-secret-" + newID(t)
+	secretPath := filepath.Join(b.dir, "secret")
+	if err := os.WriteFile(secretPath, []byte(secret+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// rootfs is b.dir/rootfs: "../secret" from the rootfs's root is the
+	// host file, were the host to resolve it.
+	for name, target := range map[string]string{
+		"abs":     secretPath,
+		"rel":     "../secret",
+		"deep":    "../../../../../../../../" + strings.TrimPrefix(secretPath, "/"),
+		"procdir": "/proc/1/root/../secret",
+	} {
+		if err := os.Symlink(target, filepath.Join(b.rootfs, "evil-"+name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths := []string{
+		"/../secret", "../../secret", "/evil-abs", "/evil-rel", "/evil-deep", "/evil-procdir",
+		"/proc/self/root/../secret", "/proc/1/root/../../secret", "/proc/self/cwd/../secret",
+		"/proc/self/root/evil-abs", "/dev/../../secret", "/tmp/../../secret",
+	}
+	script := "cd /; for p in " + strings.Join(paths, " ") + "; do if cat $p; then echo READ $p; fi; done; " +
+		"ls /proc/self/root/; echo ---; ls /; cat /proc/self/root/etc/passwd; " +
+		"ls /dev/.runx; cat /dev/.runx/runx-sentry >/dev/null && echo READ runx; true"
+	b.edit(func(s *specs.Spec) { s.Process.Args = []string{"sh", "-c", script} })
+	id := newID(t)
+	res := r.run("run", "--bundle", b.dir, id)
+	if res.code != 0 {
+		t.Fatalf("the escape script failed\n%s", res)
+	}
+	if strings.Contains(res.stdout, secret) || strings.Contains(res.stdout, "READ") {
+		t.Fatalf("the workload read outside its rootfs\n%s", res)
+	}
+	// What /proc/self/root shows is the sandbox's root, and its /etc/passwd.
+	listed, rest, _ := strings.Cut(res.stdout, "---\n")
+	if !strings.Contains(listed, "evil-abs") || !strings.HasPrefix(rest, listed) {
+		t.Errorf("ls /proc/self/root/ is not ls /\n%s", res)
+	}
+	passwd, _ := os.ReadFile(filepath.Join(b.rootfs, "etc", "passwd"))
+	if !strings.Contains(rest, string(passwd)) {
+		t.Errorf("/proc/self/root/etc/passwd is not the rootfs's /etc/passwd\n%s", res)
+	}
+	for _, p := range []string{"/evil-abs", "/../secret", "/proc/self/root/../secret", "/dev/.runx"} {
+		if !strings.Contains(res.stderr, p) {
+			t.Errorf("no error about %s\n%s", p, res)
+		}
+	}
+	assertNothingLeft(t, r.root, id, b.dir)
+}
+
+// buildProbe compiles a C program for the rootfs, static or dynamic.
+func buildProbe(t *testing.T, src string, static bool) string {
+	t.Helper()
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Fatalf("gcc is needed to build the sandbox's test programs: %v (make deps)", err)
+	}
+	dir := t.TempDir()
+	c := filepath.Join(dir, "p.c")
+	if err := os.WriteFile(c, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "p")
+	args := []string{"-O2", "-o", out, c}
+	if static {
+		args = append([]string{"-static"}, args...)
+	}
+	if b, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	return out
+}
+
+func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const enosysProbe = `#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(void) {
+	long r = syscall(SYS_io_uring_setup, 1, NULL);
+	printf("io_uring_setup %ld %s\n", r, r < 0 ? strerrorname_np(errno) : "ok");
+	r = syscall(SYS_io_uring_setup, 1, NULL);
+	printf("again %ld %s\n", r, r < 0 ? strerrorname_np(errno) : "ok");
+	return 0;
+}
+`
+
+// A system call the Sentry does not implement fails with ENOSYS, logged
+// once by name, and the program goes on.
+func TestSandboxENOSYS(t *testing.T) {
+	requireRunx(t)
+	probe := buildProbe(t, enosysProbe, true)
+	res := runIn(t, "sandbox", func(b *bundle) { copyFile(t, probe, filepath.Join(b.rootfs, "bin", "probe"), 0o755) }, "/bin/probe")
+	if res.code != 0 || res.stdout != "io_uring_setup -1 ENOSYS\nagain -1 ENOSYS\n" {
+		t.Fatalf("an unimplemented system call\n%s", res)
+	}
+	log := sentryLog(res.stderr)
+	if strings.Count(log, "io_uring_setup") != 1 || !strings.Contains(log, "ENOSYS") {
+		t.Errorf("the Sentry should log io_uring_setup once, with ENOSYS\n%s", res)
+	}
+}
+
+const dynProbe = `#include <stdio.h>
+int main(int argc, char **argv) {
+	printf("argv0=%s argc=%d", argv[0], argc);
+	for (int i = 1; i < argc; i++) printf(" %s", argv[i]);
+	printf("\n");
+	return 5;
+}
+`
+
+// libsOf lists the shared objects a dynamic program loads (ldd's view).
+func libsOf(t *testing.T, prog string) []string {
+	t.Helper()
+	f, err := elf.Open(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var interp string
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			b := make([]byte, p.Filesz)
+			if _, err := p.ReadAt(b, 0); err != nil {
+				t.Fatal(err)
+			}
+			interp = string(bytes.TrimRight(b, "\x00"))
+		}
+	}
+	if interp == "" {
+		t.Fatalf("%s is not dynamic", prog)
+	}
+	out, err := exec.Command("ldd", prog).Output()
+	if err != nil {
+		t.Fatalf("ldd %s: %v", prog, err)
+	}
+	libs := []string{interp}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 3 && f[1] == "=>" && strings.HasPrefix(f[2], "/") {
+			libs = append(libs, f[2])
+		}
+	}
+	return libs
+}
+
+// exec of a dynamic ELF (its interpreter is looked up in the rootfs by the
+// Sentry) and of #! scripts, and argv as the program sees it.
+func TestSandboxExecKinds(t *testing.T) {
+	requireRunx(t)
+	dyn := buildProbe(t, dynProbe, false)
+	libs := libsOf(t, dyn)
+	edit := func(b *bundle) {
+		copyFile(t, dyn, filepath.Join(b.rootfs, "usr", "bin", "dyn"), 0o755)
+		for _, l := range libs {
+			real, err := filepath.EvalSymlinks(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			copyFile(t, real, filepath.Join(b.rootfs, l), 0o755)
+		}
+		scripts := map[string]string{
+			"bin/script1": "#!/bin/sh\necho script1 \"$0\" \"$@\"\n",
+			"bin/script2": "#! /bin/sh -e\necho script2 \"$0\" \"$@\"\n",
+			"bin/script3": "#!/bin/script1 nested\n",
+			"bin/script4": "#!/usr/bin/dyn from-shebang\n",
+		}
+		for p, content := range scripts {
+			if err := os.WriteFile(filepath.Join(b.rootfs, p), []byte(content), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	script := "/usr/bin/dyn a b; echo status $?; cd /usr/bin && ./dyn rel; echo status $?; " +
+		"script1 x; /bin/script2 y z; script3 w; script4 v"
+	ns := runIn(t, "namespace", edit, "sh", "-c", script)
+	sb := runIn(t, "sandbox", edit, "sh", "-c", script)
+	want := "argv0=/usr/bin/dyn argc=3 a b\nstatus 5\nargv0=./dyn argc=2 rel\nstatus 5\n" +
+		"script1 /bin/script1 x\nscript2 /bin/script2 y z\nscript1 /bin/script1 nested /bin/script3 w\n" +
+		"argv0=/usr/bin/dyn argc=4 from-shebang /bin/script4 v\n"
+	if ns.stdout != want {
+		t.Fatalf("the namespace mode itself does not give the expected output (test bug?)\n%s", ns)
+	}
+	if sb.stdout != want || sb.code != ns.code {
+		t.Errorf("dynamic programs and scripts in the sandbox\nwant %q\n%s", want, sb)
+	}
+}
+
+// A program killed by a signal makes the container end as a shell reports it.
+func TestSandboxSignalDeath(t *testing.T) {
+	requireRunx(t)
+	segv := buildProbe(t, "int main(void) { volatile int *p = 0; *p = 1; return 0; }\n", true)
+	edit := func(b *bundle) { copyFile(t, segv, filepath.Join(b.rootfs, "bin", "segv"), 0o755) }
+	ns := runIn(t, "namespace", edit, "/bin/segv")
+	sb := runIn(t, "sandbox", edit, "/bin/segv")
+	if sb.code != 139 || ns.code != sb.code {
+		t.Errorf("a segfaulting process: sandbox status %d, namespace %d, want 139\n%s", sb.code, ns.code, sb)
+	}
+}
+
+// The workload writes files as process.user, with its umask.
+func TestSandboxFiles(t *testing.T) {
+	requireRunx(t)
+	writable := func(b *bundle) { b.edit(func(s *specs.Spec) { s.Root.Readonly = false }) }
+	script := "umask 027; cd /tmp && mkdir d && echo hi > d/f && ln -s d/f l && cat l && " +
+		"ls -l d | cut -c1-10 && mv d/f d/g && ls d && rm d/g l && rmdir d && ls -A /tmp | wc -l"
+	ns := runIn(t, "namespace", writable, "sh", "-c", script)
+	sb := runIn(t, "sandbox", writable, "sh", "-c", script)
+	if sb.code != 0 || sb.stdout != ns.stdout {
+		t.Errorf("file operations differ between the modes\nnamespace:\n%s\nsandbox:\n%s", ns, sb)
+	}
+	nobody := func(b *bundle) {
+		b.edit(func(s *specs.Spec) {
+			s.Root.Readonly = false
+			s.Process.User = specs.User{UID: 65534, GID: 65534}
+		})
+	}
+	script = "id; touch /tmp/mine && ls -ln /tmp/mine | cut -c1-30; echo x > /etc/passwd || echo denied"
+	ns = runIn(t, "namespace", nobody, "sh", "-c", script)
+	sb = runIn(t, "sandbox", nobody, "sh", "-c", script)
+	if sb.stdout != ns.stdout || !strings.Contains(sb.stdout, "denied") {
+		t.Errorf("an unprivileged user differs between the modes\nnamespace:\n%s\nsandbox:\n%s", ns, sb)
+	}
+}
+
+// create, start, state, kill and delete drive the Sentry like any
+// container process.
+func TestSandboxLifecycle(t *testing.T) {
+	requireRunx(t)
+	r := newRuntime(t)
+	b := sandboxBundle(t, "sleep", "1000")
+	id := newID(t)
+	st := startContainer(r, b, id)
+	if st.Pid <= 0 {
+		t.Fatalf("state has no pid: %+v", st)
+	}
+	r.ok("kill", id, "KILL")
+	r.waitStatus(id, "stopped", 10*time.Second)
+	r.ok("delete", id)
+	assertNothingLeft(t, r.root, id, b.dir)
+}
+
+// runx exec: the Sentry starts the process under its own filter, in the
+// sandbox's namespaces, with the exec's stdio, and the exec ends with its
+// status.
+func TestSandboxExec(t *testing.T) {
+	requireRunx(t)
+	r := newRuntime(t)
+	b := sandboxBundle(t, "sleep", "1000")
+	secret := filepath.Join(b.dir, "secret")
+	if err := os.WriteFile(secret, []byte("host-secret\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := newID(t)
+	startContainer(r, b, id)
+
+	res := r.ok("exec", id, "sh", "-c", "echo $$ $PPID; cat /proc/1/cmdline | tr '\\0' ' '; echo; cd /etc && pwd")
+	if res.stdout != "2 0\nsleep 1000 \n/etc\n" {
+		t.Errorf("exec sees the sandbox's pids and its first process\n%s", res)
+	}
+	if res := r.run("exec", id, "sh", "-c", "exit 9"); res.code != 9 {
+		t.Errorf("exec exit status %d, want 9\n%s", res.code, res)
+	}
+	in := r.okOpt(runOpts{stdin: strings.NewReader("from stdin\n")}, "exec", id, "cat")
+	if in.stdout != "from stdin\n" {
+		t.Errorf("exec's stdin does not reach the process\n%s", in)
+	}
+	esc := r.run("exec", id, "sh", "-c", "cat /../secret /proc/self/root/../secret ../../secret; true")
+	if strings.Contains(esc.stdout, "host-secret") {
+		t.Errorf("an exec'd process read outside the rootfs\n%s", esc)
+	}
+	expectFailure(t, r.run("exec", id, "no-such-program"), "not found")
+	expectFailure(t, r.run("exec", "--user", "1000", id, "id"), "user")
+	// A long exec dies with the container.
+	done := make(chan result, 1)
+	go func() { done <- r.run("exec", id, "sleep", "1000") }()
+	time.Sleep(500 * time.Millisecond)
+	r.ok("kill", id, "KILL")
+	select {
+	case res := <-done:
+		if res.code == 0 {
+			t.Errorf("an exec outlived its container\n%s", res)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("an exec'd process did not end with its container")
+	}
+	r.waitStatus(id, "stopped", 10*time.Second)
+	r.ok("delete", id)
+	assertNothingLeft(t, r.root, id, b.dir)
+}
+
+func TestSandboxCheck(t *testing.T) {
+	requireRunx(t)
+	res := runCmd(t, runOpts{}, runtimeBin(t), "check")
+	if res.code != 0 {
+		t.Fatalf("check failed\n%s", res)
+	}
+	for _, line := range strings.Split(res.stdout, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "sandbox" {
+			if f[1] != "yes" {
+				t.Errorf("runx check says the sandbox mode is not usable on this machine\n%s", res)
+			}
+			return
+		}
+	}
+	t.Errorf("runx check does not report the sandbox mode\n%s", res)
+}
+
+// Signals the engine sends to the container's process (the Sentry) reach
+// the workload's first process, as they would reach it in the namespace mode.
+func TestSandboxSignalForward(t *testing.T) {
+	requireRunx(t)
+	for _, mode := range []string{"namespace", "sandbox"} {
+		r := newRuntime(t)
+		b := newBundle(t, "sh", "-c", "trap 'echo got TERM; exit 3' TERM; touch /tmp/ready; while :; do sleep 0.1; done")
+		b.edit(func(s *specs.Spec) {
+			s.Annotations = map[string]string{"dev.runx.isolation": mode}
+			s.Root.Readonly = false
+		})
+		id := newID(t)
+		done := make(chan result, 1)
+		go func() { done <- r.run("run", "--bundle", b.dir, id) }()
+		waitFile(t, filepath.Join(b.rootfs, "tmp", "ready"), 10*time.Second) // the trap is set
+		r.ok("kill", id, "TERM")
+		select {
+		case res := <-done:
+			if res.code != 3 || !strings.Contains(res.stdout, "got TERM") {
+				t.Errorf("%s mode: SIGTERM to a process that traps it\n%s", mode, res)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s mode: the container did not end on SIGTERM", mode)
+		}
+		assertNothingLeft(t, r.root, id, b.dir)
+	}
+}
+
+const sockProbe = `#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+int main(void) {
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) { perror("socketpair"); return 1; }
+	int f = open("/etc/passwd", O_RDONLY);
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	memset(cbuf, 0, sizeof cbuf);
+	struct iovec io = { .iov_base = "x", .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &f, sizeof f);
+	if (sendmsg(sv[0], &m, 0) < 0) { perror("sendmsg"); return 1; }
+	char b, rbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec rio = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr rm = { .msg_iov = &rio, .msg_iovlen = 1, .msg_control = rbuf, .msg_controllen = sizeof rbuf };
+	if (recvmsg(sv[1], &rm, 0) < 0) { perror("recvmsg"); return 1; }
+	int g;
+	memcpy(&g, CMSG_DATA(CMSG_FIRSTHDR(&rm)), sizeof g);
+	char line[8] = {0};
+	pread(g, line, 4, 0);
+	printf("passed descriptor reads %s\n", line);
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	strcpy(a.sun_path, "/tmp/sock");
+	if (bind(l, (void *)&a, sizeof a)) { perror("bind"); return 1; }
+	listen(l, 1);
+	symlink("/tmp/sock", "/tmp/link");
+	if (fork() == 0) {
+		int s = socket(AF_UNIX, SOCK_STREAM, 0);
+		struct sockaddr_un to = { .sun_family = AF_UNIX };
+		strcpy(to.sun_path, "/tmp/link");
+		if (connect(s, (void *)&to, sizeof to)) { perror("connect"); _exit(1); }
+		write(s, "hello", 5);
+		_exit(0);
+	}
+	int s = accept(l, 0, 0);
+	char buf[8] = {0};
+	read(s, buf, 5);
+	printf("accepted and read %s\n", buf);
+	int st;
+	wait(&st);
+	printf("child exited %d\n", WEXITSTATUS(st));
+	return 0;
+}
+`
+
+// Unix sockets: a pair, a descriptor passed over it, a bound socket reached
+// through a symlink, as in the namespace mode.
+func TestSandboxSockets(t *testing.T) {
+	requireRunx(t)
+	probe := buildProbe(t, sockProbe, true)
+	edit := func(b *bundle) {
+		copyFile(t, probe, filepath.Join(b.rootfs, "bin", "sock"), 0o755)
+		b.edit(func(s *specs.Spec) { s.Root.Readonly = false })
+	}
+	ns := runIn(t, "namespace", edit, "/bin/sock")
+	sb := runIn(t, "sandbox", edit, "/bin/sock")
+	want := "passed descriptor reads root\naccepted and read hello\nchild exited 0\n"
+	if ns.stdout != want {
+		t.Fatalf("the namespace mode does not give the expected output (test bug?)\n%s", ns)
+	}
+	if sb.stdout != want || sb.code != 0 {
+		t.Errorf("unix sockets in the sandbox\n%s", sb)
+	}
+}
+
+const pidProbe = `#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#define SHOW(name, expr) do { errno = 0; long r_ = (long)(expr); printf("%s = %ld %s\n", name, r_, r_ < 0 ? strerrorname_np(errno) : ""); } while (0)
+int main(void) {
+	pid_t child = fork();
+	if (child == 0) { pause(); _exit(0); }
+	SHOW("getpid", getpid());
+	SHOW("child > 1", child > 1);
+	SHOW("getpgid(child)", getpgid(child));
+	SHOW("getsid(child)", getsid(child));
+	SHOW("getpgid(999)", getpgid(999));
+	cpu_set_t set; CPU_ZERO(&set);
+	SHOW("sched_getaffinity(child)", sched_getaffinity(child, sizeof set, &set));
+	SHOW("sched_getaffinity(999)", sched_getaffinity(999, sizeof set, &set));
+	SHOW("sched_getscheduler(child)", sched_getscheduler(child));
+	SHOW("getpriority(child)", getpriority(PRIO_PROCESS, child));
+	SHOW("setpriority(child, 5)", setpriority(PRIO_PROCESS, child, 5));
+	SHOW("getpriority(child) again", getpriority(PRIO_PROCESS, child));
+	struct rlimit rl;
+	SHOW("prlimit(child, STACK)", prlimit(child, RLIMIT_STACK, NULL, &rl));
+	SHOW("prlimit(999, STACK)", prlimit(999, RLIMIT_STACK, NULL, &rl));
+	SHOW("kill(999, 0)", kill(999, 0));
+	SHOW("kill(child, 0)", kill(child, 0));
+	int st;
+	SHOW("waitpid(999)", waitpid(999, &st, WNOHANG));
+	SHOW("waitpid(child, WNOHANG)", waitpid(child, &st, WNOHANG));
+	SHOW("kill(child, TERM)", kill(child, SIGTERM));
+	SHOW("waitpid(child) == child", waitpid(child, &st, 0) == child);
+	printf("signaled %d by %d\n", WIFSIGNALED(st), WTERMSIG(st));
+	return 0;
+}
+`
+
+// Calls that name a pid take the sandbox's pids, and reach only its
+// processes: the same answers as in the namespace mode.
+func TestSandboxPidCalls(t *testing.T) {
+	requireRunx(t)
+	probe := buildProbe(t, pidProbe, true)
+	edit := func(b *bundle) { copyFile(t, probe, filepath.Join(b.rootfs, "bin", "pids"), 0o755) }
+	ns := runIn(t, "namespace", edit, "/bin/pids")
+	sb := runIn(t, "sandbox", edit, "/bin/pids")
+	if ns.code != 0 || !strings.Contains(ns.stdout, "signaled 1 by 15") {
+		t.Fatalf("the probe fails in the namespace mode (test bug?)\n%s", ns)
+	}
+	if sb.stdout != ns.stdout || sb.code != ns.code {
+		t.Errorf("pid calls differ between the modes\nnamespace:\n%s\nsandbox:\n%s", ns, sb)
+	}
+}
