@@ -136,24 +136,24 @@ func exeOf(pid int) string {
 }
 
 // waitExec waits, for a bounded time, until the container's init has replaced
-// runx with the user's program: poststart hooks run after that, as the spec asks.
-func waitExec(pid int, before string) {
+// runx with the user's program: poststart hooks run after that, as the spec
+// asks. It then lets the program settle for at most settleFor.
+func waitExec(pid int, before string, settleFor time.Duration) {
 	deadline := time.Now().Add(2 * time.Second)
 	for wait := 50 * time.Microsecond; time.Now().Before(deadline); wait = min(wait*2, 5*time.Millisecond) {
 		if now := exeOf(pid); now != before {
-			settle(pid)
+			settle(pid, settleFor)
 			return
 		}
 		time.Sleep(wait)
 	}
 }
 
-// settle gives the freshly executed program a moment (at most 2ms) to run
-// until it first sleeps or exits, so that poststart hooks and signals sent
-// right after start do not race its first steps. It stays short: engines
-// watch for OOM kills only once start has returned.
-func settle(pid int) {
-	deadline := time.Now().Add(2 * time.Millisecond)
+// settle gives the freshly executed program a moment to run until it first
+// sleeps or exits, so that poststart hooks and signals sent right after start
+// do not race its first steps.
+func settle(pid int, max time.Duration) {
+	deadline := time.Now().Add(max)
 	for time.Now().Before(deadline) {
 		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 		if err != nil {

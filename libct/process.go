@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
@@ -211,7 +212,13 @@ func (r *runner) execInit(pid int) error {
 	if err := r.container.Exec(); err != nil {
 		return err
 	}
-	waitExec(pid, before)
+	// Without hooks the wait stays short: engines watch for OOM kills only
+	// once start has returned. Poststart hooks wait longer for the program.
+	settleFor := 2 * time.Millisecond
+	if hooks {
+		settleFor = 50 * time.Millisecond
+	}
+	waitExec(pid, before, settleFor)
 	if !hooks {
 		return nil
 	}
