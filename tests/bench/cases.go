@@ -20,6 +20,10 @@ type Runtime struct {
 	Args []string
 	// Files are copied into this runtime's rootfs (rootfs path -> host path).
 	Files map[string]string
+	// Optional runtimes may be unusable on this machine: when the binary is
+	// missing, or when the first warm-up run fails, the runtime is dropped
+	// from the case with a note rather than failing the bench.
+	Optional bool
 }
 
 // A Case is one benchmark. Its runtimes are measured alternately, one
@@ -30,12 +34,20 @@ type Case struct {
 	Desc     string
 	Bundle   []string // process.args of the container the case runs or starts
 	Runtimes []Runtime
+	// Targets are the goals the report checks, on medians.
+	Targets []Target
 	// Optional cases are skipped (with a note) when a runtime binary is
 	// missing; otherwise a missing binary is an error.
 	Optional bool
 
 	// Prepare runs once before the case's bundles are made, untimed.
 	Prepare func(b *Bench) error
+	// Populate, if set, adds files to each runtime's busybox rootfs.
+	Populate func(b *Bench, rootfs string) error
+	// Rootfs, if set, returns the absolute path of a prepared rootfs that all
+	// the runtimes of the case share (config.json's root.path, read-only),
+	// instead of a busybox rootfs per bundle. It runs after Prepare.
+	Rootfs func(b *Bench) (string, error)
 	// Setup runs once per runtime before the first iteration, untimed.
 	Setup func(b *Bench, st *rtState) error
 	// Measure runs one timed iteration; seq is unique within the case and runtime.
@@ -45,11 +57,24 @@ type Case struct {
 	Teardown func(b *Bench, st *rtState)
 }
 
+// A Target bounds the ratio of the case's first runtime to the runtime
+// labelled Ref, on the median of Figure: "wall", or the name of one of the
+// in-container Metrics (for a *_MBps figure the ratio is inverted, so that
+// above 1 always means slower).
+type Target struct {
+	Figure string
+	Ref    string
+	Max    float64
+}
+
 // Sample is one timed measurement: wall time across all the processes of the
 // timed step, and the largest ru_maxrss among them.
 type Sample struct {
 	WallMs  float64
 	PeakKiB int64
+	// Metrics are figures the workload measured itself and printed on its
+	// stdout as "name value" lines (see progs/sysloop.c).
+	Metrics map[string]float64
 }
 
 // defaultCases is the table of benchmarks. To compare another mode or runtime,
@@ -59,8 +84,10 @@ type Sample struct {
 //		{Label: "runx-sandbox", Argv: []string{runx}, EditConfig: setAnnotation(...)},
 //		{Label: "runsc", Argv: []string{"/usr/local/bin/runsc"}}}, ...}
 //
-// Cases whose runtime binaries are missing are skipped with a note.
-func defaultCases(runx, peer, peerLabel string) []Case {
+// Cases whose runtime binaries are missing are skipped with a note. The
+// sandbox cases (sbx-*, in sandbox.go) do this per runtime instead: runsc is
+// Optional there.
+func defaultCases(runx, peer, peerLabel string, sb sandboxOpts) []Case {
 	pair := []Runtime{
 		{Label: "runx", Argv: []string{runx}},
 		{Label: peerLabel, Argv: []string{peer}},
@@ -74,7 +101,7 @@ func defaultCases(runx, peer, peerLabel string) []Case {
 		}
 		ann["dev.runx.isolation"] = "unikernel"
 	}
-	return []Case{
+	return append([]Case{
 		{
 			Name:     "run",
 			Desc:     "run --bundle B <id> of /bin/true, waited, then delete --force <id>; peak RSS = max over the two processes",
@@ -114,7 +141,7 @@ func defaultCases(runx, peer, peerLabel string) []Case {
 			Prepare: guests.build,
 			Measure: measureRun,
 		},
-	}
+	}, sandboxCases(runx, sb)...)
 }
 
 // measureRun times the whole lifecycle of a short container. In the

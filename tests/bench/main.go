@@ -2,7 +2,9 @@
 // runtime (runc by default): wall time and peak memory of the runtime
 // processes for a short container's lifecycle and for an exec into a running
 // container. Runtimes are measured alternately so that drift in the machine's
-// state affects them alike.
+// state affects them alike. The sbx-* cases (sandbox.go) compare the sandbox
+// isolation mode with gVisor's runsc and with the namespace mode, on start-up
+// and on workloads that also time themselves inside the container.
 //
 // Usage: go run ./tests/bench [flags] /abs/path/to/runx
 package main
@@ -49,6 +51,9 @@ type Bench struct {
 	caseName    string
 	states      []*rtState // every runtime state ever set up, for cleanup
 	extraDirs   []string   // removed at cleanup
+	// pendingNotes are notes for the report that a case's hooks leave for
+	// the case being run (e.g. where its rootfs came from).
+	pendingNotes []string
 }
 
 type cmdResult struct {
@@ -78,6 +83,20 @@ func (b *Bench) runtimeCmd(st *rtState, args ...string) (cmdResult, error) {
 }
 
 func (b *Bench) rawCmd(st *rtState, args ...string) (cmdResult, error) {
+	r, _, err := b.rawCmdOut(st, false, args...)
+	return r, err
+}
+
+// runtimeCmdOut is runtimeCmd that also returns what the command (and so a
+// foreground container) wrote on its stdout.
+func (b *Bench) runtimeCmdOut(st *rtState, args ...string) (cmdResult, string, error) {
+	if b.interrupted.Load() {
+		return cmdResult{}, "", errInterrupted
+	}
+	return b.rawCmdOut(st, true, args...)
+}
+
+func (b *Bench) rawCmdOut(st *rtState, wantOut bool, args ...string) (cmdResult, string, error) {
 	argv := append(append(append([]string{}, st.rt.Argv...), "--root", st.root), args...)
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
@@ -86,11 +105,21 @@ func (b *Bench) rawCmd(st *rtState, args ...string) (cmdResult, error) {
 	// a pipe: a detached container inherits it and would keep a pipe open.
 	logf, err := os.CreateTemp(b.workdir, "cmd-*.log")
 	if err != nil {
-		return cmdResult{}, err
+		return cmdResult{}, "", err
 	}
 	defer os.Remove(logf.Name())
 	defer logf.Close()
 	cmd.Stderr = logf
+	var outf *os.File
+	if wantOut {
+		// A file too, for the same reason.
+		if outf, err = os.CreateTemp(b.workdir, "cmd-*.out"); err != nil {
+			return cmdResult{}, "", err
+		}
+		defer os.Remove(outf.Name())
+		defer outf.Close()
+		cmd.Stdout = outf
+	}
 	// Own process group: a Ctrl-C on the terminal reaches only this program,
 	// which finishes the current step and then cleans up.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -103,29 +132,40 @@ func (b *Bench) rawCmd(st *rtState, args ...string) (cmdResult, error) {
 	wall := time.Since(start)
 	if err != nil {
 		msg, _ := os.ReadFile(logf.Name())
-		return cmdResult{}, fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, strings.TrimSpace(string(msg)))
+		return cmdResult{}, "", fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, strings.TrimSpace(string(msg)))
 	}
 	res := cmdResult{wallMs: float64(wall.Nanoseconds()) / 1e6}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		res.maxRSSKiB = ru.Maxrss // kilobytes on Linux
 	}
-	return res, nil
+	var out []byte
+	if outf != nil {
+		if out, err = os.ReadFile(outf.Name()); err != nil {
+			return cmdResult{}, "", err
+		}
+	}
+	return res, string(out), nil
 }
 
-// makeBundle builds bundle/rootfs with a static busybox and its applet links,
-// and writes config.json from the given spec with the case's edits applied.
-func (b *Bench) makeBundle(dir string, spec []byte, args []string, rt Runtime) error {
-	bin := filepath.Join(dir, "rootfs", "bin")
-	if err := os.MkdirAll(bin, 0o755); err != nil {
-		return err
-	}
-	if err := copyFile(b.busybox, filepath.Join(bin, "busybox"), 0o755); err != nil {
-		return err
-	}
-	for _, applet := range []string{"sh", "true", "false", "sleep", "echo", "cat", "ls", "ps"} {
-		if err := os.Symlink("busybox", filepath.Join(bin, applet)); err != nil {
+// makeBundle builds bundle/rootfs with a static busybox and its applet links
+// (plus what Case.Populate adds), and writes config.json from the given spec with the case's edits applied.
+// With a shared rootfs (Case.Rootfs), root.path names it instead and the
+// bundle holds only config.json.
+func (b *Bench) makeBundle(dir string, spec []byte, c Case, sharedRootfs string, rt Runtime) error {
+	args := c.Bundle
+	if sharedRootfs == "" {
+		if err := b.busyboxRootfs(filepath.Join(dir, "rootfs")); err != nil {
 			return err
 		}
+		if c.Populate != nil {
+			if err := c.Populate(b, filepath.Join(dir, "rootfs")); err != nil {
+				return err
+			}
+		}
+	} else if len(rt.Files) > 0 {
+		return fmt.Errorf("%s: Runtime.Files cannot go into a shared rootfs", rt.Label)
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
 	}
 	var cfg map[string]any
 	if err := json.Unmarshal(spec, &cfg); err != nil {
@@ -141,6 +181,9 @@ func (b *Bench) makeBundle(dir string, spec []byte, args []string, rt Runtime) e
 		proc["args"] = rt.Args
 	}
 	proc["terminal"] = false
+	if sharedRootfs != "" {
+		cfg["root"] = map[string]any{"path": sharedRootfs, "readonly": true}
+	}
 	for dst, src := range rt.Files {
 		if err := copyFile(src, filepath.Join(dir, "rootfs", dst), 0o755); err != nil {
 			return err
@@ -154,6 +197,23 @@ func (b *Bench) makeBundle(dir string, spec []byte, args []string, rt Runtime) e
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "config.json"), out, 0o644)
+}
+
+// busyboxRootfs makes a rootfs with a static busybox and a few applet links.
+func (b *Bench) busyboxRootfs(rootfs string) error {
+	bin := filepath.Join(rootfs, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return err
+	}
+	if err := copyFile(b.busybox, filepath.Join(bin, "busybox"), 0o755); err != nil {
+		return err
+	}
+	for _, applet := range []string{"sh", "true", "false", "sleep", "echo", "cat", "ls", "ps"} {
+		if err := os.Symlink("busybox", filepath.Join(bin, applet)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // generateSpec runs `<runtime> spec` in a scratch directory and returns the
@@ -201,6 +261,13 @@ func (b *Bench) setupCase(ci int, c Case) ([]*rtState, error) {
 			return nil, err
 		}
 	}
+	var sharedRootfs string
+	if c.Rootfs != nil {
+		var err error
+		if sharedRootfs, err = c.Rootfs(b); err != nil {
+			return nil, err
+		}
+	}
 	var states []*rtState
 	for i, rt := range c.Runtimes {
 		st := &rtState{
@@ -222,7 +289,7 @@ func (b *Bench) setupCase(ci int, c Case) ([]*rtState, error) {
 				return nil, err
 			}
 		}
-		if err := b.makeBundle(st.bundle, spec, c.Bundle, rt); err != nil {
+		if err := b.makeBundle(st.bundle, spec, c, sharedRootfs, rt); err != nil {
 			return nil, err
 		}
 	}
@@ -233,16 +300,21 @@ func (b *Bench) setupCase(ci int, c Case) ([]*rtState, error) {
 // runtime is measured once, in the order listed (runx, runc, runx, runc, ...),
 // or with -order rotate, in an order rotated by one each round (runx, runc,
 // runc, runx, ...) to cancel any advantage of going first.
-func (b *Bench) runCase(ci int, c Case, warmup, n int) (states []*rtState, err error) {
+//
+// An Optional runtime whose first measurement fails is dropped from the case;
+// the returned notes say why.
+func (b *Bench) runCase(ci int, c Case, warmup, n int) (states []*rtState, notes []string, err error) {
 	b.caseName = c.Name
+	b.pendingNotes = nil
+	defer func() { notes = append(b.pendingNotes, notes...) }()
 	if c.Prepare != nil {
 		if err := c.Prepare(b); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	states, err = b.setupCase(ci, c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var setUp []*rtState
 	defer func() {
@@ -256,13 +328,14 @@ func (b *Bench) runCase(ci int, c Case, warmup, n int) (states []*rtState, err e
 		for _, st := range states {
 			setUp = append(setUp, st)
 			if err := c.Setup(b, st); err != nil {
-				return nil, fmt.Errorf("%s/%s setup: %w", c.Name, st.rt.Label, err)
+				return nil, nil, fmt.Errorf("%s/%s setup: %w", c.Name, st.rt.Label, err)
 			}
 		}
 	} else {
 		setUp = states
 	}
 	seq := 0
+	dropped := map[*rtState]bool{}
 	for round := 0; round < warmup+n; round++ {
 		for k := range states {
 			st := states[k]
@@ -271,9 +344,20 @@ func (b *Bench) runCase(ci int, c Case, warmup, n int) (states []*rtState, err e
 				// runtime takes every position equally often.
 				st = states[(k+round)%len(states)]
 			}
+			if dropped[st] {
+				continue
+			}
 			s, err := c.Measure(b, st, seq)
+			if err != nil && round == 0 && st.rt.Optional && !errors.Is(err, errInterrupted) {
+				dropped[st] = true
+				msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " | ")
+				note := fmt.Sprintf("%s dropped: its first run failed: %s", st.rt.Label, msg)
+				notes = append(notes, note)
+				b.logf("%s: %s", c.Name, note)
+				continue
+			}
 			if err != nil {
-				return nil, fmt.Errorf("%s/%s: %w", c.Name, st.rt.Label, err)
+				return nil, nil, fmt.Errorf("%s/%s: %w", c.Name, st.rt.Label, err)
 			}
 			if round >= warmup {
 				st.samples = append(st.samples, s)
@@ -289,7 +373,13 @@ func (b *Bench) runCase(ci int, c Case, warmup, n int) (states []*rtState, err e
 		seq++
 	}
 	b.logf("%s: done (%d warm-up + %d rounds)", c.Name, warmup, n)
-	return states, nil
+	var kept []*rtState
+	for _, st := range states {
+		if !dropped[st] {
+			kept = append(kept, st)
+		}
+	}
+	return kept, notes, nil
 }
 
 // cleanup force-deletes every container this program may have left behind in
@@ -339,6 +429,11 @@ func run() int {
 	timeout := fs.Duration("timeout", 60*time.Second, "limit for any single runtime command")
 	keep := fs.Bool("keep", false, "keep the work directory (containers are still deleted)")
 	verbose := fs.Bool("v", false, "log every measurement on stderr")
+	var sb sandboxOpts
+	fs.StringVar(&sb.runsc, "runsc", "/usr/bin/runsc", "gVisor's runsc, compared with the sandbox mode (cases sbx-*); skipped with a note when missing or failing")
+	fs.StringVar(&sb.runscFlags, "runsc-flags", "--network=none", "global flags for runsc (e.g. --platform=ptrace, --ignore-cgroups)")
+	fs.IntVar(&sb.sysN, "sys-n", 10000, "sbx-syscall: getpid() and stat(\"/\") calls per run")
+	fs.IntVar(&sb.writeN, "write-n", 50000, "sbx-write: 64 KiB writes to /dev/null per run")
 	order := fs.String("order", "alternate", "'alternate': runx, runc, runx, runc, ...; 'rotate': the order shifts by one each round (runx, runc, runc, runx, ...)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
@@ -393,19 +488,22 @@ func run() int {
 		}
 	}
 	var results []caseResult
-	for ci, c := range defaultCases(runx, *peer, *peerLabel) {
+	for ci, c := range defaultCases(runx, *peer, *peerLabel, sb) {
 		if len(want) > 0 && !want[c.Name] {
 			continue
 		}
+		var notes []string
+		c, notes = dropMissingOptional(c)
 		if missing := missingBinary(c); missing != "" {
 			if c.Optional {
-				results = append(results, caseResult{c: c, skipped: "skipped: " + missing + " not found"})
+				results = append(results, caseResult{c: c, skipped: "skipped: " + missing + " not found", notes: notes})
 				continue
 			}
 			fmt.Fprintf(os.Stderr, "bench: case %s: %s not found or not executable\n", c.Name, missing)
 			return 1
 		}
-		states, err := b.runCase(ci, c, *warmup, *n)
+		states, runNotes, err := b.runCase(ci, c, *warmup, *n)
+		notes = append(notes, runNotes...)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 			if errors.Is(err, errInterrupted) {
@@ -413,7 +511,7 @@ func run() int {
 			}
 			return 1
 		}
-		results = append(results, caseResult{c: c, states: states})
+		results = append(results, caseResult{c: c, states: states, notes: notes})
 	}
 	if len(results) == 0 {
 		fmt.Fprintln(os.Stderr, "bench: no case selected")
@@ -430,6 +528,27 @@ func run() int {
 		b.logf("report written to %s", *out)
 	}
 	return 0
+}
+
+// dropMissingOptional removes from c the Optional runtimes whose binary is
+// missing, with a note for each.
+func dropMissingOptional(c Case) (Case, []string) {
+	var kept []Runtime
+	var notes []string
+	for _, rt := range c.Runtimes {
+		if rt.Optional && !isExecutable(rt.Argv[0]) {
+			notes = append(notes, fmt.Sprintf("%s dropped: %s not found or not executable", rt.Label, rt.Argv[0]))
+			continue
+		}
+		kept = append(kept, rt)
+	}
+	c.Runtimes = kept
+	return c, notes
+}
+
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
 
 func missingBinary(c Case) string {

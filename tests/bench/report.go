@@ -16,6 +16,7 @@ type caseResult struct {
 	c       Case
 	states  []*rtState
 	skipped string
+	notes   []string
 }
 
 // median of the values; the mean of the two middle ones for an even count.
@@ -159,9 +160,133 @@ func formatReport(results []caseResult, n, warmup int, specMode, order string) s
 		}
 	}
 
+	writeMetrics(&sb, results)
+	writeTargets(&sb, results)
+
+	var notes []string
+	for _, r := range results {
+		for _, n := range r.notes {
+			notes = append(notes, fmt.Sprintf("  %-12s %s", r.c.Name, n))
+		}
+	}
+	if len(notes) > 0 {
+		sb.WriteString("\nnotes:\n" + strings.Join(notes, "\n") + "\n")
+	}
+
 	sb.WriteString("\ncases:\n")
 	for _, r := range results {
 		fmt.Fprintf(&sb, "  %-12s %s\n", r.c.Name, r.c.Desc)
 	}
 	return sb.String()
+}
+
+// metricValues returns the values of one in-container figure over st's samples.
+func metricValues(st *rtState, name string) []float64 {
+	var v []float64
+	for _, s := range st.samples {
+		if x, ok := s.Metrics[name]; ok {
+			v = append(v, x)
+		}
+	}
+	return v
+}
+
+// metricNames lists, sorted, the figures any runtime of r reported.
+func metricNames(r caseResult) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, st := range r.states {
+		for _, s := range st.samples {
+			for k := range s.Metrics {
+				if !seen[k] {
+					seen[k] = true
+					names = append(names, k)
+				}
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// writeMetrics adds the figures the workloads measured themselves (medians
+// per runtime) and their ratios, subject over each reference. For the
+// *_MBps figures the ratio is inverted (reference over subject), so that
+// for every figure a ratio above 1 means the subject is slower.
+func writeMetrics(sb *strings.Builder, results []caseResult) {
+	header := false
+	for _, r := range results {
+		if r.skipped != "" {
+			continue
+		}
+		for _, name := range metricNames(r) {
+			if !header {
+				sb.WriteString("\nin-container figures (medians, as printed by the workload):\n")
+				header = true
+			}
+			var parts []string
+			for _, st := range r.states {
+				parts = append(parts, fmt.Sprintf("%s %.1f", st.rt.Label, median(metricValues(st, name))))
+			}
+			fmt.Fprintf(sb, "  %-12s %-11s %s\n", r.c.Name, name, strings.Join(parts, ", "))
+			subj := median(metricValues(r.states[0], name))
+			for _, ref := range r.states[1:] {
+				rv := median(metricValues(ref, name))
+				ratio, how := subj/rv, "time"
+				if strings.HasSuffix(name, "_MBps") {
+					ratio, how = rv/subj, "inverse throughput"
+				}
+				fmt.Fprintf(sb, "  %-12s %-11s   %s/%s %.3f (%s)\n", "", "", r.states[0].rt.Label, ref.rt.Label, ratio, how)
+			}
+		}
+	}
+}
+
+// figureRatio is the ratio of the medians of one figure, subject over
+// reference (reference over subject for a throughput), or NaN.
+func figureRatio(subj, ref *rtState, figure string) float64 {
+	if figure == "wall" {
+		return median(walls(subj)) / median(walls(ref))
+	}
+	s, r := median(metricValues(subj, figure)), median(metricValues(ref, figure))
+	if strings.HasSuffix(figure, "_MBps") {
+		return r / s
+	}
+	return s / r
+}
+
+// writeTargets checks each case's targets against the medians.
+func writeTargets(sb *strings.Builder, results []caseResult) {
+	var lines []string
+	for _, r := range results {
+		if len(r.c.Runtimes) == 0 {
+			continue
+		}
+		for _, t := range r.c.Targets {
+			var subj, ref *rtState
+			for _, st := range r.states {
+				if st.rt.Label == t.Ref {
+					ref = st
+				}
+			}
+			if len(r.states) > 0 {
+				subj = r.states[0]
+			}
+			what := fmt.Sprintf("%s %s/%s <= %.2f", t.Figure, r.c.Runtimes[0].Label, t.Ref, t.Max)
+			verdict := "not measured (" + t.Ref + " not run)"
+			if r.skipped != "" {
+				verdict = "not measured (case skipped)"
+			} else if subj != nil && ref != nil && subj != ref {
+				ratio := figureRatio(subj, ref, t.Figure)
+				verdict = fmt.Sprintf("%.3f  NOT MET", ratio)
+				if ratio <= t.Max {
+					verdict = fmt.Sprintf("%.3f  met", ratio)
+				}
+			}
+			lines = append(lines, fmt.Sprintf("  %-12s %-48s %s", r.c.Name, what, verdict))
+		}
+	}
+	if len(lines) > 0 {
+		sb.WriteString("\ntargets (ratios of medians):\n" + strings.Join(lines, "\n") + "\n")
+	}
 }

@@ -31,6 +31,15 @@ if [ ! -x /bin/busybox ] && [[ " $* " != *" -busybox"* ]]; then
 	exit 2
 fi
 
+# gVisor's runsc, the reference of the sandbox cases (sbx-*): installed from
+# Debian when missing. If that fails, those cases run without it (the report
+# says so) rather than failing the bench.
+if ! command -v runsc >/dev/null 2>&1 && [[ " $* " != *" -runsc "* && " $* " != *" -runsc="* ]]; then
+	echo "bench: installing runsc (gVisor) with apt-get" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q runsc >/dev/null ||
+		echo "bench: could not install runsc; the sbx-* cases will compare runx-sandbox with runx-namespace only" >&2
+fi
+
 # Build the driver once (so `go run` does not sit between us and it), run it,
 # and remove the binary whatever happens. The driver itself deletes its
 # containers and temporary directory on failure or on Ctrl-C.
