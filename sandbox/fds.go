@@ -164,6 +164,12 @@ func (s *sentry) sysSocket(t *task) result {
 	if domain == unix.AF_NETLINK && proto != unix.NETLINK_ROUTE {
 		return fail(unix.EPROTONOSUPPORT)
 	}
+	// No raw IP sockets, even when the spec grants CAP_NET_RAW (which the
+	// Sentry would hold): they reach the host kernel's packet paths
+	// (ICMP and datagram "ping" sockets are not raw, and pass).
+	if (domain == unix.AF_INET || domain == unix.AF_INET6) && typ&0xf == unix.SOCK_RAW {
+		return fail(unix.EPERM)
+	}
 	fd, err := unix.Socket(domain, typ|unix.SOCK_CLOEXEC, proto)
 	return s.installFD(t, fd, err, typ&unix.SOCK_CLOEXEC != 0)
 }
@@ -194,6 +200,17 @@ func (s *sentry) sockaddr(t *task, addr uint64, n int, follow bool) ([]byte, err
 	family := int(binary.LittleEndian.Uint16(b))
 	switch family {
 	case unix.AF_INET, unix.AF_INET6, unix.AF_UNSPEC:
+		return b, nil
+	case unix.AF_NETLINK:
+		// The kernel (port 0) only, for connect and send; bind may name
+		// the socket's own port. Netlink sockets are NETLINK_ROUTE ones
+		// in the container's network namespace (sysSocket).
+		if n < unix.SizeofSockaddrNetlink {
+			return nil, unix.EINVAL
+		}
+		if follow && binary.LittleEndian.Uint32(b[4:]) != 0 {
+			return nil, unix.EPERM
+		}
 		return b, nil
 	case unix.AF_UNIX:
 	default:

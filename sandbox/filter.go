@@ -69,7 +69,7 @@ func filterRules(execFD, cwdFD int) []rule {
 		unix.SYS_MREMAP, unix.SYS_MADVISE, unix.SYS_MSYNC, unix.SYS_MINCORE, unix.SYS_MLOCK, unix.SYS_MUNLOCK,
 		unix.SYS_MLOCK2, unix.SYS_MEMBARRIER, unix.SYS_POLL, unix.SYS_PPOLL, unix.SYS_SELECT, unix.SYS_PSELECT6,
 		unix.SYS_EPOLL_WAIT, unix.SYS_EPOLL_PWAIT, unix.SYS_EPOLL_PWAIT2, unix.SYS_EPOLL_CTL,
-		unix.SYS_FSTATFS, unix.SYS_FCHMOD, unix.SYS_FCHOWN, unix.SYS_FSYNC, unix.SYS_FDATASYNC,
+		unix.SYS_FSTATFS, unix.SYS_FSYNC, unix.SYS_FDATASYNC,
 		unix.SYS_FTRUNCATE, unix.SYS_FALLOCATE, unix.SYS_FLOCK, unix.SYS_FADVISE64, unix.SYS_READAHEAD,
 		unix.SYS_SENDFILE, unix.SYS_SPLICE, unix.SYS_TEE, unix.SYS_COPY_FILE_RANGE, unix.SYS_UMASK,
 		unix.SYS_GETRUSAGE, unix.SYS_TIMES, unix.SYS_ALARM, unix.SYS_GETITIMER, unix.SYS_SETITIMER,
@@ -80,7 +80,14 @@ func filterRules(execFD, cwdFD int) []rule {
 		unix.SYS_TIMERFD_CREATE, unix.SYS_TIMERFD_SETTIME, unix.SYS_TIMERFD_GETTIME, unix.SYS_SIGNALFD,
 		unix.SYS_SIGNALFD4, unix.SYS_MEMFD_CREATE, unix.SYS_SYNC, unix.SYS_SYNCFS, unix.SYS_SYSINFO,
 		unix.SYS_SCHED_GET_PRIORITY_MAX,
-		unix.SYS_SCHED_GET_PRIORITY_MIN)...)
+		unix.SYS_SCHED_GET_PRIORITY_MIN,
+		// Signals: pids resolve in the caller's pid namespace, the
+		// sandbox's own, which holds only workload processes (the Sentry
+		// is outside it), and the kernel spares its init the signals it
+		// does not handle. Passing them also keeps them atomic: a signal
+		// arriving while the Sentry served a kill would fail it with EINTR
+		// after the signal was sent.
+		unix.SYS_KILL, unix.SYS_TKILL, unix.SYS_TGKILL)...)
 	rs = append(rs,
 		// The one exec the filter lets through: the file the Sentry opened
 		// and placed at execFD, with an empty path (see exec.go).
@@ -99,17 +106,37 @@ func filterRules(execFD, cwdFD int) []rule {
 		// The thread's name.
 		rule{nr: unix.SYS_PRCTL, conds: []cond{{arg: 0, op: '=', val: unix.PR_SET_NAME}}, action: retAllow},
 		rule{nr: unix.SYS_PRCTL, conds: []cond{{arg: 0, op: '=', val: unix.PR_GET_NAME}}, action: retAllow},
+		// Pipes and duplicates, made by the kernel (descriptor numbers it
+		// allocates, as for eventfd), never onto the reserved descriptors:
+		// in the filter for the same reason as fork (a shell's pipe must
+		// not fail because a child exited meanwhile).
+		rule{nr: unix.SYS_PIPE, action: retAllow},
+		rule{nr: unix.SYS_PIPE2, conds: []cond{{arg: 1, op: '&', val: ^uint64(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) & 0xffffffff}}, action: retAllow},
+		rule{nr: unix.SYS_DUP, conds: []cond{{arg: 0, op: '<', val: reserved}}, action: retAllow},
+		rule{nr: unix.SYS_DUP2, conds: []cond{{arg: 0, op: '<', val: reserved}, {arg: 1, op: '<', val: reserved}}, action: retAllow},
+		rule{nr: unix.SYS_DUP3, conds: []cond{{arg: 0, op: '<', val: reserved}, {arg: 1, op: '<', val: reserved}}, action: retAllow},
+		// fork, and clone without a flag that makes a namespace, traces or
+		// makes a pidfd (those go to the Sentry, which refuses them). In the
+		// filter, not checked by the Sentry, so that no signal arriving
+		// meanwhile can fail the call with EINTR (the kernel restarts a fork
+		// a signal interrupts; a waiting notification cannot).
+		rule{nr: unix.SYS_FORK, action: retAllow},
+		rule{nr: unix.SYS_VFORK, action: retAllow},
+		rule{nr: unix.SYS_CLONE, conds: []cond{{arg: 0, op: '&', val: cloneRefused | unix.CLONE_PIDFD}}, action: retAllow},
 		// clone3 passes its flags in memory, where the Sentry could not
 		// check them without a race: libc falls back to clone.
 		rule{nr: unix.SYS_CLONE3, action: errno(unix.ENOSYS)},
 	)
-	// fcntl: everything but duplication (the Sentry numbers descriptors) and
-	// owners (they name a process), never on the reserved descriptors.
+	// fcntl: everything but owners (they name a process), never on the
+	// reserved descriptors, and duplicates below them.
 	rs = append(rs, rule{nr: unix.SYS_FCNTL, conds: []cond{{arg: 0, op: '>', val: reserved}}, action: errno(unix.EBADF)})
 	for _, cmd := range []uint64{unix.F_GETFD, unix.F_SETFD, unix.F_GETFL, unix.F_SETFL, unix.F_GETLK,
 		unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW,
 		unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ, unix.F_ADD_SEALS, unix.F_GET_SEALS} {
 		rs = append(rs, rule{nr: unix.SYS_FCNTL, conds: []cond{{arg: 1, op: '=', val: cmd}}, action: retAllow})
+	}
+	for _, cmd := range []uint64{unix.F_DUPFD, unix.F_DUPFD_CLOEXEC} {
+		rs = append(rs, rule{nr: unix.SYS_FCNTL, conds: []cond{{arg: 1, op: '=', val: cmd}, {arg: 2, op: '<', val: reserved}}, action: retAllow})
 	}
 	// ioctl: terminal and descriptor requests that name nothing.
 	for _, req := range []uint64{unix.TCGETS, unix.TCSETS, unix.TCSETSW, unix.TCSETSF, unix.TIOCGWINSZ,

@@ -880,6 +880,26 @@ func (s *sentry) sysFchownat(t *task) result {
 	return s.chown(t, t.argInt(0), t.arg(1), t.argInt(2), t.argInt(3), t.argInt(4))
 }
 
+// fchown and fchmod are the Sentry's: in the workload's user namespace
+// the host kernel maps no uid, so it refuses any owner (EINVAL) and every
+// capability over files the workload does not own (EPERM), where the
+// namespace mode's process, and the Sentry, hold them.
+func (s *sentry) sysFchown(t *task) result {
+	fd, err := t.getFD(t.argInt(0))
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	return orFail(unix.Fchown(fd, t.argInt(1), t.argInt(2)), 0)
+}
+
+func (s *sentry) sysFchmod(t *task) result {
+	fd, err := t.getFD(t.argInt(0))
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	return orFail(unix.Fchmod(fd, uint32(t.arg(1))&0o7777), 0)
+}
+
 func (s *sentry) sysUtimensat(t *task) result {
 	dirfd, addr, tsAddr, flags := t.argInt(0), t.arg(1), t.arg(2), t.argInt(3)
 	var ts [2]unix.Timespec

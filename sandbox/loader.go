@@ -36,6 +36,8 @@ type loader struct {
 	nofile        unix.Rlimit
 	umask         uintptr
 	prog          unix.SockFprog
+	profile       unix.SockFprog // the OCI profile's program (Len 0: none)
+	profileFlags  uintptr
 	argv, envp    []*byte
 	failMsg       []byte
 	listener      int32 // written by the child, sent to the parent
@@ -179,6 +181,16 @@ func childSetup(l *loader) bool {
 	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&none)), 0, 8, 0, 0)
 	if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0); e != 0 {
 		return false
+	}
+	// The container's profile first: it must allow seccomp, read, write,
+	// close and execveat, as any profile must let runc's exec through.
+	// Installed first or second, its ERRNO, TRAP and KILL take precedence
+	// over the Sentry's notifications.
+	if l.profile.Len > 0 {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
+			l.profileFlags, uintptr(unsafe.Pointer(&l.profile)), 0, 0, 0); e != 0 {
+			return false
+		}
 	}
 	fd, _, e := syscall.RawSyscall6(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
 		unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&l.prog)), 0, 0, 0)

@@ -132,8 +132,21 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("finding runx's own binary: %w", err)
 	}
+	// The OCI seccomp profile is not applied to the Sentry, which needs
+	// seccomp, ptrace and pidfds: it is compiled here and every workload
+	// process installs it under the Sentry's own filter (profile.go).
+	var prof *profile
+	if spec.Linux != nil && spec.Linux.Seccomp != nil {
+		if prof, err = compileProfile(spec.Linux.Seccomp); err != nil {
+			return -1, err
+		}
+		spec.Linux.Seccomp = nil
+	}
 	args := []string{SentryPath}
 	args = append(args, sentryFlags(spec, req.PreserveFDs)...)
+	if prof != nil {
+		args = append(args, "--seccomp="+prof.encode())
+	}
 	args = append(args, "--")
 	spec.Process.Args = append(args, spec.Process.Args...)
 	uid := spec.Process.User.UID
@@ -146,12 +159,6 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 			Options: []string{"nosuid", "nodev", "noexec", "mode=0700", "size=1m",
 				fmt.Sprintf("uid=%d", uid), fmt.Sprintf("gid=%d", spec.Process.User.GID)}},
 	)
-	// The OCI seccomp profile is not applied to the Sentry, which needs
-	// seccomp, ptrace and pidfds; the workload's own filter is stricter than
-	// any profile (see README.md).
-	if spec.Linux != nil {
-		spec.Linux.Seccomp = nil
-	}
 	return libct.Create(req, &libct.Extra{Mode: Name})
 }
 

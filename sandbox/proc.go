@@ -210,7 +210,7 @@ func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) 
 		for _, f := range pidFiles {
 			v.entries = append(v.entries, dirent{f, vFile})
 		}
-		v.entries = append(v.entries, dirent{"status", vFile}, dirent{"stat", vFile}, dirent{"mounts", vFile},
+		v.entries = append(v.entries, dirent{"status", vFile}, dirent{"stat", vFile}, dirent{"mounts", vFile}, dirent{"mountinfo", vFile},
 			dirent{"root", vLink}, dirent{"cwd", vLink}, dirent{"exe", vLink}, dirent{"fd", vDir})
 		if process {
 			v.entries = append(v.entries, dirent{"task", vDir})
@@ -271,11 +271,13 @@ func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) 
 	case len(comps) > 1:
 		return nil, unix.ENOTDIR
 	case name == "status":
-		return s.procStatusFile(host)
+		return s.procStatusFile(host, t != nil && host == t.tid)
 	case name == "stat":
-		return s.procStatFile(host)
+		return s.procStatFile(host, t != nil && host == t.tid)
 	case name == "mounts":
 		return s.procMounts()
+	case name == "mountinfo":
+		return s.procMountinfo()
 	}
 	for _, f := range pidFiles {
 		if name == f {
@@ -364,7 +366,25 @@ func (s *sentry) procFD(t *task, host int, comps []string) (*vnode, error) {
 	}
 	if len(comps) == 0 {
 		v := &vnode{kind: vDir}
-		for _, fd := range s.openFDs(host) {
+		fds := s.openFDs(host)
+		// A process that opens its own fd/ lists the descriptor it is
+		// opening, as it would with the kernel's, which lists the
+		// directory when it is read: the lowest free number.
+		if t != nil {
+			if tgid, err := t.getTgid(); err == nil && tgid == host {
+				free := 0
+				for _, fd := range fds {
+					if fd == free {
+						free++
+					}
+				}
+				if free < s.cwdFD {
+					fds = append(fds, free)
+					sort.Ints(fds)
+				}
+			}
+		}
+		for _, fd := range fds {
 			v.entries = append(v.entries, dirent{strconv.Itoa(fd), vLink})
 		}
 		return v, nil
@@ -424,7 +444,10 @@ func (s *sentry) cwdOf(host int) (string, error) {
 }
 
 // procStatusFile is /proc/PID/status with the sandbox's pids and identity.
-func (s *sentry) procStatusFile(host int) (*vnode, error) {
+// self is true when the thread that opens it is host: the kernel would show
+// it running (it is, reading its own status), where the host's file shows
+// it asleep, waiting for the Sentry.
+func (s *sentry) procStatusFile(host int, self bool) (*vnode, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", host))
 	if err != nil {
 		return nil, unix.ENOENT
@@ -463,6 +486,10 @@ func (s *sentry) procStatusFile(host int) (*vnode, error) {
 		case "PPid":
 			pp, _ := strconv.Atoi(strings.TrimSpace(v))
 			line = "PPid:\t" + strconv.Itoa(s.virtualPid(pp))
+		case "State":
+			if self {
+				line = "State:\tR (running)"
+			}
 		case "TracerPid":
 			line = "TracerPid:\t0"
 		case "Uid":
@@ -494,8 +521,9 @@ func statusField(status, key string) string {
 	return ""
 }
 
-// procStatFile is /proc/PID/stat with the sandbox's pids.
-func (s *sentry) procStatFile(host int) (*vnode, error) {
+// procStatFile is /proc/PID/stat with the sandbox's pids (self: as in
+// procStatusFile).
+func (s *sentry) procStatFile(host int, self bool) (*vnode, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", host))
 	if err != nil {
 		return nil, unix.ENOENT
@@ -521,6 +549,9 @@ func (s *sentry) procStatFile(host int) (*vnode, error) {
 	rest := strings.Fields(line[i+1:])
 	// rest[0] state, [1] ppid, [2] pgrp, [3] session, [4] tty_nr, [5] tpgid
 	if len(rest) > 5 {
+		if self {
+			rest[0] = "R"
+		}
 		pp, _ := strconv.Atoi(rest[1])
 		rest[1] = strconv.Itoa(s.virtualPid(pp))
 		rest[2] = virt(st["NSpgid"])
@@ -547,6 +578,24 @@ func (s *sentry) procMounts() (*vnode, error) {
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 || hidden(f[1]) {
+			continue
+		}
+		out.WriteString(line + "\n")
+	}
+	return &vnode{kind: vFile, data: []byte(out.String())}, nil
+}
+
+// procMountinfo is the container's mountinfo without runx's mounts (the
+// mount point is the fifth field).
+func (s *sentry) procMountinfo() (*vnode, error) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	var out strings.Builder
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || hidden(f[4]) {
 			continue
 		}
 		out.WriteString(line + "\n")

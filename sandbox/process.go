@@ -242,12 +242,12 @@ func (s *sentry) setName(t *task, dst *string) result {
 func (s *sentry) sysSethostname(t *task) result   { return s.setName(t, &s.hostname) }
 func (s *sentry) sysSetdomainname(t *task) result { return s.setName(t, &s.domain) }
 
-// Signals.
+// Processes. (Signals pass through the filter: kill, tkill and tgkill
+// resolve pids in the sandbox's own pid namespace.)
 
 // procInfo is a workload process as the Sentry finds it.
 type procInfo struct {
 	host, vpid, vpgid int
-	caught            uint64
 }
 
 // workload lists the workload's processes.
@@ -262,70 +262,9 @@ func (s *sentry) workload() []procInfo {
 		if err != nil {
 			continue
 		}
-		caught, _ := strconv.ParseUint(st["SigCgt"], 16, 64)
-		out = append(out, procInfo{host: h, vpid: v, vpgid: lastField(st["NSpgid"]), caught: caught})
+		out = append(out, procInfo{host: h, vpid: v, vpgid: lastField(st["NSpgid"])})
 	}
 	return out
-}
-
-func (s *sentry) sysKill(t *task) result {
-	pid, sig := t.argInt(0), t.argInt(1)
-	if sig < 0 || sig > 64 {
-		return fail(unix.EINVAL)
-	}
-	me, err := t.ids()
-	if err != nil {
-		return fail(unix.ESRCH)
-	}
-	var targets []procInfo
-	all := s.workload()
-	switch {
-	case pid > 0:
-		for _, p := range all {
-			if p.vpid == pid {
-				targets = append(targets, p)
-			}
-		}
-	case pid == -1:
-		for _, p := range all {
-			if p.vpid != 1 && p.vpid != me.vpid {
-				targets = append(targets, p)
-			}
-		}
-	default:
-		pgid := -pid
-		if pid == 0 {
-			pgid = -1
-			for _, p := range all {
-				if p.vpid == me.vpid {
-					pgid = p.vpgid
-				}
-			}
-		}
-		for _, p := range all {
-			if p.vpgid == pgid {
-				targets = append(targets, p)
-			}
-		}
-	}
-	if len(targets) == 0 {
-		return fail(unix.ESRCH)
-	}
-	for _, p := range targets {
-		s.debugf("[%d] kill(%d, %d) -> host %d", t.tid, p.vpid, sig, p.host)
-		if sig == 0 || !initIgnores(p, sig) {
-			if err := signalProcess(p.host, sig); err != nil && len(targets) == 1 {
-				return fail(toErrno(err))
-			}
-		}
-	}
-	return ok(0)
-}
-
-// initIgnores: the sandbox's pid 1 only gets the signals it handles, as
-// any pid namespace's init from inside its namespace.
-func initIgnores(p procInfo, sig int) bool {
-	return p.vpid == 1 && p.caught&(1<<(sig-1)) == 0
 }
 
 func signalProcess(host, sig int) error {
@@ -354,23 +293,6 @@ func (s *sentry) thread(tgid, tid int) (procInfo, int, bool) {
 	}
 	return procInfo{}, 0, false
 }
-
-func (s *sentry) tkill(tgid, tid, sig int) result {
-	if sig < 0 || sig > 64 || tid <= 0 {
-		return fail(unix.EINVAL)
-	}
-	p, host, ok := s.thread(tgid, tid)
-	if !ok {
-		return fail(unix.ESRCH)
-	}
-	if sig == 0 || initIgnores(p, sig) {
-		return result{}
-	}
-	return orFail(unix.Tgkill(p.host, host, unix.Signal(sig)), 0)
-}
-
-func (s *sentry) sysTkill(t *task) result  { return s.tkill(0, t.argInt(0), t.argInt(1)) }
-func (s *sentry) sysTgkill(t *task) result { return s.tkill(t.argInt(0), t.argInt(1), t.argInt(2)) }
 
 // Waiting: the caller can only wait for its own children, which the kernel
 // finds; the Sentry checks that a pid or group it names is one of them.

@@ -21,6 +21,7 @@ type options struct {
 	cwd         string
 	preserveFDs int
 	debug       bool
+	profile     *profile // the OCI seccomp profile, compiled (nil: none)
 	args        []string
 }
 
@@ -54,6 +55,8 @@ func parseOptions(args []string) (*options, error) {
 			o.preserveFDs, err = strconv.Atoi(val)
 		case "--debug":
 			o.debug = true
+		case "--seccomp":
+			o.profile, err = decodeProfile(val)
 		default:
 			return nil, fmt.Errorf("unknown flag %q", a)
 		}

@@ -57,6 +57,10 @@ func (s *sentry) spawn(sp *spawnSpec) (pid int, exited chan unix.WaitStatus, err
 		failMsg: []byte("runx-sentry: the workload's process could not start (" +
 			"user namespaces, chroot or seccomp refused)\n"),
 	}
+	if pr := s.opts.profile; pr != nil {
+		l.profile = unix.SockFprog{Len: uint16(len(pr.prog)), Filter: &pr.prog[0]}
+		l.profileFlags = pr.flags
+	}
 	for i, fd := range sp.stdio {
 		l.stdio[i] = int32(fd)
 	}

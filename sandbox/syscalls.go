@@ -49,6 +49,8 @@ var handlers = map[int]handler{
 	unix.SYS_CHOWN:        (*sentry).sysChown,
 	unix.SYS_LCHOWN:       (*sentry).sysLchown,
 	unix.SYS_FCHOWNAT:     (*sentry).sysFchownat,
+	unix.SYS_FCHOWN:       (*sentry).sysFchown,
+	unix.SYS_FCHMOD:       (*sentry).sysFchmod,
 	unix.SYS_UTIMENSAT:    (*sentry).sysUtimensat,
 	unix.SYS_TRUNCATE:     (*sentry).sysTruncate,
 	unix.SYS_GETXATTR:     (*sentry).sysNoXattr,
@@ -117,9 +119,6 @@ var handlers = map[int]handler{
 	unix.SYS_MBIND:                 (*sentry).sysContinue,
 
 	// Signals.
-	unix.SYS_KILL:   (*sentry).sysKill,
-	unix.SYS_TKILL:  (*sentry).sysTkill,
-	unix.SYS_TGKILL: (*sentry).sysTgkill,
 
 	// Identity and the host.
 	unix.SYS_GETUID:        (*sentry).sysGetuid,

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"debug/elf"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -629,5 +631,310 @@ func TestSandboxPidCalls(t *testing.T) {
 	}
 	if sb.stdout != ns.stdout || sb.code != ns.code {
 		t.Errorf("pid calls differ between the modes\nnamespace:\n%s\nsandbox:\n%s", ns, sb)
+	}
+}
+
+// The container's OCI seccomp profile applies to the workload: a call the
+// profile denies fails with the profile's errno even though the Sentry
+// would emulate it (mkdir), in the first process and in one runx exec
+// starts; what the profile allows still works; and the result is the
+// namespace mode's for the same bundle.
+func TestSandboxSeccompProfile(t *testing.T) {
+	requireRunx(t)
+	exdev := uint(18) // EXDEV: an errno nothing else here would give
+	withProfile := func(b *bundle) {
+		b.edit(func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"})
+			s.Linux.Seccomp = &specs.LinuxSeccomp{
+				DefaultAction: specs.ActAllow,
+				Syscalls: []specs.LinuxSyscall{
+					{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: &exdev},
+					// Two conditions on one argument: either matches.
+					{Names: []string{"socket"}, Action: specs.ActErrno, ErrnoRet: &exdev, Args: []specs.LinuxSeccompArg{
+						{Index: 0, Value: 2, Op: specs.OpEqualTo}, {Index: 0, Value: 10, Op: specs.OpEqualTo}}},
+				},
+			}
+		})
+	}
+	script := "mkdir /tmp/d; echo mkdir=$?; touch /tmp/f && echo touched; ls /tmp; " +
+		"nc 127.0.0.1 9 </dev/null; echo nc=$?"
+	ns := runIn(t, "namespace", withProfile, "sh", "-c", script)
+	sb := runIn(t, "sandbox", withProfile, "sh", "-c", script)
+	want := "mkdir=1\ntouched\nf\nnc=1\n"
+	if ns.stdout != want || ns.code != 0 {
+		t.Fatalf("the namespace mode does not give what this test expects\n%s", ns)
+	}
+	if sb.stdout != ns.stdout || sb.code != ns.code {
+		t.Errorf("the profile's effect differs between the modes\nnamespace:\n%s\nsandbox:\n%s", ns, sb)
+	}
+	if strings.Count(sb.stderr, "cross-device") != 2 {
+		t.Errorf("mkdir and socket(AF_INET) did not fail with the profile's errno (EXDEV)\n%s", sb)
+	}
+	// Without the profile the same script makes the directory.
+	plain := runIn(t, "sandbox", func(b *bundle) {
+		b.edit(func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"})
+		})
+	}, "sh", "-c", "mkdir /tmp/d; echo mkdir=$?")
+	if plain.stdout != "mkdir=0\n" {
+		t.Errorf("without a profile mkdir fails\n%s", plain)
+	}
+	// A process runx exec starts gets the profile too.
+	r := newRuntime(t)
+	b := sandboxBundle(t, "sleep", "100")
+	withProfile(b)
+	id := newID(t)
+	startContainer(r, b, id)
+	res := r.run("exec", id, "sh", "-c", "mkdir /tmp/e; echo mkdir=$?")
+	if res.stdout != "mkdir=1\n" || !strings.Contains(res.stderr, "cross-device") {
+		t.Errorf("runx exec's process is not under the profile\n%s", res)
+	}
+	r.ok("kill", id, "KILL")
+	r.waitStatus(id, "stopped", 10*time.Second)
+	r.ok("delete", id)
+	assertNothingLeft(t, r.root, id, b.dir)
+}
+
+// escapeProbe tries, by raw system calls, what a workload must not do: it
+// prints one line per attempt, "NAME RESULT" (RESULT is OK or the errno's
+// name). Arguments: the Sentry's host pid, a host process's pid, and a TCP
+// port a host process listens on at 127.0.0.1.
+const escapeProbe = `#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <linux/bpf.h>
+#include <linux/filter.h>
+#include <linux/keyctl.h>
+#include <linux/openat2.h>
+#include <linux/perf_event.h>
+#include <linux/seccomp.h>
+
+static void report(const char *what, long r) {
+	printf("%s %s\n", what, r < 0 ? strerrorname_np(errno) : "OK");
+}
+
+int main(int argc, char **argv) {
+	if (argc < 4) return 2;
+	int sentry = atoi(argv[1]), hostpid = atoi(argv[2]), port = atoi(argv[3]);
+	char path[64], buf[256];
+
+	report("mount", mount("none", "/tmp", "tmpfs", 0, NULL));
+	report("umount", umount2("/proc", MNT_DETACH));
+	report("fsopen", syscall(SYS_fsopen, "tmpfs", 0));
+	report("open_tree", syscall(SYS_open_tree, AT_FDCWD, "/", 0));
+	report("chroot", chroot("/tmp"));
+	report("pivot_root", syscall(SYS_pivot_root, "/tmp", "/tmp"));
+	report("unshare-user", unshare(CLONE_NEWUSER));
+	report("unshare-mount", unshare(CLONE_NEWNS));
+	report("mknod-mem", mknod("/tmp/mem", S_IFCHR | 0600, makedev(1, 1)));
+
+	report("ptrace-sentry", ptrace(PTRACE_ATTACH, sentry, 0, 0));
+	report("ptrace-seize-sentry", ptrace(PTRACE_SEIZE, sentry, 0, 0));
+	report("ptrace-traceme", ptrace(PTRACE_TRACEME, 0, 0, 0));
+	pid_t child = fork();
+	if (child == 0) { pause(); _exit(0); }
+	report("ptrace-child", ptrace(PTRACE_ATTACH, child, 0, 0));
+	char word[8];
+	struct iovec local = {word, sizeof word}, remote = {word, sizeof word};
+	report("process_vm_readv-child", syscall(SYS_process_vm_readv, child, &local, 1, &remote, 1, 0));
+	report("process_vm_readv-sentry", syscall(SYS_process_vm_readv, sentry, &local, 1, &remote, 1, 0));
+	report("pidfd_open-sentry", syscall(SYS_pidfd_open, sentry, 0));
+	report("kcmp", syscall(SYS_kcmp, getpid(), child, 0, 0, 0));
+	snprintf(path, sizeof path, "/proc/%d/mem", child);
+	report("proc-child-mem", open(path, O_RDONLY));
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+
+	report("kill-sentry", kill(sentry, 0));
+	report("kill-host", kill(hostpid, 0));
+	snprintf(path, sizeof path, "/proc/%d/status", sentry);
+	report("proc-sentry", open(path, O_RDONLY));
+	snprintf(path, sizeof path, "/proc/%d/status", hostpid);
+	report("proc-host", open(path, O_RDONLY));
+	snprintf(path, sizeof path, "/proc/%d/root/etc", hostpid);
+	report("proc-host-root", open(path, O_RDONLY));
+
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof attr);
+	struct bpf_insn prog[] = {{.code = BPF_JMP | BPF_EXIT}};
+	attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	attr.insns = (unsigned long)prog;
+	attr.insn_cnt = 1;
+	attr.license = (unsigned long)"GPL";
+	report("bpf", syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr));
+	char params[120];
+	memset(params, 0, sizeof params);
+	report("io_uring_setup", syscall(SYS_io_uring_setup, 4, params));
+	struct perf_event_attr pe;
+	memset(&pe, 0, sizeof pe);
+	pe.size = sizeof pe;
+	pe.type = PERF_TYPE_SOFTWARE;
+	pe.config = PERF_COUNT_SW_CPU_CLOCK;
+	report("perf_event_open", syscall(SYS_perf_event_open, &pe, 0, -1, -1, 0));
+	report("userfaultfd", syscall(SYS_userfaultfd, O_CLOEXEC));
+	report("keyctl", syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
+	report("add_key", syscall(SYS_add_key, "user", "k", "v", 1, KEY_SPEC_PROCESS_KEYRING));
+	report("init_module", syscall(SYS_init_module, NULL, 0, ""));
+	report("open_by_handle_at", syscall(SYS_open_by_handle_at, AT_FDCWD, NULL, 0));
+	struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog fprog = {1, &allow};
+	report("seccomp-listener", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog));
+
+	report("raw-icmp", socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
+	report("raw-icmp6", socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6));
+	report("packet", socket(AF_PACKET, SOCK_RAW, 0));
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	report("connect-host-port", connect(s, (struct sockaddr *)&sin, sizeof sin));
+	struct if_nameindex *ifs = if_nameindex();
+	printf("interfaces");
+	for (struct if_nameindex *i = ifs; i && i->if_index; i++) printf(" %s", i->if_name);
+	printf("\n");
+
+	struct open_how how = {.flags = O_RDONLY, .resolve = RESOLVE_IN_ROOT};
+	report("openat2-resolve", syscall(SYS_openat2, AT_FDCWD, "/../secret", &how, sizeof how));
+	how.resolve = 0;
+	report("openat2-dotdot", syscall(SYS_openat2, AT_FDCWD, "/../../../secret", &how, sizeof how));
+	int root = open("/", O_PATH | O_DIRECTORY);
+	report("openat2-dirfd", syscall(SYS_openat2, root, "../../secret", &how, sizeof how));
+	report("openat-proc1-root", openat(AT_FDCWD, "/proc/1/root/../../secret", O_RDONLY));
+	ssize_t n = readlink("/proc/1/root", buf, sizeof buf - 1);
+	buf[n > 0 ? n : 0] = 0;
+	printf("proc1-root-link %s\n", buf);
+	n = readlink("/proc/self/root", buf, sizeof buf - 1);
+	buf[n > 0 ? n : 0] = 0;
+	printf("self-root-link %s\n", buf);
+	report("runx-dir", open("/dev/.runx", O_RDONLY));
+	return 0;
+}
+`
+
+// The escapes the issue names, by a program that makes the calls itself
+// (no libc refusal in between), run by runx exec in a sandbox container.
+func TestSandboxEscapeCalls(t *testing.T) {
+	requireRunx(t)
+	probe := buildProbe(t, escapeProbe, true)
+	r := newRuntime(t)
+	b := sandboxBundle(t, "sleep", "1000")
+	copyFile(t, probe, filepath.Join(b.rootfs, "bin", "probe"), 0o755)
+	b.edit(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"})
+		// Even with CAP_NET_RAW and CAP_SYS_ADMIN in the spec.
+		for _, c := range []string{"CAP_NET_RAW", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE"} {
+			s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, c)
+			s.Process.Capabilities.Effective = append(s.Process.Capabilities.Effective, c)
+			s.Process.Capabilities.Permitted = append(s.Process.Capabilities.Permitted, c)
+		}
+	})
+	if err := os.WriteFile(filepath.Join(b.dir, "secret"), []byte("host-secret\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host := exec.Command("sleep", "100")
+	if err := host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { host.Process.Kill(); host.Wait() }()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	id := newID(t)
+	st := startContainer(r, b, id)
+	res := r.run("exec", id, "/bin/probe", itoa(st.Pid), itoa(host.Process.Pid), itoa(port))
+	if res.code != 0 {
+		t.Fatalf("the probe failed\n%s", res)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(res.stdout), "\n") {
+		k, v, _ := strings.Cut(line, " ")
+		got[k] = v
+	}
+	want := map[string]string{
+		"mount": "EPERM", "umount": "EPERM", "fsopen": "ENOSYS", "open_tree": "ENOSYS",
+		"chroot": "EPERM", "pivot_root": "EPERM", "unshare-user": "EPERM", "unshare-mount": "EPERM",
+		"mknod-mem":     "EPERM",
+		"ptrace-sentry": "EPERM", "ptrace-seize-sentry": "EPERM", "ptrace-traceme": "EPERM",
+		"ptrace-child": "EPERM", "process_vm_readv-child": "ENOSYS", "process_vm_readv-sentry": "ENOSYS",
+		"pidfd_open-sentry": "ENOSYS", "kcmp": "ENOSYS", "proc-child-mem": "ENOENT",
+		"kill-sentry": "ESRCH", "kill-host": "ESRCH", "proc-sentry": "ENOENT", "proc-host": "ENOENT",
+		"proc-host-root": "ENOENT",
+		"bpf":            "ENOSYS", "io_uring_setup": "ENOSYS", "perf_event_open": "ENOSYS", "userfaultfd": "ENOSYS",
+		"keyctl": "ENOSYS", "add_key": "ENOSYS", "init_module": "ENOSYS", "open_by_handle_at": "ENOSYS",
+		"seccomp-listener": "EPERM",
+		"raw-icmp":         "EPERM", "raw-icmp6": "EPERM", "packet": "EAFNOSUPPORT",
+		"connect-host-port": "ECONNREFUSED", "interfaces": "lo",
+		"openat2-resolve": "ENOSYS", "openat2-dotdot": "ENOENT", "openat2-dirfd": "ENOENT",
+		"openat-proc1-root": "ENOENT", "proc1-root-link": "/", "self-root-link": "/", "runx-dir": "ENOENT",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: got %q, want %q", k, got[k], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("the probe printed %d results, want %d\n%s", len(got), len(want), res.stdout)
+	}
+	if t.Failed() {
+		t.Logf("probe output:\n%s\n%s", res.stdout, res.stderr)
+	}
+	r.ok("kill", id, "KILL")
+	r.waitStatus(id, "stopped", 10*time.Second)
+	r.ok("delete", id)
+	assertNothingLeft(t, r.root, id, b.dir)
+}
+
+// A profile in the style engines pass (everything refused but an allowlist)
+// works in the sandbox: the loader's calls after it installs the profile
+// (seccomp, read, write, close, execveat) are in any such list, and what the
+// list leaves out fails with the profile's errno, as in the namespace mode.
+func TestSandboxSeccompAllowlistProfile(t *testing.T) {
+	requireRunx(t)
+	exdev := uint(18)
+	var allow []string
+	for _, name := range syscallNames(t) {
+		if name != "mkdir" && name != "mkdirat" {
+			allow = append(allow, name)
+		}
+	}
+	sort.Strings(allow)
+	withProfile := func(b *bundle) {
+		b.edit(func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"})
+			s.Linux.Seccomp = &specs.LinuxSeccomp{
+				DefaultAction:   specs.ActErrno,
+				DefaultErrnoRet: &exdev,
+				Architectures:   []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32},
+				Syscalls:        []specs.LinuxSyscall{{Names: allow, Action: specs.ActAllow}},
+			}
+		})
+	}
+	script := "mkdir /tmp/d; echo mkdir=$?; touch /tmp/f && echo touched; ls /tmp; sh -c 'echo nested $PPID'; cat /proc/self/status | grep -c Pid"
+	ns := runIn(t, "namespace", withProfile, "sh", "-c", script)
+	sb := runIn(t, "sandbox", withProfile, "sh", "-c", script)
+	if !strings.HasPrefix(ns.stdout, "mkdir=1\ntouched\nf\n") || ns.code != 0 {
+		t.Fatalf("the namespace mode does not give what this test expects\n%s", ns)
+	}
+	if sb.stdout != ns.stdout || sb.code != ns.code || !strings.Contains(sb.stderr, "cross-device") {
+		t.Errorf("the allowlist profile differs between the modes\nnamespace:\n%s\nsandbox:\n%s", ns, sb)
 	}
 }
