@@ -618,17 +618,27 @@ func (s *sentry) sysChroot(t *task) result { return fail(unix.EPERM) }
 
 // Names: make, remove, rename, link.
 
+// newName resolves where a name is to be made: its parent directory and the
+// name in it. Making "/", "." or ".." is EEXIST, as the kernel answers.
+func (s *sentry) newName(t *task, dirfd int, p string) (*node, string, unix.Errno) {
+	dir, name, err := s.parent(t, dirfd, p)
+	if err != nil {
+		if err == unix.EBUSY || err == unix.EINVAL {
+			return nil, "", unix.EEXIST
+		}
+		return nil, "", toErrno(err)
+	}
+	return dir, name, 0
+}
+
 func (s *sentry) mkdir(t *task, dirfd int, addr uint64, mode uint32) result {
 	p, err := t.readPath(addr)
 	if err != nil {
 		return fail(toErrno(err))
 	}
-	dir, name, err := s.parent(t, dirfd, p)
-	if err != nil {
-		if err == unix.EBUSY || err == unix.EINVAL {
-			return fail(unix.EEXIST)
-		}
-		return fail(toErrno(err))
+	dir, name, e := s.newName(t, dirfd, p)
+	if e != 0 {
+		return fail(e)
 	}
 	defer dir.close()
 	return orFail(unix.Mkdirat(dir.fd, name, mode&0o7777&^uint32(t.umask())), 0)
@@ -653,12 +663,9 @@ func (s *sentry) mknod(t *task, dirfd int, addr uint64, mode uint32, dev uint64)
 	if err != nil {
 		return fail(toErrno(err))
 	}
-	dir, name, err := s.parent(t, dirfd, p)
-	if err != nil {
-		if err == unix.EBUSY || err == unix.EINVAL {
-			return fail(unix.EEXIST)
-		}
-		return fail(toErrno(err))
+	dir, name, e := s.newName(t, dirfd, p)
+	if e != 0 {
+		return fail(e)
 	}
 	defer dir.close()
 	perm := mode & 0o7777 &^ uint32(t.umask())
@@ -750,12 +757,9 @@ func (s *sentry) symlink(t *task, taddr uint64, dirfd int, laddr uint64) result 
 	if err != nil {
 		return fail(toErrno(err))
 	}
-	dir, name, err := s.parent(t, dirfd, lp)
-	if err != nil {
-		if err == unix.EBUSY || err == unix.EINVAL {
-			return fail(unix.EEXIST)
-		}
-		return fail(toErrno(err))
+	dir, name, e := s.newName(t, dirfd, lp)
+	if e != 0 {
+		return fail(e)
 	}
 	defer dir.close()
 	return orFail(unix.Symlinkat(target, dir.fd, name), 0)
@@ -786,12 +790,9 @@ func (s *sentry) link(t *task, olddir int, oldaddr uint64, newdir int, newaddr u
 	if old.v != nil {
 		return fail(unix.EXDEV)
 	}
-	nd, nname, err := s.parent(t, newdir, np)
-	if err != nil {
-		if err == unix.EBUSY || err == unix.EINVAL {
-			return fail(unix.EEXIST)
-		}
-		return fail(toErrno(err))
+	nd, nname, e := s.newName(t, newdir, np)
+	if e != 0 {
+		return fail(e)
 	}
 	defer nd.close()
 	var st unix.Stat_t
