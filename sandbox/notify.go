@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -45,16 +46,28 @@ func ioctlPtr(fd int, req uint, p unsafe.Pointer) error {
 	return nil
 }
 
+// seccompIoctlNotifSetFlags is SECCOMP_IOCTL_NOTIF_SET_FLAGS, _IOW('!', 4, __u64).
+const seccompIoctlNotifSetFlags = 0x40082104
+
 // serve receives the notifications of one listener (the first process's,
-// or an exec's), each handled on its own goroutine: a handler may block
-// (opening a FIFO, a blocking connect).
+// or an exec's). A call that may block in the Sentry (opening a FIFO, a
+// blocking connect) is handled on its own goroutine; the quick ones are
+// answered on this locked thread, which the kernel then wakes synchronously
+// (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP): a round trip without a handoff.
 func (s *sentry) serve(listener int) {
+	runtime.LockOSThread()
+	// Linux 6.6 and later; older kernels answer EINVAL and wake as before.
+	_, _, _ = unix.Syscall(unix.SYS_IOCTL, uintptr(listener), seccompIoctlNotifSetFlags, unix.SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
 	for {
 		var n seccompNotif
 		err := ioctlPtr(listener, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&n))
 		switch err {
 		case nil:
-			go s.handle(listener, n)
+			if quick[n.Data.Nr] {
+				s.handle(listener, n)
+			} else {
+				go s.handle(listener, n)
+			}
 		case unix.EINTR, unix.ENOENT:
 			// Interrupted, or the caller went away before we received it.
 		default:
@@ -63,6 +76,19 @@ func (s *sentry) serve(listener int) {
 			return
 		}
 	}
+}
+
+// quick are the calls whose handling never waits on anything the workload
+// controls: answered inline by serve.
+var quick = map[int32]bool{
+	unix.SYS_GETPID: true, unix.SYS_GETPPID: true, unix.SYS_GETTID: true,
+	unix.SYS_GETUID: true, unix.SYS_GETEUID: true, unix.SYS_GETGID: true, unix.SYS_GETEGID: true,
+	unix.SYS_GETRESUID: true, unix.SYS_GETRESGID: true, unix.SYS_GETGROUPS: true,
+	unix.SYS_GETPGRP: true, unix.SYS_GETPGID: true, unix.SYS_GETSID: true,
+	unix.SYS_UNAME: true, unix.SYS_GETCWD: true, unix.SYS_UMASK: true,
+	unix.SYS_STAT: true, unix.SYS_LSTAT: true, unix.SYS_NEWFSTATAT: true, unix.SYS_STATX: true,
+	unix.SYS_ACCESS: true, unix.SYS_FACCESSAT: true, unix.SYS_FACCESSAT2: true,
+	unix.SYS_READLINK: true, unix.SYS_READLINKAT: true,
 }
 
 // result is a handler's answer.
