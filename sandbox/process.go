@@ -17,13 +17,13 @@ import (
 // may reach the kernel.
 
 func (s *sentry) sysGetpid(t *task) result {
-	id, err := t.ids()
-	return orFail(err, int64(id.vpid))
+	_, vpid, err := t.nsIDs()
+	return orFail(err, int64(vpid))
 }
 
 func (s *sentry) sysGettid(t *task) result {
-	id, err := t.ids()
-	return orFail(err, int64(id.vtid))
+	vtid, _, err := t.nsIDs()
+	return orFail(err, int64(vtid))
 }
 
 func (s *sentry) sysGetppid(t *task) result {

@@ -109,6 +109,27 @@ func (t *task) ids() (ids, error) {
 	return r, nil
 }
 
+// nsIDs is the caller's thread and process ids in the sandbox: what ids()
+// gives without the parent's, for getpid and gettid, which programs call often.
+func (t *task) nsIDs() (vtid, vpid int, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(t.tid) + "/status")
+	if err != nil {
+		return 0, 0, unix.ESRCH
+	}
+	vtid, vpid = -1, -1
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			vtid = lastField(v)
+		} else if v, ok := strings.CutPrefix(line, "NStgid:"); ok {
+			vpid = lastField(v)
+		}
+	}
+	if vtid < 0 || vpid < 0 || !t.valid() {
+		return 0, 0, unix.ESRCH
+	}
+	return vtid, vpid, nil
+}
+
 // getTgid is the caller's process id in the Sentry's pid namespace.
 func (t *task) getTgid() (int, error) {
 	if t.tgid > 0 {
