@@ -33,7 +33,7 @@ demo: deps build
 	@bash tests/scripts/demo.sh
 
 unit:
-	CGO_ENABLED=1 $(GO) test -tags "$(BUILDTAGS)" ./ ./isolation/... ./libct/... ./unikernel/... ./sandbox/...
+	CGO_ENABLED=1 $(GO) test -tags "$(BUILDTAGS)" ./ ./isolation/... ./libct/... ./unikernel/... ./sandbox/... ./internal/...
 
 integration: build
 	CGO_ENABLED=1 RUNX=$(CURDIR)/runx $(GO) test -count=1 -tags "$(BUILDTAGS)" -timeout 30m ./tests/ -v

@@ -1,51 +1,21 @@
 package sandbox
 
 import (
-	"encoding/binary"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runx-dev/runx/internal/bpftest"
 )
 
-// run interprets the compiled filter on one system call, as the kernel's
-// classic BPF would.
+// run interprets the compiled filter on one system call.
 func run(t *testing.T, prog []unix.SockFilter, arch uint32, nr int, args ...uint64) uint32 {
 	t.Helper()
-	var data [64]byte
-	binary.LittleEndian.PutUint32(data[0:], uint32(nr))
-	binary.LittleEndian.PutUint32(data[4:], arch)
-	for i, a := range args {
-		binary.LittleEndian.PutUint64(data[16+8*i:], a)
+	r, err := bpftest.Run(prog, arch, uint32(nr), args...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var acc uint32
-	for pc := 0; pc < len(prog); pc++ {
-		in := prog[pc]
-		switch in.Code {
-		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
-			acc = binary.LittleEndian.Uint32(data[in.K:])
-		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K:
-			pc += jump(acc == in.K, in)
-		case unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K:
-			pc += jump(acc >= in.K, in)
-		case unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K:
-			pc += jump(acc > in.K, in)
-		case unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K:
-			pc += jump(acc&in.K != 0, in)
-		case unix.BPF_RET | unix.BPF_K:
-			return in.K
-		default:
-			t.Fatalf("instruction %d: unknown code %#x", pc, in.Code)
-		}
-	}
-	t.Fatal("the program ran off its end")
-	return 0
-}
-
-func jump(cond bool, in unix.SockFilter) int {
-	if cond {
-		return int(in.Jt)
-	}
-	return int(in.Jf)
+	return r
 }
 
 func TestFilter(t *testing.T) {

@@ -1,50 +1,22 @@
 package unikernel
 
 import (
-	"encoding/binary"
 	"errors"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runx-dev/runx/internal/bpftest"
 )
 
-// run evaluates a classic BPF seccomp program over one seccomp_data.
+// run evaluates the filter over one call.
 func run(t *testing.T, prog []unix.SockFilter, arch uint32, nr uint32, args ...uint64) uint32 {
 	t.Helper()
-	data := make([]byte, 64)
-	binary.LittleEndian.PutUint32(data[0:], nr)
-	binary.LittleEndian.PutUint32(data[4:], arch)
-	for i, a := range args {
-		binary.LittleEndian.PutUint64(data[16+8*i:], a)
+	r, err := bpftest.Run(prog, arch, nr, args...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var acc uint32
-	for pc := 0; pc < len(prog); pc++ {
-		in := prog[pc]
-		switch in.Code {
-		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
-			acc = binary.LittleEndian.Uint32(data[in.K:])
-		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K:
-			if acc == in.K {
-				pc += int(in.Jt)
-			} else {
-				pc += int(in.Jf)
-			}
-		case unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K:
-			if acc > in.K {
-				pc += int(in.Jt)
-			} else {
-				pc += int(in.Jf)
-			}
-		case unix.BPF_JMP | unix.BPF_JA:
-			pc += int(in.K)
-		case unix.BPF_RET | unix.BPF_K:
-			return in.K
-		default:
-			t.Fatalf("unexpected instruction %#x at %d", in.Code, pc)
-		}
-	}
-	t.Fatal("program ran off its end")
-	return 0
+	return r
 }
 
 func TestAllowlist(t *testing.T) {
