@@ -339,6 +339,9 @@ func (s *sentry) execve(t *task, dirfd int, pathAddr, argvAddr, envpAddr uint64,
 		s.logOnce("exec-redirect", "exec: %v", err)
 		return fail(unix.ENOSYS)
 	}
+	if err == nil {
+		s.credsAfterExec(t)
+	}
 	return done()
 }
 

@@ -94,6 +94,9 @@ func forkLoader(l *loader) (int, syscall.Errno) {
 		syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
 	}
 	syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0, 0)
+	// The Sentry's identity switches (creds.go) make its memory, and so
+	// this copy, undumpable; the Sentry must reach this child with pidfd_getfd.
+	syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 1, 0, 0, 0, 0)
 	if !childSetup(l) {
 		childFail(l)
 	}

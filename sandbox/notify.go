@@ -63,7 +63,9 @@ func (s *sentry) serve(listener int) {
 		err := ioctlPtr(listener, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&n))
 		switch err {
 		case nil:
-			if quick[n.Data.Nr] {
+			// Once a process has changed identity, calls may run with
+			// other credentials than the Sentry's: on threads of their own.
+			if quick[n.Data.Nr] && !s.creds.changed.Load() {
 				s.handle(listener, n)
 			} else {
 				go s.handle(listener, n)

@@ -465,8 +465,9 @@ func (s *sentry) procStatusFile(host int, self bool) (*vnode, error) {
 		}
 		return "0"
 	}
-	o := s.opts
-	ids4 := func(id uint32) string { return fmt.Sprintf("%d\t%d\t%d\t%d", id, id, id, id) }
+	tgid, _ := strconv.Atoi(strings.TrimSpace(statusField(string(b), "Tgid")))
+	c := s.creds.of(tgid)
+	ids4 := func(r, e, sv, fs uint32) string { return fmt.Sprintf("%d\t%d\t%d\t%d", r, e, sv, fs) }
 	var out strings.Builder
 	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
 		k, v, _ := strings.Cut(line, ":")
@@ -493,19 +494,18 @@ func (s *sentry) procStatusFile(host int, self bool) (*vnode, error) {
 		case "TracerPid":
 			line = "TracerPid:\t0"
 		case "Uid":
-			line = "Uid:\t" + ids4(o.uid)
+			line = "Uid:\t" + ids4(c.ruid, c.euid, c.suid, c.fsuid)
 		case "Gid":
-			line = "Gid:\t" + ids4(o.gid)
+			line = "Gid:\t" + ids4(c.rgid, c.egid, c.sgid, c.fsgid)
 		case "Groups":
-			gs := make([]string, len(o.groups))
-			for i, g := range o.groups {
+			gs := make([]string, len(c.groups))
+			for i, g := range c.groups {
 				gs[i] = strconv.FormatUint(uint64(g), 10)
 			}
-			line = "Groups:\t" + strings.Join(gs, " ")
-		case "CapInh", "CapAmb":
-			line = k + ":\t0000000000000000"
-		case "CapPrm", "CapEff", "CapBnd":
-			line = fmt.Sprintf("%s:\t%016x", k, o.caps)
+			line = "Groups:\t" + strings.Join(gs, " ") + " " // the kernel's trailing space
+		case "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb":
+			v := map[string]uint64{"CapInh": c.inh, "CapPrm": c.prm, "CapEff": c.eff, "CapBnd": c.bnd, "CapAmb": c.amb}[k]
+			line = fmt.Sprintf("%s:\t%016x", k, v)
 		}
 		out.WriteString(line + "\n")
 	}

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"strconv"
@@ -31,178 +30,6 @@ func (s *sentry) sysGetppid(t *task) result {
 	return orFail(err, int64(id.vppid))
 }
 
-// Identities: the process.user of config.json, fixed for the container.
-
-func (s *sentry) sysGetuid(t *task) result { return ok(int64(s.opts.uid)) }
-func (s *sentry) sysGetgid(t *task) result { return ok(int64(s.opts.gid)) }
-
-func (s *sentry) sysGetresuid(t *task) result { return s.getres(t, s.opts.uid) }
-func (s *sentry) sysGetresgid(t *task) result { return s.getres(t, s.opts.gid) }
-
-func (s *sentry) getres(t *task, id uint32) result {
-	b := make([]byte, 4)
-	binary.LittleEndian.PutUint32(b, id)
-	for i := 0; i < 3; i++ {
-		if err := t.write(t.arg(i), b); err != nil {
-			return fail(unix.EFAULT)
-		}
-	}
-	return ok(0)
-}
-
-func (s *sentry) sysGetgroups(t *task) result {
-	size, n := t.argInt(0), len(s.opts.groups)
-	if size < 0 {
-		return fail(unix.EINVAL)
-	}
-	if size == 0 {
-		return ok(int64(n))
-	}
-	if size < n {
-		return fail(unix.EINVAL)
-	}
-	b := make([]byte, 4*n)
-	for i, g := range s.opts.groups {
-		binary.LittleEndian.PutUint32(b[4*i:], g)
-	}
-	if err := t.write(t.arg(1), b); err != nil {
-		return fail(unix.EFAULT)
-	}
-	return ok(int64(n))
-}
-
-// sameID: a set*id call that changes nothing succeeds; any change is refused.
-func sameID(id uint32, args ...uint64) result {
-	for _, a := range args {
-		if v := uint32(a); v != id && v != ^uint32(0) {
-			return fail(unix.EPERM)
-		}
-	}
-	return ok(0)
-}
-
-func (s *sentry) sysSetuid(t *task) result { return sameID(s.opts.uid, t.arg(0)) }
-func (s *sentry) sysSetgid(t *task) result { return sameID(s.opts.gid, t.arg(0)) }
-func (s *sentry) sysSetreuid(t *task) result {
-	return sameID(s.opts.uid, t.arg(0), t.arg(1))
-}
-func (s *sentry) sysSetregid(t *task) result {
-	return sameID(s.opts.gid, t.arg(0), t.arg(1))
-}
-func (s *sentry) sysSetresuid(t *task) result {
-	return sameID(s.opts.uid, t.arg(0), t.arg(1), t.arg(2))
-}
-func (s *sentry) sysSetresgid(t *task) result {
-	return sameID(s.opts.gid, t.arg(0), t.arg(1), t.arg(2))
-}
-func (s *sentry) sysSetfsuid(t *task) result { return ok(int64(s.opts.uid)) }
-func (s *sentry) sysSetfsgid(t *task) result { return ok(int64(s.opts.gid)) }
-
-func (s *sentry) sysSetgroups(t *task) result {
-	n := t.argInt(0)
-	if n < 0 || n > 65536 {
-		return fail(unix.EINVAL)
-	}
-	b, err := t.read(t.arg(1), 4*n)
-	if err != nil {
-		return fail(unix.EFAULT)
-	}
-	if n != len(s.opts.groups) {
-		return fail(unix.EPERM)
-	}
-	for i, g := range s.opts.groups {
-		if binary.LittleEndian.Uint32(b[4*i:]) != g {
-			return fail(unix.EPERM)
-		}
-	}
-	return ok(0)
-}
-
-const (
-	capV1 = 0x19980330
-	capV2 = 0x20071026
-	capV3 = 0x20080522
-
-	capSysAdmin = 21
-)
-
-func (s *sentry) hasCap(c uint) bool { return s.opts.caps&(1<<c) != 0 }
-
-// capget reports config.json's effective capabilities as the effective,
-// permitted and bounding sets.
-func (s *sentry) sysCapget(t *task) result {
-	var hdr struct {
-		Version uint32
-		Pid     int32
-	}
-	if err := readVal(t, t.arg(0), &hdr); err != nil {
-		return fail(unix.EFAULT)
-	}
-	words := 2
-	switch hdr.Version {
-	case capV1:
-		words = 1
-	case capV2, capV3:
-	default:
-		hdr.Version = capV3
-		if err := writeVal(t, t.arg(0), &hdr); err != nil {
-			return fail(unix.EFAULT)
-		}
-		if t.arg(1) == 0 {
-			return ok(0)
-		}
-		return fail(unix.EINVAL)
-	}
-	if hdr.Pid < 0 || hdr.Pid > 0 && s.hostPid(int(hdr.Pid)) == 0 {
-		return fail(unix.ESRCH)
-	}
-	if t.arg(1) == 0 {
-		return ok(0)
-	}
-	b := make([]byte, 12*words)
-	for w := 0; w < words; w++ {
-		v := uint32(s.opts.caps >> (32 * w))
-		binary.LittleEndian.PutUint32(b[12*w:], v)   // effective
-		binary.LittleEndian.PutUint32(b[12*w+4:], v) // permitted
-	}
-	if err := t.write(t.arg(1), b); err != nil {
-		return fail(unix.EFAULT)
-	}
-	return ok(0)
-}
-
-// capset succeeds when it asks for no more than the process has.
-func (s *sentry) sysCapset(t *task) result {
-	var hdr struct {
-		Version uint32
-		Pid     int32
-	}
-	if err := readVal(t, t.arg(0), &hdr); err != nil {
-		return fail(unix.EFAULT)
-	}
-	words := 2
-	switch hdr.Version {
-	case capV1:
-		words = 1
-	case capV2, capV3:
-	default:
-		return fail(unix.EINVAL)
-	}
-	b, err := t.read(t.arg(1), 12*words)
-	if err != nil {
-		return fail(unix.EFAULT)
-	}
-	for w := 0; w < words; w++ {
-		have := uint32(s.opts.caps >> (32 * w))
-		for _, off := range []int{0, 4, 8} {
-			if binary.LittleEndian.Uint32(b[12*w+off:])&^have != 0 {
-				return fail(unix.EPERM)
-			}
-		}
-	}
-	return ok(0)
-}
-
 // uname: the host's kernel, the sandbox's host and domain names.
 func (s *sentry) sysUname(t *task) result {
 	u := hostUname()
@@ -222,7 +49,7 @@ func setUts(dst []byte, v string) {
 }
 
 func (s *sentry) setName(t *task, dst *string) result {
-	if !s.hasCap(capSysAdmin) {
+	if !s.caller(t).has(unix.CAP_SYS_ADMIN) {
 		return fail(unix.EPERM)
 	}
 	n := t.argInt(1)
@@ -722,33 +549,15 @@ func (s *sentry) sysPrctl(t *task) result {
 	switch opt {
 	case unix.PR_SET_PDEATHSIG, unix.PR_GET_PDEATHSIG, unix.PR_SET_DUMPABLE, unix.PR_GET_DUMPABLE,
 		unix.PR_SET_NO_NEW_PRIVS, unix.PR_GET_NO_NEW_PRIVS, unix.PR_SET_CHILD_SUBREAPER,
-		unix.PR_GET_CHILD_SUBREAPER, unix.PR_SET_KEEPCAPS, unix.PR_GET_KEEPCAPS, unix.PR_GET_SECCOMP,
+		unix.PR_GET_CHILD_SUBREAPER, unix.PR_GET_SECCOMP,
 		unix.PR_SET_SECCOMP, unix.PR_SET_TIMERSLACK, unix.PR_GET_TIMERSLACK, unix.PR_GET_TID_ADDRESS,
 		unix.PR_SET_THP_DISABLE, unix.PR_GET_THP_DISABLE, unix.PR_SET_VMA, unix.PR_GET_SPECULATION_CTRL,
 		unix.PR_SET_TIMING, unix.PR_GET_TIMING, unix.PR_GET_ENDIAN:
 		return contin()
 	case unix.PR_SET_PTRACER:
 		return ok(0) // names a process; nothing traces in the sandbox
-	case unix.PR_CAPBSET_READ:
-		c := t.arg(1)
-		if c > 63 {
-			return fail(unix.EINVAL)
-		}
-		if s.hasCap(uint(c)) {
-			return ok(1)
-		}
-		return ok(0)
-	case unix.PR_CAPBSET_DROP:
-		if !s.hasCap(unix.CAP_SETPCAP) {
-			return fail(unix.EPERM)
-		}
-		return ok(0)
-	case unix.PR_CAP_AMBIENT:
-		switch t.arg(1) {
-		case unix.PR_CAP_AMBIENT_IS_SET, unix.PR_CAP_AMBIENT_CLEAR_ALL, unix.PR_CAP_AMBIENT_LOWER:
-			return ok(0)
-		}
-		return fail(unix.EPERM)
+	case unix.PR_SET_KEEPCAPS, unix.PR_GET_KEEPCAPS, unix.PR_GET_SECUREBITS, unix.PR_SET_SECUREBITS, unix.PR_CAPBSET_READ, unix.PR_CAPBSET_DROP, unix.PR_CAP_AMBIENT:
+		return s.prctlCaps(t, opt)
 	}
 	s.logOnce("prctl-"+strconv.Itoa(opt), "prctl option %d not supported: returning EINVAL", opt)
 	return fail(unix.EINVAL)

@@ -94,6 +94,8 @@ type sentry struct {
 
 	tr *tracer
 
+	creds *credTable // the workload processes' identities
+
 	scratch scratchDirs
 }
 
@@ -109,6 +111,7 @@ func Main(args []string) {
 		os.Exit(127)
 	}
 	s := &sentry{opts: o, logged: map[string]bool{}, userNS: -1, pidNS: -1}
+	s.creds = newCredTable(o)
 	status, err := s.run()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "runx-sentry: "+err.Error())

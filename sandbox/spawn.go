@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -26,9 +27,10 @@ type spawnSpec struct {
 	cwd      int // a descriptor of its working directory
 	env      []string
 	stdio    [3]int
-	preserve int  // descriptors 3 .. 3+preserve-1 it inherits
-	init     bool // the first process: new namespaces; else it joins them
-	ctty     bool // its stdin is a terminal to take as controlling terminal
+	preserve int    // descriptors 3 .. 3+preserve-1 it inherits
+	init     bool   // the first process: new namespaces; else it joins them
+	ctty     bool   // its stdin is a terminal to take as controlling terminal
+	creds    *creds // its identity when not the container's
 }
 
 // spawn starts a workload process under a new filter, serves its listener,
@@ -111,6 +113,9 @@ func (s *sentry) spawn(sp *spawnSpec) (pid int, exited chan unix.WaitStatus, err
 	if sp.init {
 		s.noteNamespaces(pid) // it waits for the handshake: no call yet
 	}
+	if sp.creds != nil {
+		s.creds.set(pid, sp.creds) // before it runs
+	}
 	listener, err := handshake(pid, pair[0])
 	if err != nil {
 		return 0, exited, err
@@ -185,12 +190,13 @@ const execSocket = scratchPath + "/exec.sock"
 
 // execRequest is the client's first message.
 type execRequest struct {
-	Args []string `json:"args"`
-	Env  []string `json:"env"`
-	Cwd  string   `json:"cwd"`
-	UID  uint32   `json:"uid"`
-	GID  uint32   `json:"gid"`
-	TTY  bool     `json:"tty"` // stdin is a terminal the client let go
+	Args   []string `json:"args"`
+	Env    []string `json:"env"`
+	Cwd    string   `json:"cwd"`
+	UID    uint32   `json:"uid"`
+	GID    uint32   `json:"gid"`
+	Groups []uint32 `json:"groups,omitempty"`
+	TTY    bool     `json:"tty"` // stdin is a terminal the client let go
 }
 
 // execMessage is every later message, both ways.
@@ -241,9 +247,9 @@ func (s *sentry) serveExec(c *net.UnixConn) {
 		reply(errors.New("malformed exec request"))
 		return
 	}
-	if req.UID != s.opts.uid || req.GID != s.opts.gid {
-		reply(fmt.Errorf("exec as uid %d gid %d: the sandbox mode runs every process as the container's user (uid %d gid %d)",
-			req.UID, req.GID, s.opts.uid, s.opts.gid))
+	who, err := s.execCreds(req)
+	if err != nil {
+		reply(err)
 		return
 	}
 	pathEnv := ""
@@ -252,19 +258,27 @@ func (s *sentry) serveExec(c *net.UnixConn) {
 			pathEnv = v
 		}
 	}
-	plan, err := s.planProgram(req.Args, pathEnv, req.Cwd)
+	var plan *execPlan
+	s.asCreds(who, func() result {
+		plan, err = s.planProgram(req.Args, pathEnv, req.Cwd)
+		return result{}
+	})
 	if err != nil {
 		reply(err)
 		return
 	}
 	defer plan.close()
-	cwd, err := s.openDir(req.Cwd)
+	var cwd int
+	s.asCreds(who, func() result {
+		cwd, err = s.openDir(req.Cwd)
+		return result{}
+	})
 	if err != nil {
 		reply(fmt.Errorf("cwd %s: %w", req.Cwd, err))
 		return
 	}
 	defer unix.Close(cwd)
-	pid, exited, err := s.spawn(&spawnSpec{plan: plan, cwd: cwd, env: req.Env, stdio: [3]int{fds[0], fds[1], fds[2]}, ctty: req.TTY})
+	pid, exited, err := s.spawn(&spawnSpec{plan: plan, cwd: cwd, env: req.Env, stdio: [3]int{fds[0], fds[1], fds[2]}, ctty: req.TTY, creds: who})
 	if err != nil {
 		reply(err)
 		return
@@ -358,7 +372,7 @@ func join(args []string) {
 		cwd = "/"
 	}
 	req, _ := json.Marshal(execRequest{Args: args, Env: os.Environ(), Cwd: cwd,
-		UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), TTY: releaseTerminal()})
+		UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Groups: ownGroups(), TTY: releaseTerminal()})
 	if _, _, err := c.WriteMsgUnix(append(req, '\n'), unix.UnixRights(0, 1, 2), nil); err != nil {
 		fail(err)
 	}
@@ -409,4 +423,40 @@ func releaseTerminal() bool {
 	signal.Ignore(unix.SIGHUP, unix.SIGCONT)
 	_, err = unix.IoctlRetInt(0, unix.TIOCNOTTY)
 	return err == nil
+}
+
+func ownGroups() []uint32 {
+	gs, _ := os.Getgroups()
+	out := make([]uint32, len(gs))
+	for i, g := range gs {
+		out[i] = uint32(g)
+	}
+	return out
+}
+
+// execCreds is the identity of a process runx exec starts as another user
+// than the container's (nil for the container's): that user's ids and
+// groups, with the container's capabilities for root and none for another
+// user, as runc's exec gives (no ambient capabilities).
+func (s *sentry) execCreds(req *execRequest) (*creds, error) {
+	base := s.creds.base
+	groups := append([]uint32(nil), req.Groups...)
+	slices.Sort(groups)
+	if req.UID == base.ruid && req.GID == base.rgid && sameGroups(groups, base.groups) {
+		return nil, nil
+	}
+	th := s.creds.thread
+	if th.prm&(1<<unix.CAP_SETUID) == 0 || th.prm&(1<<unix.CAP_SETGID) == 0 {
+		return nil, fmt.Errorf("exec as uid %d gid %d: the container's user (uid %d gid %d) lacks CAP_SETUID or CAP_SETGID to act as another",
+			req.UID, req.GID, base.ruid, base.rgid)
+	}
+	c := &creds{
+		ruid: req.UID, euid: req.UID, suid: req.UID, fsuid: req.UID,
+		rgid: req.GID, egid: req.GID, sgid: req.GID, fsgid: req.GID,
+		groups: groups, bnd: base.bnd,
+	}
+	if req.UID == 0 {
+		c.eff, c.prm = base.eff, base.prm
+	}
+	return c, nil
 }

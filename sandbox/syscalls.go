@@ -122,9 +122,9 @@ var handlers = map[int]handler{
 
 	// Identity and the host.
 	unix.SYS_GETUID:        (*sentry).sysGetuid,
-	unix.SYS_GETEUID:       (*sentry).sysGetuid,
+	unix.SYS_GETEUID:       (*sentry).sysGeteuid,
 	unix.SYS_GETGID:        (*sentry).sysGetgid,
-	unix.SYS_GETEGID:       (*sentry).sysGetgid,
+	unix.SYS_GETEGID:       (*sentry).sysGetegid,
 	unix.SYS_GETRESUID:     (*sentry).sysGetresuid,
 	unix.SYS_GETRESGID:     (*sentry).sysGetresgid,
 	unix.SYS_GETGROUPS:     (*sentry).sysGetgroups,
@@ -161,7 +161,7 @@ func (s *sentry) dispatch(t *task) result {
 		s.logOnce("nosys-"+name, "unsupported system call %s (%d): returning ENOSYS", name, nr)
 		return fail(unix.ENOSYS)
 	}
-	r := h(s, t)
+	r := s.asCaller(t, func() result { return h(s, t) })
 	if s.opts.debug {
 		switch r.kind {
 		case kindContinue:

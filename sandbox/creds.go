@@ -1,0 +1,413 @@
+package sandbox
+
+import (
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Identities. Every workload process has the credentials of Linux (real,
+// effective, saved and filesystem ids, supplementary groups, five capability
+// sets, keep-caps), kept by the Sentry: the kernel's own for a workload
+// process are those of an unmapped user without capabilities, and never
+// change. The set*id, capset and prctl calls change the Sentry's copy by the
+// kernel's rules; a call a changed process makes is served on an OS thread
+// that takes the process's filesystem ids, groups and effective capabilities
+// for the call (all three are per thread in Linux), so that permission
+// checks, and the owners of files it creates, are those the namespace mode
+// would give.
+
+// creds are one process's credentials. A creds value is never changed once
+// stored: a change stores a new one.
+type creds struct {
+	ruid, euid, suid, fsuid uint32
+	rgid, egid, sgid, fsgid uint32
+	groups                  []uint32
+	eff, prm, inh, bnd, amb uint64
+	keepCaps                bool
+	secure                  uint32 // securebits: kept and reported, not acted on
+}
+
+// fsCaps are the capabilities the kernel drops from the effective set when
+// the filesystem uid leaves 0 (and gives back when it returns).
+const fsCaps = 1<<unix.CAP_CHOWN | 1<<unix.CAP_DAC_OVERRIDE | 1<<unix.CAP_DAC_READ_SEARCH |
+	1<<unix.CAP_FOWNER | 1<<unix.CAP_FSETID | 1<<unix.CAP_LINUX_IMMUTABLE |
+	1<<unix.CAP_MAC_OVERRIDE | 1<<unix.CAP_MKNOD
+
+func (c *creds) clone() *creds {
+	n := *c
+	return &n
+}
+
+func (c *creds) has(capability uint) bool { return c.eff&(1<<capability) != 0 }
+
+// sameThread tells whether a thread with c's credentials and one with d's
+// are the same to the kernel: ids it checks, groups, effective capabilities.
+func (c *creds) sameThread(d *creds) bool {
+	if c.fsuid != d.fsuid || c.fsgid != d.fsgid || c.eff != d.eff || len(c.groups) != len(d.groups) {
+		return false
+	}
+	for i := range c.groups {
+		if c.groups[i] != d.groups[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// fixUID applies the kernel's capability rules for a uid change
+// (cap_emulate_setxuid and the fsuid rule) from old to c.
+func (c *creds) fixUID(old *creds) {
+	oldRoot := old.ruid == 0 || old.euid == 0 || old.suid == 0
+	newRoot := c.ruid == 0 || c.euid == 0 || c.suid == 0
+	if oldRoot && !newRoot && !c.keepCaps {
+		c.prm, c.eff, c.amb = 0, 0, 0
+	}
+	if old.euid == 0 && c.euid != 0 {
+		c.eff = 0
+	}
+	if old.euid != 0 && c.euid == 0 {
+		c.eff = c.prm
+	}
+	if old.fsuid == 0 && c.fsuid != 0 {
+		c.eff &^= fsCaps
+	}
+	if old.fsuid != 0 && c.fsuid == 0 {
+		c.eff |= c.prm & fsCaps
+	}
+	c.amb &= c.prm & c.inh
+}
+
+// afterExec is what exec makes of c: the kernel's rules for a file without
+// capabilities and with its set-id bits ignored (the workload runs with
+// no_new_privs).
+func (c *creds) afterExec() *creds {
+	n := c.clone()
+	n.suid, n.fsuid = n.euid, n.euid
+	n.sgid, n.fsgid = n.egid, n.egid
+	if n.euid == 0 || n.ruid == 0 {
+		n.prm = n.bnd | n.inh
+	} else {
+		n.prm = 0
+	}
+	n.prm |= n.amb
+	if n.euid == 0 {
+		n.eff = n.prm
+	} else {
+		n.eff = n.amb
+	}
+	n.keepCaps = false
+	return n
+}
+
+// credTable maps workload processes (host pids) to the credentials they
+// changed to. A process missing from it has its parent's; the table starts
+// empty and stays so for a workload that never changes identity, which
+// costs it nothing.
+type credTable struct {
+	base    *creds
+	sentry  int // the Sentry's pid: the parent of the processes it starts
+	changed atomic.Bool
+	change  sync.Mutex // one identity call at a time
+	mu      sync.Mutex
+	m       map[int]credEntry
+	// What the Sentry's own threads have: restored after a call.
+	thread unixCaps
+}
+
+type credEntry struct {
+	c     *creds
+	start uint64 // the process's start time, against reused pids
+}
+
+type unixCaps struct{ eff, prm, inh uint64 }
+
+func newCredTable(o *options) *credTable {
+	groups := append([]uint32(nil), o.groups...)
+	slices.Sort(groups) // as the kernel keeps them
+	base := &creds{
+		ruid: o.uid, euid: o.uid, suid: o.uid, fsuid: o.uid,
+		rgid: o.gid, egid: o.gid, sgid: o.gid, fsgid: o.gid,
+		groups: groups, eff: o.caps, prm: o.caps, bnd: o.caps,
+	}
+	ct := &credTable{base: base, sentry: os.Getpid(), m: map[int]credEntry{}}
+	ct.thread, _ = getThreadCaps()
+	return ct
+}
+
+// of returns the credentials of host process pid.
+func (ct *credTable) of(pid int) *creds {
+	if !ct.changed.Load() {
+		return ct.base
+	}
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	return ct.lookup(pid)
+}
+
+func (ct *credTable) lookup(pid int) *creds {
+	for depth := 0; depth < 1024 && pid > 1 && pid != ct.sentry; depth++ {
+		ppid, start, ok := procStat(pid)
+		if !ok {
+			break
+		}
+		if e, ok := ct.m[pid]; ok {
+			if e.start == start {
+				return e.c
+			}
+			delete(ct.m, pid) // a new process with an old number
+		}
+		pid = ppid
+	}
+	return ct.base
+}
+
+// set records c as pid's credentials. The children pid has not told apart
+// yet keep the credentials they were forked with.
+func (ct *credTable) set(pid int, c *creds) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	old := ct.lookup(pid)
+	_, start, ok := procStat(pid)
+	if !ok {
+		return
+	}
+	for _, child := range childrenOf(pid) {
+		if _, known := ct.m[child.pid]; !known {
+			ct.m[child.pid] = credEntry{c: old, start: child.start}
+		}
+	}
+	ct.m[pid] = credEntry{c: c, start: start}
+	ct.changed.Store(true)
+	ct.prune()
+}
+
+// prune forgets processes that have exited.
+func (ct *credTable) prune() {
+	if len(ct.m) < 64 {
+		return
+	}
+	for pid, e := range ct.m {
+		if _, start, ok := procStat(pid); !ok || start != e.start {
+			delete(ct.m, pid)
+		}
+	}
+}
+
+// procStat reads a process's parent and start time from /proc/PID/stat.
+func procStat(pid int) (ppid int, start uint64, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	// The name, in parentheses, may hold spaces: fields count from its end.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return 0, 0, false
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	start, _ = strconv.ParseUint(f[19], 10, 64)
+	return ppid, start, true
+}
+
+type childProc struct {
+	pid   int
+	start uint64
+}
+
+// childrenOf lists pid's child processes (this kernel may lack
+// /proc/PID/task/TID/children, so it reads every process's stat).
+func childrenOf(pid int) []childProc {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []childProc
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil || n == pid {
+			continue
+		}
+		if ppid, start, ok := procStat(n); ok && ppid == pid {
+			out = append(out, childProc{n, start})
+		}
+	}
+	return out
+}
+
+// caller is the credentials of the calling process.
+func (s *sentry) caller(t *task) *creds {
+	if !s.creds.changed.Load() {
+		return s.creds.base
+	}
+	tgid, err := t.getTgid()
+	if err != nil {
+		return s.creds.base
+	}
+	return s.creds.of(tgid)
+}
+
+// asCaller runs serve on this OS thread with the caller's filesystem ids,
+// groups and effective capabilities when they differ from the Sentry's.
+func (s *sentry) asCaller(t *task, serve func() result) result {
+	return s.asCreds(s.caller(t), serve)
+}
+
+// asCreds runs serve with c's credentials (nil: the Sentry's own).
+func (s *sentry) asCreds(c *creds, serve func() result) result {
+	base := s.creds.base
+	if c == nil || c == base || c.sameThread(base) {
+		return serve()
+	}
+	runtime.LockOSThread()
+	restored := false
+	defer func() {
+		// A thread that could not get its own credentials back dies with
+		// this goroutine (Go ends a locked thread whose goroutine exits).
+		if restored {
+			runtime.UnlockOSThread()
+		}
+	}()
+	err := s.takeCreds(c)
+	defer func() { restored = s.restoreCreds() == nil }()
+	if err != nil {
+		s.logOnce("creds", "cannot take the identity of a workload process: %v", err)
+		return fail(unix.EPERM)
+	}
+	return serve()
+}
+
+func (s *sentry) takeCreds(c *creds) error {
+	base := s.creds.base
+	if !sameGroups(c.groups, base.groups) {
+		if err := setThreadGroups(c.groups); err != nil {
+			return err
+		}
+	}
+	if c.fsgid != base.fsgid {
+		if err := setThreadFsid(unix.SYS_SETFSGID, c.fsgid); err != nil {
+			return err
+		}
+	}
+	if c.fsuid != base.fsuid {
+		if err := setThreadFsid(unix.SYS_SETFSUID, c.fsuid); err != nil {
+			return err
+		}
+	}
+	th := s.creds.thread
+	return setThreadCaps(unixCaps{eff: c.eff & th.prm, prm: th.prm, inh: th.inh})
+}
+
+// restoreCreds gives the thread the Sentry's credentials back: the
+// capabilities first (setting ids and groups needs some), then the ids and
+// groups, then the capabilities again (a filesystem uid back to 0 raises
+// the filesystem ones).
+func (s *sentry) restoreCreds() error {
+	base, th := s.creds.base, s.creds.thread
+	if err := setThreadCaps(th); err != nil {
+		return err
+	}
+	if err := setThreadFsid(unix.SYS_SETFSUID, base.fsuid); err != nil {
+		return err
+	}
+	if err := setThreadFsid(unix.SYS_SETFSGID, base.fsgid); err != nil {
+		return err
+	}
+	if err := setThreadGroups(base.groups); err != nil {
+		return err
+	}
+	if err := setThreadCaps(th); err != nil {
+		return err
+	}
+	// Changing ids made the Sentry undumpable, which would keep it from
+	// reaching the children it forks before they exec.
+	return unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
+}
+
+func sameGroups(a, b []uint32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// The raw calls below act on the calling thread only (glibc's and Go's
+// wrappers would change every thread).
+
+func setThreadGroups(groups []uint32) error {
+	var p unsafe.Pointer
+	if len(groups) > 0 {
+		p = unsafe.Pointer(&groups[0])
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), uintptr(p), 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// setThreadFsid calls setfsuid or setfsgid, which report no error: the
+// result is checked by asking again.
+func setThreadFsid(nr uintptr, id uint32) error {
+	unix.RawSyscall(nr, uintptr(id), 0, 0)
+	now, _, _ := unix.RawSyscall(nr, ^uintptr(0), 0, 0)
+	if uint32(now) != id {
+		return unix.EPERM
+	}
+	return nil
+}
+
+func getThreadCaps() (unixCaps, error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var d [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &d[0]); err != nil {
+		return unixCaps{}, err
+	}
+	join := func(lo, hi uint32) uint64 { return uint64(lo) | uint64(hi)<<32 }
+	return unixCaps{
+		eff: join(d[0].Effective, d[1].Effective),
+		prm: join(d[0].Permitted, d[1].Permitted),
+		inh: join(d[0].Inheritable, d[1].Inheritable),
+	}, nil
+}
+
+func setThreadCaps(c unixCaps) error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	d := [2]unix.CapUserData{
+		{Effective: uint32(c.eff), Permitted: uint32(c.prm), Inheritable: uint32(c.inh)},
+		{Effective: uint32(c.eff >> 32), Permitted: uint32(c.prm >> 32), Inheritable: uint32(c.inh >> 32)},
+	}
+	return unix.Capset(&hdr, &d[0])
+}
+
+// credsAfterExec gives the caller, which has just exec'd, what exec makes of its
+// credentials (a process that never changed them keeps the container's).
+func (s *sentry) credsAfterExec(t *task) {
+	if !s.creds.changed.Load() {
+		return
+	}
+	tgid, err := t.getTgid()
+	if err != nil {
+		return
+	}
+	s.creds.change.Lock()
+	defer s.creds.change.Unlock()
+	if c := s.creds.of(tgid); c != s.creds.base {
+		s.creds.set(tgid, c.afterExec())
+	}
+}
