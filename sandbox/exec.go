@@ -317,7 +317,8 @@ func (s *sentry) execve(t *task, dirfd int, pathAddr, argvAddr, envpAddr uint64,
 	if _, err := t.addFD(rfd, s.execFD, true, false); err != nil {
 		return fail(toErrno(err))
 	}
-	err = s.tr.redirect(t.tid, t.nr(), t.n.Data.IP, t.n.Data.Args, func(r *unix.PtraceRegs) bool {
+	wake := func() { t.respond(0, -errnoRestartSys, 0) }
+	err = s.tr.redirect(t.tid, t.nr(), t.n.Data.IP, t.n.Data.Args, wake, func(r *unix.PtraceRegs) bool {
 		pathPtr, argvPtr := pathAddr+uint64(len(p)), argvAddr // the path's own NUL is an empty path
 		if plan.changed {
 			var err error

@@ -195,8 +195,16 @@ func childSetup(l *loader) bool {
 			return false
 		}
 	}
+	// Once the Sentry has received a call, only a fatal signal ends the
+	// wait (Linux 5.19): a call it has carried out is never also failed
+	// with EINTR, or restarted and carried out twice. Older kernels lack
+	// the flag (EINVAL) and get the interruptible wait.
 	fd, _, e := syscall.RawSyscall6(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
-		unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&l.prog)), 0, 0, 0)
+		unix.SECCOMP_FILTER_FLAG_NEW_LISTENER|seccompFilterFlagWaitKillableRecv, uintptr(unsafe.Pointer(&l.prog)), 0, 0, 0)
+	if e == unix.EINVAL {
+		fd, _, e = syscall.RawSyscall6(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
+			unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&l.prog)), 0, 0, 0)
+	}
 	if e != 0 {
 		return false
 	}
@@ -220,6 +228,9 @@ func childFail(l *loader) {
 	}
 	syscall.RawSyscall6(unix.SYS_EXIT_GROUP, 127, 0, 0, 0, 0, 0)
 }
+
+// seccompFilterFlagWaitKillableRecv is SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV.
+const seccompFilterFlagWaitKillableRecv = 1 << 5
 
 // handshake receives the listener from the child over the socket pair and
 // lets the child go on to its exec. It returns the listener, now the Sentry's.

@@ -2,6 +2,9 @@ package sandbox
 
 import (
 	"runtime"
+	"strconv"
+	"sync"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -93,6 +96,60 @@ var quick = map[int32]bool{
 	unix.SYS_READLINK: true, unix.SYS_READLINKAT: true,
 }
 
+// mayBlock are the calls the Sentry may wait in for as long as the
+// workload wants (a FIFO's other end, a peer that does not accept or read).
+var mayBlock = map[int32]bool{
+	unix.SYS_OPEN: true, unix.SYS_OPENAT: true, unix.SYS_OPENAT2: true, unix.SYS_CREAT: true,
+	unix.SYS_CONNECT: true, unix.SYS_SENDTO: true, unix.SYS_SENDMSG: true, unix.SYS_SENDMMSG: true,
+}
+
+// signalPoll is how often a long call looks for a signal to its caller.
+const signalPoll = 20 * time.Millisecond
+
+// watchSignals ends the caller's wait with -ERESTARTSYS when, while the
+// Sentry serves a call that may block, a signal the caller handles arrives:
+// the kernel then runs the handler and restarts the call (SA_RESTART) or
+// fails it with EINTR, as it would for the blocked call itself. The caller
+// waits killably (only a fatal signal would end the wait otherwise). The
+// returned function stops the watch.
+func (s *sentry) watchSignals(t *task) (stop func()) {
+	var mu sync.Mutex
+	stopped := false
+	var timer *time.Timer
+	timer = time.AfterFunc(signalPoll, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		if signalWaiting(t.tid) {
+			t.respond(0, -errnoRestartSys, 0)
+			return
+		}
+		timer.Reset(signalPoll)
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		timer.Stop()
+	}
+}
+
+// signalWaiting tells whether thread tid has a pending signal, not blocked,
+// that it has a handler for.
+func signalWaiting(tid int) bool {
+	st, err := procStatus(tid)
+	if err != nil {
+		return false
+	}
+	mask := func(k string) uint64 {
+		v, _ := strconv.ParseUint(st[k], 16, 64)
+		return v
+	}
+	return (mask("SigPnd")|mask("ShdPnd"))&^mask("SigBlk")&mask("SigCgt") != 0
+}
+
 // result is a handler's answer.
 type result struct {
 	val   int64
@@ -143,6 +200,9 @@ func (s *sentry) handle(listener int, n seccompNotif) {
 			t.respond(0, -int32(unix.ENOSYS), 0)
 		}
 	}()
+	if mayBlock[n.Data.Nr] {
+		defer s.watchSignals(t)()
+	}
 	r := s.dispatch(t)
 	switch r.kind {
 	case kindDone:

@@ -108,16 +108,21 @@ var errRetry = errors.New("the thread moved on")
 
 // redirect makes thread tid, blocked in the seccomp notification of system
 // call nr made at ip with args, run instead the system call in regs' place:
-// it attaches, interrupts the notification (the call then ends in
-// -ERESTARTSYS, registers untouched), rewrites the registers at the stop and
-// detaches.
-func (t *tracer) redirect(tid int, nr int, ip uint64, args [6]uint64, set func(r *unix.PtraceRegs) bool) error {
+// it attaches, asks for a stop, ends the call with -ERESTARTSYS (wake
+// answers the notification so; on a kernel without killable waits the
+// interrupt itself ends it the same way), rewrites the registers at the stop
+// on the way back to user space, and detaches.
+func (t *tracer) redirect(tid int, nr int, ip uint64, args [6]uint64, wake func(), set func(r *unix.PtraceRegs) bool) error {
 	var err error
-	t.do(func() { err = t.redirectLocked(tid, nr, ip, args, set) })
+	t.do(func() { err = t.redirectLocked(tid, nr, ip, args, wake, set) })
 	return err
 }
 
-func (t *tracer) redirectLocked(tid int, nr int, ip uint64, args [6]uint64, set func(r *unix.PtraceRegs) bool) error {
+// errnoRestartSys is the kernel's ERESTARTSYS: a call ending with it is
+// restarted, or fails with EINTR when a handler without SA_RESTART runs.
+const errnoRestartSys = 512
+
+func (t *tracer) redirectLocked(tid int, nr int, ip uint64, args [6]uint64, wake func(), set func(r *unix.PtraceRegs) bool) error {
 	if err := unix.PtraceSeize(tid); err != nil {
 		return fmt.Errorf("PTRACE_SEIZE: %w", err)
 	}
@@ -125,6 +130,7 @@ func (t *tracer) redirectLocked(tid int, nr int, ip uint64, args [6]uint64, set 
 		_ = unix.PtraceDetach(tid)
 		return fmt.Errorf("PTRACE_INTERRUPT: %w", err)
 	}
+	wake()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		var ws unix.WaitStatus
@@ -166,7 +172,7 @@ func (t *tracer) redirectLocked(tid int, nr int, ip uint64, args [6]uint64, set 
 		}
 		// The notification ended in -ERESTARTSYS with the registers of the
 		// call untouched: only then is it the same call.
-		same := int64(regs.Rax) == -512 && regs.Orig_rax == uint64(nr) && regs.Rip == ip &&
+		same := int64(regs.Rax) == -errnoRestartSys && regs.Orig_rax == uint64(nr) && regs.Rip == ip &&
 			regs.Rdi == args[0] && regs.Rsi == args[1] && regs.Rdx == args[2] &&
 			regs.R10 == args[3] && regs.R8 == args[4] && regs.R9 == args[5]
 		if !same {
