@@ -87,7 +87,22 @@ func filterRules(execFD, cwdFD int) []rule {
 		// does not handle. Passing them also keeps them atomic: a signal
 		// arriving while the Sentry served a kill would fail it with EINTR
 		// after the signal was sent.
-		unix.SYS_KILL, unix.SYS_TKILL, unix.SYS_TGKILL)...)
+		unix.SYS_KILL, unix.SYS_TKILL, unix.SYS_TGKILL,
+		// POSIX timers are the caller's own; a thread to signal must be
+		// in its thread group.
+		unix.SYS_TIMER_CREATE, unix.SYS_TIMER_SETTIME, unix.SYS_TIMER_GETTIME,
+		unix.SYS_TIMER_GETOVERRUN, unix.SYS_TIMER_DELETE,
+		// inotify: new descriptors, and watches by number (adding one
+		// names a path: the Sentry's).
+		unix.SYS_INOTIFY_INIT, unix.SYS_INOTIFY_INIT1, unix.SYS_INOTIFY_RM_WATCH,
+		// System V IPC and POSIX message queues: keys and queue names live
+		// in the container's IPC namespace, which holds the workload's
+		// objects only (the Sentry has none).
+		unix.SYS_SHMGET, unix.SYS_SHMAT, unix.SYS_SHMDT, unix.SYS_SHMCTL,
+		unix.SYS_SEMGET, unix.SYS_SEMOP, unix.SYS_SEMTIMEDOP, unix.SYS_SEMCTL,
+		unix.SYS_MSGGET, unix.SYS_MSGSND, unix.SYS_MSGRCV, unix.SYS_MSGCTL,
+		unix.SYS_MQ_OPEN, unix.SYS_MQ_UNLINK, unix.SYS_MQ_TIMEDSEND, unix.SYS_MQ_TIMEDRECEIVE,
+		unix.SYS_MQ_NOTIFY, unix.SYS_MQ_GETSETATTR)...)
 	rs = append(rs,
 		// The one exec the filter lets through: the file the Sentry opened
 		// and placed at execFD, with an empty path (see exec.go).

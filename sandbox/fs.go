@@ -49,6 +49,9 @@ func (s *sentry) nodeOpen(t *task, n *node, flags int) (int, error) {
 		if err := unix.Fstat(n.fd, &st); err != nil {
 			return -1, err
 		}
+		if flags&unix.O_DIRECTORY != 0 && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return -1, unix.ENOTDIR // ln -sf tells a directory apart so
+		}
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFLNK:
 			return -1, unix.ELOOP
@@ -962,4 +965,29 @@ func (s *sentry) sysTruncate(t *task) result {
 	}
 	defer unix.Close(fd)
 	return orFail(unix.Ftruncate(fd, int64(t.arg(1))), 0)
+}
+
+// inotify_add_watch: the path is resolved by the Sentry, and the watch is
+// added on its copy of the caller's inotify descriptor (the same open file)
+// through the resolved file's /proc/self/fd link.
+func (s *sentry) sysInotifyAddWatch(t *task) result {
+	fd, err := t.getFD(t.argInt(0))
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	p, err := t.readPath(t.arg(1))
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	mask := uint32(t.arg(2))
+	n, err := s.lookup(t, unix.AT_FDCWD, p, mask&unix.IN_DONT_FOLLOW == 0)
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	defer n.close()
+	if n.v != nil {
+		return fail(unix.EACCES) // the Sentry's /proc files do not change
+	}
+	wd, err := unix.InotifyAddWatch(fd, fmt.Sprintf("/proc/self/fd/%d", n.fd), mask&^unix.IN_DONT_FOLLOW)
+	return orFail(err, int64(wd))
 }

@@ -139,6 +139,8 @@ func (s *sentry) procNode(t *task, comps []string) (*vnode, error) {
 		return &vnode{kind: vLink, target: "self/mounts"}, nil
 	case c == "sys":
 		return s.procSys(comps[1:])
+	case c == "sysvipc":
+		return s.procSysvipc(comps[1:])
 	case isNumber(c):
 		vpid, _ := strconv.Atoi(c)
 		host := s.hostPid(vpid)
@@ -172,8 +174,70 @@ func (s *sentry) procRoot() *vnode {
 		}
 	}
 	v.entries = append(v.entries, dirent{"self", vLink}, dirent{"thread-self", vLink},
-		dirent{"mounts", vLink}, dirent{"sys", vDir})
+		dirent{"mounts", vLink}, dirent{"sys", vDir}, dirent{"sysvipc", vDir})
 	return v
+}
+
+// sysvipcPidColumns are the columns of /proc/sysvipc/* that hold pids (from 0).
+var sysvipcPidColumns = map[string][]int{"shm": {4, 5}, "msg": {5, 6}, "sem": nil}
+
+// procSysvipc is the container's /proc/sysvipc (the IPC namespace the
+// workload shares with the Sentry), owners as the container sees them and
+// pids as the sandbox numbers them.
+func (s *sentry) procSysvipc(comps []string) (*vnode, error) {
+	if len(comps) == 0 {
+		v := &vnode{kind: vDir}
+		for _, f := range []string{"msg", "sem", "shm"} {
+			v.entries = append(v.entries, dirent{f, vFile})
+		}
+		return v, nil
+	}
+	cols, known := sysvipcPidColumns[comps[0]]
+	if !known || len(comps) > 1 {
+		return nil, unix.ENOENT
+	}
+	b, err := os.ReadFile("/proc/sysvipc/" + comps[0])
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	lines := strings.Split(string(b), "\n")
+	for i := 1; i < len(lines); i++ {
+		for _, c := range cols {
+			lines[i] = replaceColumn(lines[i], c, func(v string) string {
+				pid, err := strconv.Atoi(v)
+				if err != nil || pid <= 0 {
+					return v
+				}
+				return strconv.Itoa(s.virtualPid(pid))
+			})
+		}
+	}
+	return &vnode{kind: vFile, data: []byte(strings.Join(lines, "\n"))}, nil
+}
+
+// replaceColumn rewrites the n-th (from 0) blank-separated field of a
+// right-aligned table row, keeping the row's width.
+func replaceColumn(line string, n int, f func(string) string) string {
+	start, field := -1, -1
+	for i := 0; i <= len(line); i++ {
+		blank := i == len(line) || line[i] == ' ' || line[i] == '\t'
+		switch {
+		case !blank && start < 0:
+			start = i
+			field++
+		case blank && start >= 0:
+			if field == n {
+				v := f(line[start:i])
+				pad := ""
+				if d := i - start - len(v); d > 0 {
+					pad = strings.Repeat(" ", d)
+				}
+				return line[:start] + pad + v + line[i:]
+			}
+			start = -1
+		}
+	}
+	return line
 }
 
 func (s *sentry) procSys(comps []string) (*vnode, error) {

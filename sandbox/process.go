@@ -240,6 +240,32 @@ func (s *sentry) byPid(t *task, do func(host int) result) result {
 	return do(host)
 }
 
+// ioprio_get and ioprio_set name a process or a group by its sandbox
+// number; 0 (the caller) passes.
+func (s *sentry) sysIoprio(t *task) result {
+	const whoProcess, whoPgrp = 1, 2
+	which, who := t.argInt(0), t.argInt(1)
+	if who == 0 {
+		return contin()
+	}
+	host := 0
+	switch which {
+	case whoProcess:
+		_, host, _ = s.thread(0, who)
+	case whoPgrp:
+		host = s.hostPgid(who)
+	default:
+		return fail(unix.EINVAL) // a user's processes: not emulated
+	}
+	if host == 0 {
+		return fail(unix.ESRCH)
+	}
+	if t.nr() == unix.SYS_IOPRIO_SET {
+		return raw(unix.SYS_IOPRIO_SET, uintptr(which), uintptr(host), uintptr(t.argInt(2)))
+	}
+	return raw(unix.SYS_IOPRIO_GET, uintptr(which), uintptr(host))
+}
+
 // raw makes a system call for the workload on host pids.
 func raw(nr uintptr, args ...uintptr) result {
 	var a [6]uintptr

@@ -34,11 +34,15 @@ import (
 
 // compatWorkloads are shell command lines run with /bin/sh -c.
 //
-// Left out (see sandbox/README.md):
-//   - "ulimit -n" and RLIMIT_NOFILE: the sandbox shows two descriptors fewer
-//     than the namespace mode (its reserved descriptors), by design;
-//   - inotify (tail -f, ENOSYS), System V IPC and POSIX message queues
-//     (ENOSYS), timers that signal a thread (timer_create, ENOSYS).
+// Left out (see sandbox/README.md): "ulimit -n" and RLIMIT_NOFILE: the
+// sandbox shows two descriptors fewer than the namespace mode (its reserved
+// descriptors), by design; signal permissions between sandbox users (kill
+// passes to the host, where every workload process is one user); EINTR
+// from a handler without SA_RESTART in the moment before the Sentry
+// receives a call; the creator's pid in /proc/sysvipc once it has exited.
+//
+// The id-* workloads run with Docker's default capabilities (compatCaps),
+// as a runc-style spec grants too few to change identity.
 var compatWorkloads = []struct{ name, cmd string }{
 	// Shell and coreutils.
 	{"echo", `echo hello world`},
@@ -287,6 +291,406 @@ EOF`},
 	{"timeout", `timeout 0.3 sleep 5; echo $?`},
 	{"py-proc", `python3 -c 'print([l.split()[0] for l in open("/proc/self/status") if l.startswith(("Pid", "PPid", "Uid"))]); import os; print([e for e in sorted(os.listdir("/proc/self")) if e in ("cmdline", "comm", "cwd", "environ", "exe", "fd", "maps", "root", "stat", "status", "task")], os.readlink("/proc/self/cwd"), sorted(os.listdir("/proc/self/fd")))'`},
 	{"py-env-cwd", `cd /usr && FOO=bar python3 -c 'import os; print(os.environ["FOO"], os.getcwd()); os.chdir(".."); print(os.getcwd())'`},
+	// Identity changes by a root workload. These run with Docker's default
+	// capabilities (compatCaps: CAP_SETUID, CAP_SETGID, CAP_CHOWN,
+	// CAP_DAC_OVERRIDE, CAP_FOWNER, ...), without which the namespace mode
+	// refuses them too; id-no-cap-setuid runs with the default three.
+	// Dropping to uid 1000 must drop the effective and permitted
+	// capabilities, make permission checks those of uid 1000 (files,
+	// sticky /tmp, kill) and own what it creates; a forked child keeps its
+	// own credentials.
+	{"id-py-setresuid", `python3 -c 'import os; os.setgroups([1001, 1000]); os.setresgid(1000, 1000, 1000); os.setresuid(1000, 1000, 1000); print(os.getresuid(), os.getresgid(), os.getgroups(), os.getuid(), os.getegid())'`},
+	{"id-py-drop-files", `python3 - <<'EOF'
+import os
+open("/tmp/rootfile", "w").close()
+os.chmod("/tmp/rootfile", 0o600)
+os.setgroups([])
+os.setresgid(1000, 1000, 1000)
+os.setresuid(1000, 1000, 1000)
+for path, mode in (("/etc/shadow", "r"), ("/tmp/rootfile", "r"), ("/etc/passwd", "r")):
+    try:
+        open(path, mode).close()
+        print(path, "opened")
+    except PermissionError:
+        print(path, "PermissionError")
+with open("/tmp/mine", "w") as f:
+    f.write("x")
+os.mkdir("/tmp/mydir")
+for p in ("/tmp/mine", "/tmp/mydir"):
+    st = os.stat(p)
+    print(p, st.st_uid, st.st_gid, oct(st.st_mode & 0o7777))
+for what, fn in (("unlink root's file in sticky /tmp", lambda: os.unlink("/tmp/rootfile")),
+                 ("chown to root", lambda: os.chown("/tmp/mine", 0, 0)),
+                 ("chmod root's file", lambda: os.chmod("/tmp/rootfile", 0o666)),
+                 ("setuid back to 0", lambda: os.setuid(0))):
+    try:
+        fn()
+        print(what, "succeeded")
+    except PermissionError:
+        print(what, "PermissionError")
+EOF`},
+	{"id-py-seteuid-back", `python3 - <<'EOF'
+import os
+def caps():
+    return [l.split()[1] for l in open("/proc/self/status") if l.startswith(("CapPrm", "CapEff"))]
+os.setegid(1000)
+os.seteuid(1000)
+print(os.getresuid(), os.getresgid(), caps())
+open("/tmp/as1000", "w").close()
+st = os.stat("/tmp/as1000")
+print(st.st_uid, st.st_gid)
+try:
+    open("/etc/shadow").close()
+except PermissionError:
+    print("shadow PermissionError")
+os.seteuid(0)
+os.setegid(0)
+print(os.getresuid(), os.getresgid(), caps())
+print(len(open("/etc/shadow").read()) > 0)
+EOF`},
+	{"id-proc-status-drop", `python3 - <<'EOF'
+import os, subprocess
+os.setgroups([1000, 1002])
+os.setresgid(1000, 1000, 1000)
+os.setresuid(1000, 1000, 1000)
+for l in open("/proc/self/status"):
+    if l.startswith(("Uid", "Gid", "Groups", "CapEff", "CapPrm")):
+        print(l, end="")
+print(subprocess.run(["grep", "-E", "^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb)", "/proc/self/status"], capture_output=True, text=True).stdout, end="")
+EOF`},
+	{"id-fork-then-drop", `python3 - <<'EOF'
+import os, errno
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(w)
+    os.read(r, 1)
+    print("child", os.getresuid(), os.getresgid(), flush=True)
+    os._exit(0)
+os.close(r)
+os.setresgid(1000, 1000, 1000)
+os.setresuid(1000, 1000, 1000)
+print("parent", os.getresuid(), flush=True)
+os.write(w, b"x")
+os.waitpid(pid, 0)
+EOF`},
+	{"id-py-keepcaps", `python3 - <<'EOF'
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_KEEPCAPS, PR_GET_KEEPCAPS = 8, 7
+def caps():
+    return " ".join(l.split()[1] for l in open("/proc/self/status") if l.startswith(("CapPrm", "CapEff")))
+open("/tmp/k", "w").close()
+print("keepcaps", libc.prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0))
+print("set", libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), libc.prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0))
+os.setresuid(1000, 1000, 1000)
+print(os.getresuid(), caps(), "keepcaps", libc.prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0))
+try:
+    os.chown("/tmp/k", 1000, 1000)
+    print("chown ok")
+except PermissionError:
+    print("chown without effective CAP_CHOWN: PermissionError")
+EOF`},
+	{"id-setpriv", `setpriv --reuid=1000 --regid=1000 --clear-groups id; setpriv --reuid=1000 --regid=1000 --clear-groups sh -c 'touch /tmp/x && stat -c "%u %g" /tmp/x; cat /etc/shadow 2>/dev/null; echo "shadow $?"'; setpriv --euid=1000 --egid=1000 --keep-groups id`},
+	{"id-runuser", `runuser -u nobody -- id; runuser -u nobody -g nogroup -- sh -c 'id -u; id -g; touch /tmp/n && stat -c "%U %G" /tmp/n'; su -s /bin/sh -c 'id -un' nobody`},
+	{"id-perl-ids", `perl -e '$( = 1000; $) = "1000 1000 1001"; $< = $> = 1000; print "$< $> ", join(",", sort split(/ /, $()), " ", join(",", sort split(/ /, $))), "\n"; $> = 0; print "back: ", ($> == 0 ? "yes" : "no: $!"), "\n"'`},
+	{"id-chown-files", `cd /tmp && touch f && chown 1000:1000 f && stat -c '%u %g' f && chown 1001 f && chgrp 1002 f && stat -c '%u %g' f && mkdir -p d/e && touch d/e/g && chown -R 1000:1000 d && find d -printf '%p %U %G\n' | sort && touch s && chmod 4755 s && chown 1000 s && stat -c '%a %u' s && ln -s f l && chown -h 1003:1003 l && stat -c '%u %g' l f`},
+	{"id-no-cap-setuid", `python3 - <<'EOF'
+import os
+for what, fn in (("setresuid(1000)", lambda: os.setresuid(1000, 1000, 1000)),
+                 ("setgid(1000)", lambda: os.setgid(1000)),
+                 ("setgroups([0])", lambda: os.setgroups([0])),
+                 ("setuid(0)", lambda: os.setuid(0)),
+                 ("seteuid(0)", lambda: os.seteuid(0)),
+                 ("setresuid(-1)", lambda: os.setresuid(-1, -1, -1))):
+    try:
+        fn()
+        print(what, "ok")
+    except PermissionError:
+        print(what, "PermissionError")
+print(os.getresuid(), os.getresgid(), os.getgroups())
+EOF
+setpriv --reuid=1000 id 2>/dev/null; echo "setpriv $?"`},
+	// EINTR robustness: a signal arriving while a call is being served
+	// must not run it twice (a restarted mkdir reporting EEXIST), nor have
+	// its results written after the caller has moved on. The handlers are
+	// SA_RESTART (siginterrupt False): a signal in the microseconds before
+	// the Sentry receives a call ends it unexecuted as an interrupted call
+	// (EINTR without SA_RESTART), see sandbox/README.md's threat model.
+	{"eintr-py-fs", `python3 - <<'EOF'
+import os, signal, collections
+fired = [0]
+def tick(s, f):
+    fired[0] += 1
+signal.signal(signal.SIGALRM, tick)
+signal.siginterrupt(signal.SIGALRM, False)
+signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+errors, done = collections.Counter(), collections.Counter()
+def attempt(name, fn):
+    try:
+        fn()
+        done[name] += 1
+    except OSError as e:
+        errors[name, e.strerror] += 1
+os.chdir("/tmp")
+for i in range(600):
+    d, f = "d%d" % (i % 7), "f%d" % (i % 5)
+    attempt("mkdir", lambda: os.mkdir(d))
+    attempt("rmdir", lambda: os.rmdir(d))
+    attempt("create", lambda: os.close(os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)))
+    attempt("rename", lambda: os.rename(f, f + ".r"))
+    attempt("unlink", lambda: os.unlink(f + ".r"))
+signal.setitimer(signal.ITIMER_REAL, 0, 0)
+print("ok" if not errors else "errors: %s" % sorted(errors.items()), sorted(done.items()), fired[0] > 0, sorted(os.listdir(".")))
+EOF`},
+	{"eintr-py-stat", `cd /tmp && touch f && ln -s f l && python3 - <<'EOF'
+import os, signal, collections
+signal.signal(signal.SIGALRM, lambda s, f: None)
+signal.siginterrupt(signal.SIGALRM, False)
+signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+errors, sizes = collections.Counter(), set()
+for i in range(1000):
+    for name, fn in (("stat", lambda: os.stat("f").st_size), ("lstat", lambda: os.lstat("l").st_size),
+                     ("readlink", lambda: os.readlink("l")), ("getcwd", os.getcwd)):
+        try:
+            sizes.add((name, fn()))
+        except OSError as e:
+            errors[name, e.strerror] += 1
+signal.setitimer(signal.ITIMER_REAL, 0, 0)
+print("ok" if not errors else "errors: %s" % sorted(errors.items()), sorted(sizes))
+EOF`},
+	{"eintr-sh-loop", `trap ':' USR1 CHLD; (while kill -USR1 $$ 2>/dev/null; do sleep 0.001; done) & k=$!; i=0; fail=0; while [ $i -lt 300 ]; do mkdir /tmp/d$i && rmdir /tmp/d$i || fail=$((fail+1)); echo $i > /tmp/f || fail=$((fail+1)); read n < /tmp/f; [ "$n" = $i ] || fail=$((fail+1)); cd /tmp && cd / || fail=$((fail+1)); true & i=$((i+1)); done; kill $k; wait; echo "done $i fail $fail"; ls /tmp`},
+	// inotify: directly, and tail -f (which falls back to polling without it).
+	{"py-inotify", `python3 - <<'EOF'
+import ctypes, os, struct
+libc = ctypes.CDLL(None, use_errno=True)
+IN_CLOEXEC, IN_NONBLOCK = 0o2000000, 0o4000
+IN_CREATE, IN_CLOSE_WRITE, IN_DELETE, IN_MOVED_FROM, IN_MOVED_TO, IN_ISDIR = 0x100, 0x8, 0x200, 0x40, 0x80, 0x40000000
+fd = libc.inotify_init1(IN_CLOEXEC)
+if fd < 0:
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), "inotify_init1")
+wd = libc.inotify_add_watch(fd, b"/tmp", IN_CREATE | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
+print("wd", wd)
+with open("/tmp/new", "w") as f:
+    f.write("x")
+os.rename("/tmp/new", "/tmp/old")
+os.mkdir("/tmp/dir")
+os.unlink("/tmp/old")
+names = {IN_CREATE: "CREATE", IN_CLOSE_WRITE: "CLOSE_WRITE", IN_DELETE: "DELETE", IN_MOVED_FROM: "MOVED_FROM", IN_MOVED_TO: "MOVED_TO", IN_ISDIR: "ISDIR"}
+buf = os.read(fd, 4096)
+cookies = set()
+while buf:
+    w, mask, cookie, n = struct.unpack_from("iIII", buf)
+    name = buf[16:16 + n].rstrip(b"\0").decode()
+    print(w == wd, "|".join(v for k, v in names.items() if mask & k), name)
+    if cookie:
+        cookies.add(cookie)
+    buf = buf[16 + n:]
+print("one rename cookie", len(cookies) == 1)
+print("rm_watch", libc.inotify_rm_watch(fd, wd))
+EOF`},
+	{"tail-follow", `echo first > /tmp/log; (sleep 0.5; echo second >> /tmp/log; sleep 0.5; echo third >> /tmp/log) & timeout 3 tail -s 0.1 -f /tmp/log; echo "tail $?"`},
+	// POSIX timers that signal the process: directly, and flock -w (util-linux
+	// times its wait with timer_create, and has no fallback).
+	{"py-timer-create", `python3 - <<'EOF'
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+class sigevent(ctypes.Structure):
+    _fields_ = [("value", ctypes.c_void_p), ("signo", ctypes.c_int), ("notify", ctypes.c_int), ("pad", ctypes.c_char * 48)]
+class timespec(ctypes.Structure):
+    _fields_ = [("sec", ctypes.c_long), ("nsec", ctypes.c_long)]
+class itimerspec(ctypes.Structure):
+    _fields_ = [("interval", timespec), ("value", timespec)]
+CLOCK_MONOTONIC, SIGEV_SIGNAL = 1, 0
+def check(r, what):
+    if r != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), what)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+sev = sigevent(value=42, signo=signal.SIGUSR1, notify=SIGEV_SIGNAL)
+tid = ctypes.c_void_p()
+check(libc.timer_create(CLOCK_MONOTONIC, ctypes.byref(sev), ctypes.byref(tid)), "timer_create")
+check(libc.timer_settime(tid, 0, ctypes.byref(itimerspec(value=timespec(0, 10000000))), None), "timer_settime")
+info = signal.sigwaitinfo({signal.SIGUSR1})
+print("fired", info.si_signo == signal.SIGUSR1, info.si_code == -2)
+check(libc.timer_settime(tid, 0, ctypes.byref(itimerspec(interval=timespec(0, 5000000), value=timespec(0, 5000000))), None), "timer_settime")
+for _ in range(3):
+    signal.sigwait({signal.SIGUSR1})
+print("periodic fired 3 times")
+cur = itimerspec()
+check(libc.timer_gettime(tid, ctypes.byref(cur)), "timer_gettime")
+print("armed", cur.interval.nsec == 5000000, libc.timer_getoverrun(tid) >= 0)
+check(libc.timer_delete(tid), "timer_delete")
+print("deleted")
+EOF`},
+	{"flock-timeout", `touch /tmp/l; flock /tmp/l sh -c 'touch /tmp/held; sleep 3' & until [ -e /tmp/held ]; do sleep 0.05; done; flock -w 0.3 /tmp/l echo got it; echo "flock -w $?"; flock -n /tmp/l true; echo "flock -n $?"; wait; flock -w 1 /tmp/l echo free now`},
+	// System V IPC (in the container's IPC namespace) and POSIX message queues.
+	{"py-sysv-shm", `python3 - <<'EOF'
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+libc.shmdt.argtypes = [ctypes.c_void_p]
+IPC_PRIVATE, IPC_CREAT, IPC_RMID = 0, 0o1000, 0
+def check(r, what):
+    if r == -1 or r is None or r == ctypes.c_void_p(-1).value:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), what)
+    return r
+shmid = check(libc.shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600), "shmget")
+addr = check(libc.shmat(shmid, None, 0), "shmat")
+ctypes.memmove(addr, b"hello shm\0", 10)
+pid = os.fork()
+if pid == 0:
+    child = libc.shmat(shmid, None, 0)
+    print("child reads", ctypes.string_at(child), flush=True)
+    ctypes.memmove(child, b"child was here\0", 15)
+    os._exit(0)
+os.waitpid(pid, 0)
+print("parent reads", ctypes.string_at(addr))
+check(libc.shmdt(ctypes.c_void_p(addr)), "shmdt")
+check(libc.shmctl(shmid, IPC_RMID, None), "shmctl")
+print("removed", libc.shmat(shmid, None, 0) == ctypes.c_void_p(-1).value)
+EOF`},
+	{"py-sysv-sem", `python3 - <<'EOF'
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+IPC_PRIVATE, IPC_CREAT, IPC_NOWAIT, IPC_RMID, GETVAL, SETVAL = 0, 0o1000, 0o4000, 0, 12, 16
+class sembuf(ctypes.Structure):
+    _fields_ = [("num", ctypes.c_ushort), ("op", ctypes.c_short), ("flg", ctypes.c_short)]
+def check(r, what):
+    if r == -1:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), what)
+    return r
+sem = check(libc.semget(IPC_PRIVATE, 2, IPC_CREAT | 0o600), "semget")
+check(libc.semctl(sem, 0, SETVAL, 1), "semctl SETVAL")
+check(libc.semop(sem, ctypes.byref(sembuf(0, -1, 0)), 1), "semop")
+print("after P", libc.semctl(sem, 0, GETVAL))
+r = libc.semop(sem, ctypes.byref(sembuf(0, -1, IPC_NOWAIT)), 1)
+print("P again", r, os.strerror(ctypes.get_errno()))
+import sys; sys.stdout.flush()
+pid = os.fork()
+if pid == 0:
+    libc.semop(sem, ctypes.byref(sembuf(1, -1, 0)), 1)
+    print("child passed sem 1", flush=True)
+    os._exit(0)
+print("parent releases sem 1", flush=True)
+check(libc.semop(sem, ctypes.byref(sembuf(1, 1, 0)), 1), "semop V")
+os.waitpid(pid, 0)
+check(libc.semctl(sem, 0, IPC_RMID), "semctl IPC_RMID")
+print("removed", libc.semctl(sem, 0, GETVAL), os.strerror(ctypes.get_errno()))
+EOF`},
+	{"py-sysv-msg", `python3 - <<'EOF'
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.msgrcv.restype = ctypes.c_ssize_t
+IPC_PRIVATE, IPC_CREAT, IPC_NOWAIT, IPC_RMID = 0, 0o1000, 0o4000, 0
+class msgbuf(ctypes.Structure):
+    _fields_ = [("mtype", ctypes.c_long), ("mtext", ctypes.c_char * 64)]
+def check(r, what):
+    if r == -1:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), what)
+    return r
+q = check(libc.msgget(IPC_PRIVATE, IPC_CREAT | 0o600), "msgget")
+for t, text in ((2, b"second type"), (1, b"first type"), (2, b"again two")):
+    check(libc.msgsnd(q, ctypes.byref(msgbuf(t, text)), len(text), 0), "msgsnd")
+m = msgbuf()
+for want in (1, 0, 0):
+    n = check(libc.msgrcv(q, ctypes.byref(m), 64, want, 0), "msgrcv")
+    print(m.mtype, m.mtext[:n])
+n = libc.msgrcv(q, ctypes.byref(m), 64, 0, IPC_NOWAIT)
+print("empty", n, os.strerror(ctypes.get_errno()))
+check(libc.msgctl(q, IPC_RMID, None), "msgctl")
+print("removed")
+EOF`},
+	{"ipcmk-ipcs", `ipcmk -M 8192 >/dev/null && ipcmk -S 3 >/dev/null && ipcmk -Q >/dev/null && ipcs -m | awk 'NF == 6 && $1 != "key" {print "shm", $3, $4, $5, $6}'; ipcs -s | awk 'NF == 5 && $1 != "key" {print "sem", $3, $4, $5}'; ipcs -q | awk 'NF == 6 && $1 != "key" {print "msq", $3, $4, $5, $6}'`},
+	{"py-mqueue", `python3 - <<'EOF'
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mq_receive.restype = ctypes.c_ssize_t
+class mq_attr(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_long), ("maxmsg", ctypes.c_long), ("msgsize", ctypes.c_long), ("curmsgs", ctypes.c_long), ("pad", ctypes.c_long * 4)]
+def check(r, what):
+    if r == -1:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), what)
+    return r
+q = check(libc.mq_open(b"/runxq", os.O_CREAT | os.O_RDWR, 0o600, ctypes.byref(mq_attr(maxmsg=4, msgsize=64))), "mq_open")
+check(libc.mq_send(q, b"low", 3, 1), "mq_send")
+check(libc.mq_send(q, b"high", 4, 9), "mq_send")
+a = mq_attr()
+check(libc.mq_getattr(q, ctypes.byref(a)), "mq_getattr")
+print("attr", a.maxmsg, a.msgsize, a.curmsgs)
+buf, prio = ctypes.create_string_buffer(64), ctypes.c_uint()
+for _ in range(2):
+    n = check(libc.mq_receive(q, buf, 64, ctypes.byref(prio)), "mq_receive")
+    print(buf.raw[:n], prio.value)
+check(libc.mq_unlink(b"/runxq"), "mq_unlink")
+print("unlinked")
+EOF`},
+	// More of what unmodified Debian programs commonly do.
+	{"install-ln-sf", `cd /tmp && install -d -m 0750 b/c && install -m 0644 /etc/passwd b/p && install -m 0755 /bin/true b/t && install -D -m 0600 /etc/group b/x/y/g && stat -c '%a %F %n' b b/c b/p b/t b/x/y/g && b/t && cmp b/p /etc/passwd && echo same; ln -sf p b/l && ln -sf t b/l && readlink b/l; ln -sfn c b/cl && ln -sfn x b/cl && readlink b/cl`},
+	{"csplit", `cd /tmp && seq 1 30 > s && csplit -s s 5 '/^15$/' && wc -l xx* && csplit -s -f part -b '%02d.txt' s '/0$/' '{*}' && ls part* && head -1 part02.txt; csplit -s s '/^99$/' 2>/dev/null; echo "no match $?"; ls xx*`},
+	{"py-json-tool", `echo '{"b": [1, 2.5, "x"], "a": null, "c": {"d": true}}' | python3 -m json.tool --sort-keys; echo '[1,' | python3 -m json.tool 2>/dev/null; echo "invalid $?"`},
+	{"py-subprocess-timeout", `python3 - <<'EOF'
+import subprocess, time
+t = time.monotonic()
+try:
+    subprocess.run(["sleep", "5"], timeout=0.3)
+except subprocess.TimeoutExpired as e:
+    print("timed out", time.monotonic() - t < 3)
+try:
+    subprocess.run("echo started; exec sleep 5", shell=True, timeout=0.3, capture_output=True)
+except subprocess.TimeoutExpired as e:
+    print("timed out with output", e.stdout)
+p = subprocess.Popen(["sleep", "5"])
+try:
+    p.wait(timeout=0.2)
+except subprocess.TimeoutExpired:
+    p.terminate()
+    print("terminated", p.wait())
+print(subprocess.run(["true"], timeout=5).returncode)
+EOF`},
+	{"py-send-fds", `python3 - <<'EOF'
+import os, socket
+open("/tmp/shared", "w").write("via SCM_RIGHTS\n")
+a, b = socket.socketpair()
+f = os.open("/tmp/shared", os.O_RDONLY)
+r, w = os.pipe()
+socket.send_fds(a, [b"two fds"], [f, w])
+os.close(f); os.close(w)
+msg, fds, flags, _ = socket.recv_fds(b, 100, 4)
+print(msg, len(fds), flags)
+print(os.read(fds[0], 100))
+os.write(fds[1], b"through the passed pipe")
+os.close(fds[1])
+print(os.read(r, 100))
+if os.fork() == 0:
+    c = socket.socket(fileno=os.dup(a.fileno()))
+    socket.send_fds(c, [b"from child"], [os.open("/etc/hostname", os.O_RDONLY)])
+    os._exit(0)
+os.wait()
+msg, fds, _, _ = socket.recv_fds(b, 100, 1)
+print(msg, len(os.read(fds[0], 100)) > 0)
+EOF`},
+	{"py-shared-memory", `python3 - <<'EOF'
+from multiprocessing import shared_memory, Process
+def child(name):
+    s = shared_memory.SharedMemory(name=name)
+    s.buf[:5] = b"HELLO"
+    s.close()
+shm = shared_memory.SharedMemory(create=True, size=4096)
+shm.buf[:10] = b"hello shm!"
+p = Process(target=child, args=(shm.name,))
+p.start(); p.join()
+print(bytes(shm.buf[:10]), p.exitcode)
+shm.close(); shm.unlink()
+EOF
+ls /dev/shm | wc -l`},
+	{"py-sysconf", `python3 -c 'import os; print(os.cpu_count() > 0, os.sysconf("SC_PAGE_SIZE"), os.sysconf("SC_NPROCESSORS_ONLN") == os.cpu_count(), len(os.getloadavg()), os.sysconf("SC_CLK_TCK"))'; getconf PAGESIZE; getconf _NPROCESSORS_ONLN >/dev/null && echo nprocs`},
+	{"ionice", `ionice -p $$; ionice -c 3 sh -c ionice; ionice -c 2 -n 7 ionice; ionice -c 3 -p $$ && ionice`},
 }
 
 // compatPids are the workloads that print pids other than 1. The
@@ -301,6 +705,24 @@ var compatPids = map[string]bool{
 	"proc-status": true, "proc-stat": true, "proc-ls-pids": true, "ps-e": true, "ps-ef": true,
 	"ps-tree": true, "busybox-ps": true, "pgrep": true, "perl-signal": true, "perl-fork": true,
 	"py-ids": true, "py-fork-wait": true, "proc-exe": true,
+}
+
+// compatCaps are the workloads that run with Docker's default capability
+// set (bounding, effective and permitted) instead of runc spec's three
+// (CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE): a root workload
+// changing its identities needs CAP_SETUID and CAP_SETGID, in the namespace
+// mode as in the sandbox.
+var compatCaps = map[string]bool{
+	"id-py-setresuid": true, "id-py-drop-files": true, "id-py-seteuid-back": true, "id-proc-status-drop": true,
+	"id-fork-then-drop": true, "id-py-keepcaps": true, "id-setpriv": true, "id-runuser": true,
+	"id-perl-ids": true, "id-chown-files": true,
+}
+
+// dockerCaps is Docker's default capability set.
+var dockerCaps = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+	"CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
+	"CAP_AUDIT_WRITE",
 }
 
 var wholeNumber = regexp.MustCompile(`\b[0-9]+\b`)
@@ -350,8 +772,9 @@ func debianRootfs(t *testing.T) string {
 }
 
 // compatRun runs cmd with /bin/sh -c in a fresh container of the given
-// mode on the shared read-only rootfs, with a tmpfs at /tmp.
-func compatRun(t *testing.T, mode, rootfs, cmd string) result {
+// mode on the shared read-only rootfs, with a tmpfs at /tmp; with
+// manyCaps, with Docker's default capabilities.
+func compatRun(t *testing.T, mode, rootfs, cmd string, manyCaps bool) result {
 	t.Helper()
 	r := newRuntime(t)
 	dir := t.TempDir()
@@ -364,6 +787,9 @@ func compatRun(t *testing.T, mode, rootfs, cmd string) result {
 		s.Root = &specs.Root{Path: rootfs, Readonly: true}
 		s.Process.Args = []string{"/bin/sh", "-c", cmd}
 		s.Process.Terminal = false
+		if manyCaps {
+			s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: dockerCaps, Effective: dockerCaps, Permitted: dockerCaps}
+		}
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs",
 			Options: []string{"nosuid", "nodev", "mode=1777"}})
 		if s.Annotations == nil {
@@ -387,8 +813,8 @@ func TestSandboxCompat(t *testing.T) {
 			t.Run(w.name, func(t *testing.T) {
 				started.Add(1)
 				t.Parallel()
-				ns := compatRun(t, "namespace", rootfs, w.cmd)
-				sb := compatRun(t, "sandbox", rootfs, w.cmd)
+				ns := compatRun(t, "namespace", rootfs, w.cmd, compatCaps[w.name])
+				sb := compatRun(t, "sandbox", rootfs, w.cmd, compatCaps[w.name])
 				ran.Add(1)
 				if ns.code < 0 || ns.timedOut {
 					t.Fatalf("the namespace mode did not run the workload\n%s", ns)
