@@ -12,12 +12,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/runx-dev/runx/isolation"
 	"github.com/runx-dev/runx/libct"
+	"golang.org/x/sys/unix"
 )
 
 // Name is the isolation mode's name.
@@ -103,6 +105,30 @@ func (Mode) Load(root, id string) (isolation.Container, error) {
 }
 
 type container struct{ isolation.Container }
+
+// Start starts the Sentry, and returns once the workload's first program
+// runs (see markStarted), as the namespace mode returns once the
+// container's program runs: a signal sent right after start reaches it.
+func (c container) Start() error {
+	if err := c.Container.Start(); err != nil {
+		return err
+	}
+	st, err := c.State()
+	if err != nil || st.Pid <= 0 {
+		return nil
+	}
+	marker := fmt.Sprintf("/proc/%d/root%s", st.Pid, startedFile)
+	deadline := time.Now().Add(5 * time.Second)
+	for wait := 100 * time.Microsecond; time.Now().Before(deadline); wait = min(wait*2, 5*time.Millisecond) {
+		if _, err := os.Stat(marker); err == nil || errors.Is(err, unix.ESRCH) || !procAlive(st.Pid) {
+			return nil
+		}
+		time.Sleep(wait)
+	}
+	return nil
+}
+
+func procAlive(pid int) bool { return unix.Kill(pid, 0) == nil }
 
 // Exec runs, in the container, runx-sentry --join with the process: that
 // client asks the running Sentry to start the process under its filter, in

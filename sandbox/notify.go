@@ -66,6 +66,7 @@ func (s *sentry) serve(listener int) {
 		err := ioctlPtr(listener, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&n))
 		switch err {
 		case nil:
+			s.noteServing(int(n.Pid), 1)
 			// Once a process has changed identity, calls may run with
 			// other credentials than the Sentry's: on threads of their own.
 			if quick[n.Data.Nr] && !s.creds.changed.Load() {
@@ -73,8 +74,15 @@ func (s *sentry) serve(listener int) {
 			} else {
 				go s.handle(listener, n)
 			}
-		case unix.EINTR, unix.ENOENT:
-			// Interrupted, or the caller went away before we received it.
+		case unix.ENOENT:
+			// The caller went away before we received its call; or every
+			// process under this listener has exited, and it hangs up.
+			pfd := []unix.PollFd{{Fd: int32(listener), Events: unix.POLLIN}}
+			if n, _ := unix.Poll(pfd, 0); n > 0 && pfd[0].Revents&unix.POLLHUP != 0 {
+				unix.Close(listener)
+				return
+			}
+		case unix.EINTR:
 		default:
 			s.debugf("notification listener: %v", err)
 			unix.Close(listener)
@@ -191,6 +199,7 @@ func toErrno(err error) unix.Errno {
 }
 
 func (s *sentry) handle(listener int, n seccompNotif) {
+	defer s.noteServing(int(n.Pid), -1) // counted by serve on receipt
 	t := newTask(s, listener, &n)
 	defer t.release()
 	defer func() {

@@ -557,6 +557,15 @@ func (s *sentry) procStatusFile(host int, self bool) (*vnode, error) {
 			}
 		case "TracerPid":
 			line = "TracerPid:\t0"
+		case "Seccomp", "Seccomp_filters":
+			// The Sentry's own filter is not the workload's.
+			n, _ := strconv.Atoi(strings.TrimSpace(statusField(string(b), "Seccomp_filters")))
+			switch {
+			case k == "Seccomp_filters":
+				line = fmt.Sprintf("Seccomp_filters:\t%d", max(n-1, 0))
+			case n <= 1:
+				line = "Seccomp:\t0"
+			}
 		case "Uid":
 			line = "Uid:\t" + ids4(c.ruid, c.euid, c.suid, c.fsuid)
 		case "Gid":

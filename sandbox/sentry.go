@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -96,6 +98,13 @@ type sentry struct {
 
 	creds *credTable // the workload processes' identities
 
+	startedCh chan struct{} // closed once the workload's first program runs
+
+	// Until then, the threads whose calls the Sentry is serving.
+	busyOn atomic.Bool
+	busyMu sync.Mutex
+	busy   map[int]int
+
 	scratch scratchDirs
 }
 
@@ -112,6 +121,9 @@ func Main(args []string) {
 	}
 	s := &sentry{opts: o, logged: map[string]bool{}, userNS: -1, pidNS: -1}
 	s.creds = newCredTable(o)
+	s.startedCh = make(chan struct{})
+	s.busy = map[int]int{}
+	s.busyOn.Store(true)
 	status, err := s.run()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "runx-sentry: "+err.Error())
@@ -177,7 +189,7 @@ func (s *sentry) run() (unix.WaitStatus, error) {
 	}
 	defer unix.Close(cwd)
 	stdio := [3]int{0, 1, 2}
-	_, exited, err := s.spawn(&spawnSpec{plan: plan, cwd: cwd, env: os.Environ(), stdio: stdio,
+	pid, exited, err := s.spawn(&spawnSpec{plan: plan, cwd: cwd, env: os.Environ(), stdio: stdio,
 		preserve: s.opts.preserveFDs, init: true, ctty: ctty})
 	if err != nil {
 		if exited != nil {
@@ -186,6 +198,7 @@ func (s *sentry) run() (unix.WaitStatus, error) {
 		}
 		return 0, err
 	}
+	go s.markStarted(pid)
 	if s.userNS >= 0 && s.pidNS >= 0 {
 		s.serveExecs()
 	}
@@ -235,12 +248,91 @@ func (s *sentry) forwardSignals() {
 	}
 	signal.Notify(ch, sigs...)
 	go func() {
-		for sig := range ch {
-			if pid := s.tr.initPID(); pid > 0 {
-				_ = unix.Kill(pid, sig.(syscall.Signal))
+		started := s.startedCh
+		var early []syscall.Signal
+		for {
+			select {
+			case sig := <-ch:
+				if pid := s.tr.initPID(); pid > 0 && started == nil {
+					_ = unix.Kill(pid, sig.(syscall.Signal))
+				} else if len(early) < 64 {
+					// Before the workload's program runs: kept for it.
+					early = append(early, sig.(syscall.Signal))
+				}
+			case <-started:
+				for _, sig := range early {
+					_ = unix.Kill(s.tr.initPID(), sig)
+				}
+				early = nil
+				started = nil // a nil channel: this case is done
 			}
 		}
 	}()
+}
+
+// StartedFile, in the Sentry's scratch directory, appears once the
+// workload's first program runs: runx start waits for it (mode.go).
+const startedFile = scratchPath + "/started"
+
+// markStarted waits, for a bounded time, until the first process has
+// replaced the loader with the workload's program and has run until it
+// first sleeps (as the namespace mode's start does, over the calls the
+// Sentry serves, which the namespace mode makes in microseconds), then
+// delivers the signals that came before and writes startedFile. A signal
+// sent after runx start returns thus meets the program, as in the
+// namespace mode.
+func (s *sentry) markStarted(pid int) {
+	self, _ := os.Readlink("/proc/self/exe")
+	deadline := time.Now().Add(2 * time.Second)
+	for wait := 50 * time.Microsecond; time.Now().Before(deadline); wait = min(wait*2, 2*time.Millisecond) {
+		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		if err != nil || exe != self {
+			break
+		}
+		time.Sleep(wait)
+	}
+	// Settled: asleep, and not in a call the Sentry serves (the program
+	// sleeps in each of those); a program busy longer is let go sooner.
+	calm := 0
+	for settle := time.Now().Add(50 * time.Millisecond); time.Now().Before(settle); {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		i := strings.LastIndexByte(string(b), ')')
+		if err != nil || i < 0 || i+2 >= len(b) {
+			break
+		}
+		if b[i+2] != 'R' && !s.serving(pid) {
+			if calm++; calm == 2 { // twice: it may not be received yet
+				break
+			}
+		} else {
+			calm = 0
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	s.busyOn.Store(false)
+	close(s.startedCh)
+	_ = os.WriteFile(startedFile, nil, 0o600)
+}
+
+// serving tells whether the Sentry is serving a call of thread tid.
+func (s *sentry) serving(tid int) bool {
+	s.busyMu.Lock()
+	defer s.busyMu.Unlock()
+	return s.busy[tid] > 0
+}
+
+// noteServing counts the calls of tid being served, while markStarted
+// needs to know.
+func (s *sentry) noteServing(tid, delta int) {
+	if !s.busyOn.Load() {
+		return
+	}
+	s.busyMu.Lock()
+	s.busy[tid] += delta
+	if s.busy[tid] <= 0 {
+		delete(s.busy, tid)
+	}
+	s.busyMu.Unlock()
 }
 
 // logf writes to the container's stderr, where the engine collects the

@@ -289,12 +289,20 @@ func (s *sentry) serveExec(c *net.UnixConn) {
 	fds = nil
 	vpid := s.virtualPid(pid)
 	_ = enc.Encode(execMessage{Pid: vpid})
-	// Signals from the client, until it goes.
+	// Signals from the client, until it goes. A client that goes before its
+	// process ends was killed (an engine's exec timeout kills the process
+	// it started, which is the client): the process goes with it.
+	finished := make(chan struct{})
 	go func() {
 		dec := json.NewDecoder(io.MultiReader(bytes.NewReader(rest), c))
 		for {
 			var m execMessage
 			if dec.Decode(&m) != nil {
+				select {
+				case <-finished:
+				default:
+					_ = signalProcess(pid, int(unix.SIGKILL))
+				}
 				return
 			}
 			if m.Signal > 0 && m.Signal <= 64 {
@@ -303,6 +311,7 @@ func (s *sentry) serveExec(c *net.UnixConn) {
 		}
 	}()
 	ws := <-exited
+	close(finished)
 	status := 1
 	switch {
 	case ws.Exited():
