@@ -141,6 +141,8 @@ func (s *sentry) procNode(t *task, comps []string) (*vnode, error) {
 		return s.procSys(comps[1:])
 	case c == "sysvipc":
 		return s.procSysvipc(comps[1:])
+	case c == "net":
+		return procNet(comps[1:])
 	case isNumber(c):
 		vpid, _ := strconv.Atoi(c)
 		host := s.hostPid(vpid)
@@ -174,7 +176,7 @@ func (s *sentry) procRoot() *vnode {
 		}
 	}
 	v.entries = append(v.entries, dirent{"self", vLink}, dirent{"thread-self", vLink},
-		dirent{"mounts", vLink}, dirent{"sys", vDir}, dirent{"sysvipc", vDir})
+		dirent{"mounts", vLink}, dirent{"sys", vDir}, dirent{"sysvipc", vDir}, dirent{"net", vDir})
 	return v
 }
 
@@ -261,10 +263,86 @@ func (s *sentry) procSys(comps []string) (*vnode, error) {
 		dirs["kernel"] = append(dirs["kernel"], dirent{strings.TrimPrefix(k, "kernel/"), vFile})
 	}
 	if es, ok := dirs[p]; ok {
+		// The rest of the Sentry's own /proc/sys (the container's values),
+		// read-only.
+		if m, err := mirrorProc("sys", comps, nil); err == nil && m.kind == vDir {
+			have := map[string]bool{}
+			for _, e := range es {
+				have[e.name] = true
+			}
+			for _, e := range m.entries {
+				if !have[e.name] {
+					es = append(es, e)
+				}
+			}
+		}
 		sort.Slice(es, func(i, j int) bool { return es[i].name < es[j].name })
 		return &vnode{kind: vDir, entries: es}, nil
 	}
+	return mirrorProc("sys", comps, nil)
+}
+
+// mirrorProc is the Sentry's own /proc/BASE/comps... as a read-only copy:
+// a directory with the same entries, or a file with the same content
+// (edited by edit when not nil). The Sentry is in the container's network,
+// IPC and UTS namespaces, so these are the container's.
+func mirrorProc(base string, comps []string, edit func(p string, b []byte) []byte) (*vnode, error) {
+	for _, c := range comps {
+		if c == "" || c == "." || c == ".." || strings.ContainsRune(c, '/') {
+			return nil, unix.ENOENT
+		}
+	}
+	p := "/proc/" + strings.Join(append([]string{base}, comps...), "/")
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil { // /proc/net is a link to self/net
+		return nil, unix.ENOENT
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		ents, err := os.ReadDir(p)
+		if err != nil {
+			return nil, unix.EACCES
+		}
+		v := &vnode{kind: vDir}
+		for _, e := range ents {
+			kind := vFile
+			switch {
+			case e.IsDir():
+				kind = vDir
+			case e.Type()&os.ModeSymlink != 0:
+				continue // none the workload needs; they would lead outside
+			}
+			v.entries = append(v.entries, dirent{e.Name(), kind})
+		}
+		return v, nil
+	case unix.S_IFREG:
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, toErrno(err)
+		}
+		if edit != nil {
+			b = edit(p, b)
+		}
+		return &vnode{kind: vFile, data: b}, nil
+	}
 	return nil, unix.ENOENT
+}
+
+// procNet is /proc/net: the container's network namespace, without the
+// Sentry's own unix socket.
+func procNet(comps []string) (*vnode, error) {
+	return mirrorProc("net", comps, func(p string, b []byte) []byte {
+		if !strings.HasSuffix(p, "/unix") {
+			return b
+		}
+		var out []string
+		for _, line := range strings.SplitAfter(string(b), "\n") {
+			if !strings.Contains(line, "/dev/.runx") {
+				out = append(out, line)
+			}
+		}
+		return []byte(strings.Join(out, ""))
+	})
 }
 
 // procPid builds /proc/VPID/comps... for the host process (or thread) host.

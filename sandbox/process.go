@@ -630,6 +630,9 @@ func (s *sentry) sysIoctl(t *task) result {
 	case unix.TIOCSTI, unix.TIOCSCTTY, unix.TIOCCONS, unix.TIOCLINUX:
 		return fail(unix.EPERM)
 	}
+	if r, ok := s.netIoctl(t, req); ok {
+		return r
+	}
 	s.logOnce("ioctl-"+strconv.FormatUint(uint64(req), 16), "ioctl request %#x not supported: returning ENOTTY", req)
 	return fail(unix.ENOTTY)
 }

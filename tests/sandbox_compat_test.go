@@ -131,6 +131,15 @@ var compatWorkloads = []struct{ name, cmd string }{
 	{"proc-cpuinfo", `grep -c processor /proc/cpuinfo`},
 	{"proc-sys-kernel", `cat /proc/sys/kernel/hostname /proc/sys/kernel/ostype`},
 	{"proc-ls-pids", `sleep 5 & echo /proc/[0-9]*; kill $!`},
+	{"proc-sys", `cat /proc/sys/kernel/shm_rmid_forced /proc/sys/fs/mqueue/msg_max /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/hostname; ls /proc/sys; echo 1 > /proc/sys/kernel/shm_rmid_forced 2>/dev/null; echo "write $?"`},
+	{"proc-net-listen", `python3 -c '
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 34567)); s.listen()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 34568))
+print("tcp", any(l.split()[1] == "0100007F:8707" and l.split()[3] == "0A" for l in open("/proc/net/tcp").readlines()[1:]))
+print("udp", any(l.split()[1] == "0100007F:8708" for l in open("/proc/net/udp").readlines()[1:]))
+'; busybox netstat -ltn | grep -c 34567; head -1 /proc/net/unix`},
+	{"ifconfig-lo", `busybox ifconfig lo | head -2; busybox ifconfig -a | grep -c '^lo'`},
 	{"ps-e", `ps -e -o pid,ppid,user,comm`},
 	{"ps-ef", `ps -ef >/tmp/ps; awk '{print $1, $2, $3, $8, $9}' /tmp/ps`},
 	{"ps-tree", `sleep 5 & sleep 0.3; ps -o pid,ppid,stat,comm --ppid $$ >/tmp/ps; kill $!; grep -v ' ps$' /tmp/ps`},
