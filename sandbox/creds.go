@@ -33,6 +33,7 @@ type creds struct {
 	eff, prm, inh, bnd, amb uint64
 	keepCaps                bool
 	secure                  uint32 // securebits: kept and reported, not acted on
+	noNewPrivs              bool   // as the workload sees it (the kernel's is always set)
 }
 
 // fsCaps are the capabilities the kernel drops from the effective set when
@@ -136,6 +137,7 @@ func newCredTable(o *options) *credTable {
 		ruid: o.uid, euid: o.uid, suid: o.uid, fsuid: o.uid,
 		rgid: o.gid, egid: o.gid, sgid: o.gid, fsgid: o.gid,
 		groups: groups, eff: o.caps, prm: o.caps, bnd: o.caps,
+		noNewPrivs: o.noNewPrivs,
 	}
 	ct := &credTable{base: base, sentry: os.Getpid(), m: map[int]credEntry{}}
 	ct.thread, _ = getThreadCaps()
@@ -395,10 +397,13 @@ func setThreadCaps(c unixCaps) error {
 	return unix.Capset(&hdr, &d[0])
 }
 
-// credsAfterExec gives the caller, which has just exec'd, what exec makes of its
-// credentials (a process that never changed them keeps the container's).
-func (s *sentry) credsAfterExec(t *task) {
-	if !s.creds.changed.Load() {
+// credsAfterExec gives the caller, which has just exec'd prog, what exec
+// makes of its credentials: its set-user-id and set-group-id bits (unless
+// no_new_privs, as the workload sees it, or a nosuid mount), and the
+// capability rules. A process that never changed identity and runs no
+// set-id program keeps the container's.
+func (s *sentry) credsAfterExec(t *task, prog setID) {
+	if !s.creds.changed.Load() && !prog.raises(s.creds.base) {
 		return
 	}
 	tgid, err := t.getTgid()
@@ -407,7 +412,43 @@ func (s *sentry) credsAfterExec(t *task) {
 	}
 	s.creds.change.Lock()
 	defer s.creds.change.Unlock()
-	if c := s.creds.of(tgid); c != s.creds.base {
-		s.creds.set(tgid, c.afterExec())
+	c := s.creds.of(tgid)
+	if c == s.creds.base && !prog.raises(c) {
+		return
 	}
+	n := c.clone()
+	if !c.noNewPrivs && !prog.nosuid {
+		if prog.mode&unix.S_ISUID != 0 {
+			n.euid = prog.uid
+		}
+		if prog.mode&unix.S_ISGID != 0 && prog.mode&unix.S_IXGRP != 0 {
+			n.egid = prog.gid
+		}
+	}
+	s.creds.set(tgid, n.afterExec())
+}
+
+// setID is what exec takes from the program file: its set-id bits and owner.
+type setID struct {
+	mode     uint32
+	uid, gid uint32
+	nosuid   bool // on a nosuid mount
+}
+
+func setIDOf(fd int) setID {
+	var st unix.Stat_t
+	var fs unix.Statfs_t
+	if unix.Fstat(fd, &st) != nil || unix.Fstatfs(fd, &fs) != nil {
+		return setID{}
+	}
+	return setID{mode: st.Mode, uid: st.Uid, gid: st.Gid, nosuid: fs.Flags&unix.ST_NOSUID != 0}
+}
+
+// raises tells whether the program's set-id bits would change c's ids.
+func (p setID) raises(c *creds) bool {
+	if c.noNewPrivs || p.nosuid {
+		return false
+	}
+	return p.mode&unix.S_ISUID != 0 && p.uid != c.euid ||
+		p.mode&unix.S_ISGID != 0 && p.mode&unix.S_IXGRP != 0 && p.gid != c.egid
 }

@@ -27,6 +27,7 @@ type execPlan struct {
 	argv    []string
 	changed bool // argv is not the caller's
 	path    string
+	setID   setID // the ELF program's (not a script's, as Linux does)
 }
 
 func (p *execPlan) close() {
@@ -67,7 +68,7 @@ func (s *sentry) planExec(t *task, dirfd int, p string, argv []string, flags int
 		case f == nil:
 			// Executable but not readable: the kernel loads it; it can only be
 			// a static ELF, since nothing resolves an interpreter for it.
-			plan.fd, plan.path = n.fd, n.path
+			plan.fd, plan.path, plan.setID = n.fd, n.path, setIDOf(n.fd)
 			return plan, nil
 		case bytes.HasPrefix(hdr, []byte("#!")):
 			f.Close()
@@ -99,6 +100,7 @@ func (s *sentry) planExec(t *task, dirfd int, p string, argv []string, flags int
 				n.close()
 				return nil, err
 			}
+			plan.setID = setIDOf(n.fd)
 			if interp == "" {
 				plan.fd, plan.path = n.fd, n.path
 				return plan, nil
@@ -341,7 +343,7 @@ func (s *sentry) execve(t *task, dirfd int, pathAddr, argvAddr, envpAddr uint64,
 		return fail(unix.ENOSYS)
 	}
 	if err == nil {
-		s.credsAfterExec(t)
+		s.credsAfterExec(t, plan.setID)
 	}
 	return done()
 }

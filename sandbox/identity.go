@@ -362,6 +362,16 @@ func (s *sentry) prctlCaps(t *task, opt int) result {
 		return 1 << n, n <= capLast
 	}
 	switch opt {
+	case unix.PR_GET_NO_NEW_PRIVS:
+		if c.noNewPrivs {
+			return ok(1)
+		}
+		return ok(0)
+	case unix.PR_SET_NO_NEW_PRIVS:
+		if t.arg(1) != 1 || t.arg(2) != 0 || t.arg(3) != 0 || t.arg(4) != 0 {
+			return fail(unix.EINVAL)
+		}
+		return s.changeCreds(t, func(old, n *creds) unix.Errno { n.noNewPrivs = true; return 0 })
 	case unix.PR_GET_SECUREBITS:
 		v := c.secure &^ secKeepCaps
 		if c.keepCaps {

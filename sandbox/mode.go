@@ -195,6 +195,9 @@ func sentryFlags(spec *specs.Spec, preserveFDs int) []string {
 		"--uid=" + strconv.FormatUint(uint64(p.User.UID), 10),
 		"--gid=" + strconv.FormatUint(uint64(p.User.GID), 10),
 	}
+	if p.NoNewPrivileges {
+		flags = append(flags, "--no-new-privs")
+	}
 	if len(p.User.AdditionalGids) > 0 {
 		gs := make([]string, len(p.User.AdditionalGids))
 		for i, g := range p.User.AdditionalGids {

@@ -633,6 +633,11 @@ func (s *sentry) procStatusFile(host int, self bool) (*vnode, error) {
 			if self {
 				line = "State:\tR (running)"
 			}
+		case "NoNewPrivs":
+			line = "NoNewPrivs:\t0"
+			if c.noNewPrivs {
+				line = "NoNewPrivs:\t1"
+			}
 		case "TracerPid":
 			line = "TracerPid:\t0"
 		case "Seccomp", "Seccomp_filters":

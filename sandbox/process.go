@@ -574,7 +574,7 @@ func (s *sentry) sysPrctl(t *task) result {
 	opt := t.argInt(0)
 	switch opt {
 	case unix.PR_SET_PDEATHSIG, unix.PR_GET_PDEATHSIG, unix.PR_SET_DUMPABLE, unix.PR_GET_DUMPABLE,
-		unix.PR_SET_NO_NEW_PRIVS, unix.PR_GET_NO_NEW_PRIVS, unix.PR_SET_CHILD_SUBREAPER,
+		unix.PR_SET_CHILD_SUBREAPER,
 		unix.PR_GET_CHILD_SUBREAPER, unix.PR_GET_SECCOMP,
 		unix.PR_SET_SECCOMP, unix.PR_SET_TIMERSLACK, unix.PR_GET_TIMERSLACK, unix.PR_GET_TID_ADDRESS,
 		unix.PR_SET_THP_DISABLE, unix.PR_GET_THP_DISABLE, unix.PR_SET_VMA, unix.PR_GET_SPECULATION_CTRL,
@@ -582,7 +582,7 @@ func (s *sentry) sysPrctl(t *task) result {
 		return contin()
 	case unix.PR_SET_PTRACER:
 		return ok(0) // names a process; nothing traces in the sandbox
-	case unix.PR_SET_KEEPCAPS, unix.PR_GET_KEEPCAPS, unix.PR_GET_SECUREBITS, unix.PR_SET_SECUREBITS, unix.PR_CAPBSET_READ, unix.PR_CAPBSET_DROP, unix.PR_CAP_AMBIENT:
+	case unix.PR_SET_NO_NEW_PRIVS, unix.PR_GET_NO_NEW_PRIVS, unix.PR_SET_KEEPCAPS, unix.PR_GET_KEEPCAPS, unix.PR_GET_SECUREBITS, unix.PR_SET_SECUREBITS, unix.PR_CAPBSET_READ, unix.PR_CAPBSET_DROP, unix.PR_CAP_AMBIENT:
 		return s.prctlCaps(t, opt)
 	}
 	s.logOnce("prctl-"+strconv.Itoa(opt), "prctl option %d not supported: returning EINVAL", opt)
@@ -632,6 +632,9 @@ func (s *sentry) sysIoctl(t *task) result {
 	}
 	if r, ok := s.netIoctl(t, req); ok {
 		return r
+	}
+	if req == unix.FICLONE || req == unix.FICLONERANGE {
+		return s.clone(t, req)
 	}
 	s.logOnce("ioctl-"+strconv.FormatUint(uint64(req), 16), "ioctl request %#x not supported: returning ENOTTY", req)
 	return fail(unix.ENOTTY)

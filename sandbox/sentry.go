@@ -23,6 +23,7 @@ type options struct {
 	cwd         string
 	preserveFDs int
 	debug       bool
+	noNewPrivs  bool // process.noNewPrivileges: set-id programs do not raise
 	profile     *profile // the OCI seccomp profile, compiled (nil: none)
 	args        []string
 }
@@ -57,6 +58,8 @@ func parseOptions(args []string) (*options, error) {
 			o.preserveFDs, err = strconv.Atoi(val)
 		case "--debug":
 			o.debug = true
+		case "--no-new-privs":
+			o.noNewPrivs = true
 		case "--seccomp":
 			o.profile, err = decodeProfile(val)
 		default:
