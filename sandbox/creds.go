@@ -416,6 +416,11 @@ func (s *sentry) credsAfterExec(t *task, prog setID) {
 	if c == s.creds.base && !prog.raises(c) {
 		return
 	}
+	s.creds.set(tgid, c.exec(prog))
+}
+
+// exec is what exec of prog makes of c.
+func (c *creds) exec(prog setID) *creds {
 	n := c.clone()
 	if !c.noNewPrivs && !prog.nosuid {
 		if prog.mode&unix.S_ISUID != 0 {
@@ -425,7 +430,21 @@ func (s *sentry) credsAfterExec(t *task, prog setID) {
 			n.egid = prog.gid
 		}
 	}
-	s.creds.set(tgid, n.afterExec())
+	return n.afterExec()
+}
+
+// startCreds is the identity a process starting with plan runs with: who
+// (nil: the container's), raised by a set-id program; nil when that is the
+// container's own.
+func (s *sentry) startCreds(who *creds, plan *execPlan) *creds {
+	c := who
+	if c == nil {
+		c = s.creds.base
+	}
+	if !plan.setID.raises(c) {
+		return who
+	}
+	return c.exec(plan.setID)
 }
 
 // setID is what exec takes from the program file: its set-id bits and owner.

@@ -193,7 +193,7 @@ func (s *sentry) run() (unix.WaitStatus, error) {
 	defer unix.Close(cwd)
 	stdio := [3]int{0, 1, 2}
 	pid, exited, err := s.spawn(&spawnSpec{plan: plan, cwd: cwd, env: os.Environ(), stdio: stdio,
-		preserve: s.opts.preserveFDs, init: true, ctty: ctty})
+		preserve: s.opts.preserveFDs, init: true, ctty: ctty, creds: s.startCreds(nil, plan)})
 	if err != nil {
 		if exited != nil {
 			// The child has failed: its message and status tell why.
@@ -253,21 +253,45 @@ func (s *sentry) forwardSignals() {
 	go func() {
 		started := s.startedCh
 		var early []syscall.Signal
+		var poll <-chan time.Time
+		// deliver sends the kept signals the program now handles, or all
+		// of them.
+		deliver := func(all bool) {
+			pid := s.tr.initPID()
+			caught := uint64(0)
+			if st, err := procStatus(pid); err == nil {
+				caught, _ = strconv.ParseUint(st["SigCgt"], 16, 64)
+			}
+			kept := early[:0]
+			for _, sig := range early {
+				if all || caught&(1<<(uint(sig)-1)) != 0 {
+					_ = unix.Kill(pid, sig)
+				} else {
+					kept = append(kept, sig)
+				}
+			}
+			early = kept
+		}
 		for {
 			select {
 			case sig := <-ch:
 				if pid := s.tr.initPID(); pid > 0 && started == nil {
 					_ = unix.Kill(pid, sig.(syscall.Signal))
 				} else if len(early) < 64 {
-					// Before the workload's program runs: kept for it.
+					// Before the workload's program has settled: kept
+					// until it handles the signal, or has settled.
 					early = append(early, sig.(syscall.Signal))
+					if poll == nil {
+						poll = time.Tick(time.Millisecond)
+					}
+				}
+			case <-poll:
+				if s.tr.initPID() > 0 {
+					deliver(false)
 				}
 			case <-started:
-				for _, sig := range early {
-					_ = unix.Kill(s.tr.initPID(), sig)
-				}
-				early = nil
-				started = nil // a nil channel: this case is done
+				deliver(true)
+				started, poll = nil, nil // nil channels: these cases are done
 			}
 		}
 	}()
@@ -278,13 +302,18 @@ func (s *sentry) forwardSignals() {
 const startedFile = scratchPath + "/started"
 
 // markStarted waits, for a bounded time, until the first process has
-// replaced the loader with the workload's program and has run until it
-// first sleeps (as the namespace mode's start does, over the calls the
-// Sentry serves, which the namespace mode makes in microseconds), then
-// delivers the signals that came before and writes startedFile. A signal
-// sent after runx start returns thus meets the program, as in the
-// namespace mode.
+// replaced the loader with the workload's program, and writes startedFile:
+// runx start returns then, as the namespace mode's does once the program
+// runs (an engine watches for OOM kills from then on). Signals that come
+// before the program has settled, that is run until it first sleeps other
+// than in a call the Sentry serves (the namespace mode's start waits for
+// that, and a program makes its first calls there in microseconds, where
+// here each call is a round trip), are kept and delivered then: a program
+// does not lose a SIGTERM sent right after start to its not yet installed
+// handler (a pid 1 ignores a signal it does not handle).
 func (s *sentry) markStarted(pid int) {
+	defer s.busyOn.Store(false)
+	defer close(s.startedCh)
 	self, _ := os.Readlink("/proc/self/exe")
 	deadline := time.Now().Add(2 * time.Second)
 	for wait := 50 * time.Microsecond; time.Now().Before(deadline); wait = min(wait*2, 2*time.Millisecond) {
@@ -294,27 +323,25 @@ func (s *sentry) markStarted(pid int) {
 		}
 		time.Sleep(wait)
 	}
-	// Settled: asleep, and not in a call the Sentry serves (the program
-	// sleeps in each of those); a program busy longer is let go sooner.
+	_ = os.WriteFile(startedFile, nil, 0o600)
 	calm := 0
-	for settle := time.Now().Add(50 * time.Millisecond); time.Now().Before(settle); {
+	const tick = 100 * time.Microsecond
+	// A program busy on its own for that long is let go.
+	for settle := time.Now().Add(100 * time.Millisecond); time.Now().Before(settle); time.Sleep(tick) {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		i := strings.LastIndexByte(string(b), ')')
 		if err != nil || i < 0 || i+2 >= len(b) {
-			break
+			return
 		}
-		if b[i+2] != 'R' && !s.serving(pid) {
-			if calm++; calm == 2 { // twice: it may not be received yet
-				break
-			}
-		} else {
+		// Asleep by its own choice ('S', not 'D' for a page read), in a
+		// call the Sentry is not serving, three times over (a call may
+		// not be received yet).
+		if b[i+2] != 'S' || s.serving(pid) {
 			calm = 0
+		} else if calm++; calm == 3 {
+			return
 		}
-		time.Sleep(100 * time.Microsecond)
 	}
-	s.busyOn.Store(false)
-	close(s.startedCh)
-	_ = os.WriteFile(startedFile, nil, 0o600)
 }
 
 // serving tells whether the Sentry is serving a call of thread tid.

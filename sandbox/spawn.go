@@ -278,7 +278,7 @@ func (s *sentry) serveExec(c *net.UnixConn) {
 		return
 	}
 	defer unix.Close(cwd)
-	pid, exited, err := s.spawn(&spawnSpec{plan: plan, cwd: cwd, env: req.Env, stdio: [3]int{fds[0], fds[1], fds[2]}, ctty: req.TTY, creds: who})
+	pid, exited, err := s.spawn(&spawnSpec{plan: plan, cwd: cwd, env: req.Env, stdio: [3]int{fds[0], fds[1], fds[2]}, ctty: req.TTY, creds: s.startCreds(who, plan)})
 	if err != nil {
 		reply(err)
 		return
