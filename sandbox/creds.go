@@ -263,7 +263,21 @@ func (s *sentry) caller(t *task) *creds {
 // asCaller runs serve on this OS thread with the caller's filesystem ids,
 // groups and effective capabilities when they differ from the Sentry's.
 func (s *sentry) asCaller(t *task, serve func() result) result {
+	if idCalls[t.nr()] {
+		return serve()
+	}
 	return s.asCreds(s.caller(t), serve)
+}
+
+// idCalls work on the Sentry's record of identities only: no thread needs
+// to take them.
+var idCalls = map[int]bool{
+	unix.SYS_GETUID: true, unix.SYS_GETEUID: true, unix.SYS_GETGID: true, unix.SYS_GETEGID: true,
+	unix.SYS_GETRESUID: true, unix.SYS_GETRESGID: true, unix.SYS_GETGROUPS: true,
+	unix.SYS_SETUID: true, unix.SYS_SETGID: true, unix.SYS_SETREUID: true, unix.SYS_SETREGID: true,
+	unix.SYS_SETRESUID: true, unix.SYS_SETRESGID: true, unix.SYS_SETFSUID: true, unix.SYS_SETFSGID: true,
+	unix.SYS_SETGROUPS: true, unix.SYS_CAPGET: true, unix.SYS_CAPSET: true,
+	unix.SYS_GETPID: true, unix.SYS_GETTID: true, unix.SYS_GETPPID: true, unix.SYS_UNAME: true,
 }
 
 // asCreds runs serve with c's credentials (nil: the Sentry's own).
@@ -284,8 +298,14 @@ func (s *sentry) asCreds(c *creds, serve func() result) result {
 	err := s.takeCreds(c)
 	defer func() { restored = s.restoreCreds() == nil }()
 	if err != nil {
-		s.logOnce("creds", "cannot take the identity of a workload process: %v", err)
-		return fail(unix.EPERM)
+		// The Sentry runs as the container's user, with its capabilities:
+		// a process whose identity it cannot take (a set-user-id root
+		// program in a container of another user) is served as that user,
+		// never with more than the container has.
+		s.debugf("cannot act as a workload process's identity (%v): serving it as the container's user", err)
+		if err := s.restoreCreds(); err != nil {
+			return fail(unix.EPERM)
+		}
 	}
 	return serve()
 }

@@ -29,6 +29,15 @@
 #                                     during critest (default: the runx under
 #                                     test; /usr/sbin/runc gives the baseline).
 #                                     The engine checks always use runx.
+#   ENGINES_CONTAINERD_CRITEST_HANDLERS
+#                                     the runtime handlers critest runs its
+#                                     pods under, one run each (default:
+#                                     "default runx-sandbox"; "default" is
+#                                     the default handler, another name is
+#                                     passed as --runtime-handler). Each run
+#                                     must pass at least the number in its
+#                                     expectation file (critest-expected, or
+#                                     critest-expected-NAME) and fail none.
 #   ENGINES_CONTAINERD_FOCUS          ginkgo focus regexp for critest (the
 #                                     expected-pass minimum is then not applied)
 #   ENGINES_CONTAINERD_WORKDIR        cache and log directory (default work/)
@@ -59,6 +68,13 @@ readonly CRITEST_SKIPS=(
 	'Idempotence StopPodSandbox should not return an error if not found'
 	'Idempotence StopContainer should not return an error if not found'
 )
+# Specs the sandbox mode does not pass by design (SKIPS.md): it refuses
+# mount, and each sandbox has its own pid namespace.
+readonly CRITEST_SKIPS_SANDBOX=(
+	'Container Mount Propagation'
+	'NamespaceOption .*runtime should support HostPID'
+	'NamespaceOption .*runtime should support PodPID'
+)
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
@@ -66,6 +82,7 @@ WORK=${ENGINES_CONTAINERD_WORKDIR:-$HERE/work}
 REG_PORT=${ENGINES_CONTAINERD_REGISTRY_PORT:-5077}
 RUN_CRITEST=${ENGINES_CONTAINERD_CRITEST:-1}
 FOCUS=${ENGINES_CONTAINERD_FOCUS:-}
+CRITEST_HANDLERS=${ENGINES_CONTAINERD_CRITEST_HANDLERS:-default runx-sandbox}
 DEBUG=${ENGINES_CONTAINERD_DEBUG:-0}
 HOLD=${ENGINES_CONTAINERD_HOLD:-0}
 EXPECTED_FILE=$HERE/critest-expected
@@ -82,6 +99,9 @@ RUNX=$1
 [ -f "$RUNX" ] && [ -x "$RUNX" ] || die "runx binary '$RUNX' not found or not executable"
 CRITEST_BINARY=${ENGINES_CONTAINERD_CRITEST_BINARY:-$RUNX}
 [[ $CRITEST_BINARY == /* ]] && [ -x "$CRITEST_BINARY" ] || die "ENGINES_CONTAINERD_CRITEST_BINARY '$CRITEST_BINARY' is not an executable absolute path"
+for h in $CRITEST_HANDLERS; do
+	[[ $h =~ ^[A-Za-z0-9._-]+$ ]] || die "ENGINES_CONTAINERD_CRITEST_HANDLERS: '$h' is not a handler name"
+done
 [[ $REG_PORT =~ ^[1-9][0-9]*$ ]] || die "ENGINES_CONTAINERD_REGISTRY_PORT must be a port number"
 [[ $HOLD =~ ^[0-9]+$ ]] || die "ENGINES_CONTAINERD_HOLD must be a number of seconds"
 [ -f "$SNIPPET" ] || die "$SNIPPET is missing"
@@ -855,29 +875,42 @@ pod_runs name-sandbox-namespace runx-sandbox namespace namespace
 pod_runs default-filtered "" sandbox none
 
 # ----------------------------------------------------------------- critest
-CRITEST_STATUS=skipped
-if [ "$RUN_CRITEST" != 0 ]; then
+# run_critest HANDLER: one critest run with its pods under HANDLER
+# ("default": the default handler), recorded against its expectation file.
+run_critest() {
+	local handler=$1 suffix="" expected_file=$EXPECTED_FILE under log
+	local -a skips=("${CRITEST_SKIPS[@]}")
+	if [ "$handler" != default ]; then
+		suffix=-$handler
+		expected_file=$EXPECTED_FILE-${handler#runx-}
+		under="handler $handler"
+	else
+		under="default handler: $CRITEST_BINARY"
+	fi
+	[ "$handler" = runx-sandbox ] && skips+=("${CRITEST_SKIPS_SANDBOX[@]}")
+	log=$LOGS/critest$suffix.log
 	remember_netns
 	cri rmp -fa >/dev/null 2>&1
-	EXPECTED=$(tr -cd '0-9' <"$EXPECTED_FILE" 2>/dev/null)
-	[ -n "$EXPECTED" ] || die "$EXPECTED_FILE holds no number"
+	EXPECTED=$(tr -cd '0-9' <"$expected_file" 2>/dev/null)
+	[ -n "$EXPECTED" ] || die "$expected_file holds no number"
 	crit_args=(
 		--runtime-endpoint "unix://$SOCK" --image-endpoint "unix://$SOCK"
 		--ginkgo.no-color
-		--ginkgo.junit-report "$LOGS/critest-junit.xml"
+		--ginkgo.junit-report "$LOGS/critest$suffix-junit.xml"
 		--ginkgo.timeout 40m
 	)
-	for re in "${CRITEST_SKIPS[@]}"; do crit_args+=(--ginkgo.skip "$re"); done
+	for re in "${skips[@]}"; do crit_args+=(--ginkgo.skip "$re"); done
 	[ -n "$FOCUS" ] && crit_args+=(--ginkgo.focus "$FOCUS")
+	[ "$handler" != default ] && crit_args+=(--runtime-handler "$handler")
 	SHM_BEFORE=$(ipcs -m 2>/dev/null | awk '$2 ~ /^[0-9]+$/ {print $2}')
 	SHM_TRACK=1
-	say "running critest $CRI_TOOLS_VERSION (default handler: $CRITEST_BINARY); log: $LOGS/critest.log"
+	say "running critest $CRI_TOOLS_VERSION ($under); log: $log"
 	start=$(date +%s)
 	# In the background, so that a signal to this script is handled at once.
 	# Its temporary files (pod log directories, the bind mounts of the mount
 	# propagation tests) go below $TMP, which cleanup unmounts and removes.
 	mkdir -p "$TMP/critest-tmp"
-	(cd "$TMP" && TMPDIR=$TMP/critest-tmp exec "$CRITEST" "${crit_args[@]}") >"$LOGS/critest.log" 2>&1 &
+	(cd "$TMP" && TMPDIR=$TMP/critest-tmp exec "$CRITEST" "${crit_args[@]}") >"$log" 2>&1 &
 	CRITEST_PID=$!
 	wait "$CRITEST_PID"
 	crit_rc=$?
@@ -885,28 +918,43 @@ if [ "$RUN_CRITEST" != 0 ]; then
 	say "critest finished in $(( $(date +%s) - start ))s (exit $crit_rc)"
 	remember_netns
 
-	ran=$(grep -E '^Ran [0-9]+ of [0-9]+ Specs' "$LOGS/critest.log" | tail -1)
-	summary=$(grep -E -- '-- [0-9]+ Passed \| [0-9]+ Failed' "$LOGS/critest.log" | tail -1)
+	# -a: a failure message may hold a NUL byte.
+	ran=$(grep -aE '^Ran [0-9]+ of [0-9]+ Specs' "$log" | tail -1)
+	summary=$(grep -aE -- '-- [0-9]+ Passed \| [0-9]+ Failed' "$log" | tail -1)
 	c_pass=$(printf '%s' "$summary" | sed -n 's/.*-- \([0-9]*\) Passed.*/\1/p')
 	c_fail=$(printf '%s' "$summary" | sed -n 's/.*| \([0-9]*\) Failed.*/\1/p')
 	c_skip=$(printf '%s' "$summary" | sed -n 's/.*| \([0-9]*\) Skipped.*/\1/p')
 	echo
-	echo "critest summary ($CRITEST_BINARY as the default handler):"
+	echo "critest summary ($under):"
 	echo "  $ran"
 	echo "  $summary"
-	grep -E '^\s*\[FAIL\]' "$LOGS/critest.log" | sed 's/^\s*/  /' | sort -u
+	grep -aE '^\s*\[FAIL\]' "$log" | sed 's/^\s*/  /' | sort -u
+	local label="critest ($under)"
 	if [ -z "$summary" ]; then
-		record "critest" fail "no summary (exit $crit_rc); see $LOGS/critest.log"
+		record "$label" fail "no summary (exit $crit_rc); see $log"
 	elif [ -n "$FOCUS" ]; then
-		[ "${c_fail:-1}" = 0 ] && record "critest (focus '$FOCUS')" pass "$c_pass passed, $c_skip skipped" ||
-			record "critest (focus '$FOCUS')" fail "$c_pass passed, $c_fail failed"
+		[ "${c_fail:-1}" = 0 ] && record "$label (focus '$FOCUS')" pass "$c_pass passed, $c_skip skipped" ||
+			record "$label (focus '$FOCUS')" fail "$c_pass passed, $c_fail failed, $c_skip skipped"
 	elif [ "${c_fail:-1}" = 0 ] && [ "${c_pass:-0}" -ge "$EXPECTED" ]; then
-		record "critest: at least $EXPECTED passed, none failed" pass "$c_pass passed, $c_skip skipped"
+		record "$label: at least $EXPECTED passed, none failed" pass "$c_pass passed, $c_skip skipped"
 	else
-		record "critest: at least $EXPECTED passed, none failed" fail "$c_pass passed, $c_fail failed, $c_skip skipped"
+		record "$label: at least $EXPECTED passed, none failed" fail "$c_pass passed, $c_fail failed, $c_skip skipped"
 	fi
-	CRITEST_STATUS="$c_pass passed, $c_fail failed, $c_skip skipped"
+	CRITEST_STATUS+="${CRITEST_STATUS:+; }$handler: $c_pass passed, $c_fail failed, $c_skip skipped"
+}
+
+CRITEST_STATUS=
+if [ "$RUN_CRITEST" != 0 ]; then
+	for h in $CRITEST_HANDLERS; do
+		# A handler of a mode this runx has not built has nothing to run.
+		if [ "$h" = runx-sandbox ] && [[ ",$BUILT_MODES," != *",sandbox,"* ]]; then
+			say "critest under $h skipped: the sandbox mode is not built"
+			continue
+		fi
+		run_critest "$h"
+	done
 fi
+: "${CRITEST_STATUS:=skipped}"
 
 # ------------------------------------------------------------------ report
 echo
