@@ -155,6 +155,25 @@ func TestRootlessRun(t *testing.T) {
 		t.Errorf("state of %s left under %s", id, root)
 	}
 	assertNothingLeft(t, root, id, bundleDir)
+
+	// The sandbox mode, unprivileged too: the Sentry runs in the rootless
+	// container and makes the workload's user and pid namespaces below it.
+	b.edit(func(s *specs.Spec) {
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
+		}
+		s.Annotations["dev.runx.isolation"] = "sandbox"
+	})
+	if err := os.Chown(b.configPath(), uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	sid := newID(t)
+	t.Cleanup(func() { asUser(t, u, bundleDir, xdg, "--root", root, "delete", "-f", sid) })
+	res = asUser(t, u, bundleDir, xdg, "--root", root, "run", sid)
+	if res.code != 0 || res.stdout != "hello rootless\n0\n" {
+		t.Errorf("rootless run in the sandbox mode: want stdout %q, status 0\n%s", "hello rootless\n0\n", res)
+	}
+	assertNothingLeft(t, root, sid, bundleDir)
 }
 
 // chownTree gives a directory tree to uid:gid without following symlinks.
