@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -119,6 +120,8 @@ type credTable struct {
 	change  sync.Mutex // one identity call at a time
 	mu      sync.Mutex
 	m       map[int]credEntry
+	gen     uint64              // bumped by every change
+	cache   map[int]cachedCreds // by thread id, see caller
 	// What the Sentry's own threads have: restored after a call.
 	thread unixCaps
 }
@@ -139,7 +142,7 @@ func newCredTable(o *options) *credTable {
 		groups: groups, eff: o.caps, prm: o.caps, bnd: o.caps,
 		noNewPrivs: o.noNewPrivs,
 	}
-	ct := &credTable{base: base, sentry: os.Getpid(), m: map[int]credEntry{}}
+	ct := &credTable{base: base, sentry: os.Getpid(), m: map[int]credEntry{}, cache: map[int]cachedCreds{}}
 	ct.thread, _ = getThreadCaps()
 	return ct
 }
@@ -187,6 +190,7 @@ func (ct *credTable) set(pid int, c *creds) {
 		}
 	}
 	ct.m[pid] = credEntry{c: c, start: start}
+	ct.gen++
 	ct.changed.Store(true)
 	ct.prune()
 }
@@ -248,16 +252,40 @@ func childrenOf(pid int) []childProc {
 	return out
 }
 
-// caller is the credentials of the calling process.
+// caller is the credentials of the calling process. Reading /proc for it
+// costs tens of microseconds here, so the answer is kept per thread until
+// any identity changes, or for a second at most (a thread id is not
+// reused in less: the pid space must wrap first).
 func (s *sentry) caller(t *task) *creds {
-	if !s.creds.changed.Load() {
-		return s.creds.base
+	ct := s.creds
+	if !ct.changed.Load() {
+		return ct.base
+	}
+	ct.mu.Lock()
+	e, hit := ct.cache[t.tid]
+	gen := ct.gen
+	ct.mu.Unlock()
+	if hit && e.gen == gen && time.Since(e.at) < time.Second {
+		return e.c
 	}
 	tgid, err := t.getTgid()
 	if err != nil {
-		return s.creds.base
+		return ct.base
 	}
-	return s.creds.of(tgid)
+	c := ct.of(tgid)
+	ct.mu.Lock()
+	if len(ct.cache) > 4096 {
+		clear(ct.cache)
+	}
+	ct.cache[t.tid] = cachedCreds{c: c, gen: gen, at: time.Now()}
+	ct.mu.Unlock()
+	return c
+}
+
+type cachedCreds struct {
+	c   *creds
+	gen uint64
+	at  time.Time
 }
 
 // asCaller runs serve on this OS thread with the caller's filesystem ids,
@@ -266,7 +294,47 @@ func (s *sentry) asCaller(t *task, serve func() result) result {
 	if idCalls[t.nr()] {
 		return serve()
 	}
-	return s.asCreds(s.caller(t), serve)
+	c := s.caller(t)
+	if t.worn != nil {
+		return s.asCredsWorn(t.worn, c, serve)
+	}
+	return s.asCreds(c, serve)
+}
+
+// asCredsWorn is asCreds on a listener's own locked thread, which only
+// serves calls: it keeps wearing the last caller's credentials (*worn, nil
+// for the Sentry's own) and changes them only for a caller with others. A
+// workload that drops its privileges once thus pays for the change once.
+func (s *sentry) asCredsWorn(worn **creds, c *creds, serve func() result) result {
+	base := s.creds.base
+	if c == nil || c.sameThread(base) {
+		c = nil
+	}
+	cur := *worn
+	if cur == c || cur != nil && c != nil && cur.sameThread(c) {
+		return serve()
+	}
+	if cur != nil {
+		if err := s.restoreCreds(cur); err != nil {
+			// Never expected; a thread whose identity is unknown must not
+			// serve anyone.
+			s.logf("cannot restore the Sentry's identity: %v", err)
+			os.Exit(127)
+		}
+		*worn = nil
+	}
+	if c != nil {
+		if err := s.takeCreds(c); err != nil {
+			s.debugf("cannot act as a workload process's identity (%v): serving it as the container's user", err)
+			if err := s.restoreCreds(c); err != nil {
+				s.logf("cannot restore the Sentry's identity: %v", err)
+				os.Exit(127)
+			}
+			return serve()
+		}
+		*worn = c
+	}
+	return serve()
 }
 
 // idCalls work on the Sentry's record of identities only: no thread needs
@@ -296,14 +364,14 @@ func (s *sentry) asCreds(c *creds, serve func() result) result {
 		}
 	}()
 	err := s.takeCreds(c)
-	defer func() { restored = s.restoreCreds() == nil }()
+	defer func() { restored = s.restoreCreds(c) == nil }()
 	if err != nil {
 		// The Sentry runs as the container's user, with its capabilities:
 		// a process whose identity it cannot take (a set-user-id root
 		// program in a container of another user) is served as that user,
 		// never with more than the container has.
 		s.debugf("cannot act as a workload process's identity (%v): serving it as the container's user", err)
-		if err := s.restoreCreds(); err != nil {
+		if err := s.restoreCreds(c); err != nil {
 			return fail(unix.EPERM)
 		}
 	}
@@ -331,30 +399,34 @@ func (s *sentry) takeCreds(c *creds) error {
 	return setThreadCaps(unixCaps{eff: c.eff & th.prm, prm: th.prm, inh: th.inh})
 }
 
-// restoreCreds gives the thread the Sentry's credentials back: the
-// capabilities first (setting ids and groups needs some), then the ids and
-// groups, then the capabilities again (a filesystem uid back to 0 raises
-// the filesystem ones).
-func (s *sentry) restoreCreds() error {
+// restoreCreds gives the thread, which took c (or part of it), the
+// Sentry's credentials back: the capabilities first (setting ids and groups
+// needs some), then what c changed, then the capabilities again when a
+// filesystem uid back to 0 raised more than the Sentry's effective set.
+func (s *sentry) restoreCreds(c *creds) error {
 	base, th := s.creds.base, s.creds.thread
 	if err := setThreadCaps(th); err != nil {
 		return err
 	}
-	if err := setThreadFsid(unix.SYS_SETFSUID, base.fsuid); err != nil {
-		return err
+	if c.fsuid != base.fsuid {
+		if err := setThreadFsid(unix.SYS_SETFSUID, base.fsuid); err != nil {
+			return err
+		}
 	}
-	if err := setThreadFsid(unix.SYS_SETFSGID, base.fsgid); err != nil {
-		return err
+	if c.fsgid != base.fsgid {
+		if err := setThreadFsid(unix.SYS_SETFSGID, base.fsgid); err != nil {
+			return err
+		}
 	}
-	if err := setThreadGroups(base.groups); err != nil {
-		return err
+	if !sameGroups(c.groups, base.groups) {
+		if err := setThreadGroups(base.groups); err != nil {
+			return err
+		}
 	}
-	if err := setThreadCaps(th); err != nil {
-		return err
+	if c.fsuid != base.fsuid && th.prm&fsCaps&^th.eff != 0 {
+		return setThreadCaps(th)
 	}
-	// Changing ids made the Sentry undumpable, which would keep it from
-	// reaching the children it forks before they exec.
-	return unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
+	return nil
 }
 
 func sameGroups(a, b []uint32) bool {

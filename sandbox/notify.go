@@ -59,6 +59,9 @@ const seccompIoctlNotifSetFlags = 0x40082104
 // (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP): a round trip without a handoff.
 func (s *sentry) serve(listener int) {
 	runtime.LockOSThread()
+	// The identity this thread wears while it serves calls inline; the
+	// goroutine never unlocks, so the thread ends with it.
+	var worn *creds
 	// Linux 6.6 and later; older kernels answer EINVAL and wake as before.
 	_, _, _ = unix.Syscall(unix.SYS_IOCTL, uintptr(listener), seccompIoctlNotifSetFlags, unix.SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
 	for {
@@ -67,10 +70,8 @@ func (s *sentry) serve(listener int) {
 		switch err {
 		case nil:
 			s.noteServing(int(n.Pid), 1)
-			// Once a process has changed identity, calls may run with
-			// other credentials than the Sentry's: on threads of their own.
-			if quick[n.Data.Nr] && !s.creds.changed.Load() {
-				s.handle(listener, n)
+			if quick[n.Data.Nr] {
+				s.handleOn(listener, n, &worn)
 			} else {
 				go s.handle(listener, n)
 			}
@@ -198,9 +199,13 @@ func toErrno(err error) unix.Errno {
 	return unix.EIO
 }
 
-func (s *sentry) handle(listener int, n seccompNotif) {
+func (s *sentry) handle(listener int, n seccompNotif) { s.handleOn(listener, n, nil) }
+
+// handleOn serves a notification; worn is set on the listener's own thread.
+func (s *sentry) handleOn(listener int, n seccompNotif, worn **creds) {
 	defer s.noteServing(int(n.Pid), -1) // counted by serve on receipt
 	t := newTask(s, listener, &n)
+	t.worn = worn
 	defer t.release()
 	defer func() {
 		// A bug in one handler fails that call, not the sandbox.

@@ -23,7 +23,7 @@ type options struct {
 	cwd         string
 	preserveFDs int
 	debug       bool
-	noNewPrivs  bool // process.noNewPrivileges: set-id programs do not raise
+	noNewPrivs  bool     // process.noNewPrivileges: set-id programs do not raise
 	profile     *profile // the OCI seccomp profile, compiled (nil: none)
 	args        []string
 }

@@ -21,7 +21,8 @@ type task struct {
 	tid      int // in the Sentry's pid namespace
 	tgid     int
 	pidfd    int
-	held     []int // the Sentry's descriptors to close when the call is served
+	held     []int   // the Sentry's descriptors to close when the call is served
+	worn     **creds // on a listener's own thread: the identity it wears (see asCredsWorn)
 }
 
 func newTask(s *sentry, listener int, n *seccompNotif) *task {
