@@ -641,12 +641,14 @@ func (s *sentry) procStatusFile(host int, self bool) (*vnode, error) {
 		case "TracerPid":
 			line = "TracerPid:\t0"
 		case "Seccomp", "Seccomp_filters":
-			// The Sentry's own filter is not the workload's.
+			// The Sentry's filters (its own and the one that sends it
+			// the calls) are not the workload's.
 			n, _ := strconv.Atoi(strings.TrimSpace(statusField(string(b), "Seccomp_filters")))
+			n -= 1 + s.ownFilters
 			switch {
 			case k == "Seccomp_filters":
-				line = fmt.Sprintf("Seccomp_filters:\t%d", max(n-1, 0))
-			case n <= 1:
+				line = fmt.Sprintf("Seccomp_filters:\t%d", max(n, 0))
+			case n <= 0:
 				line = "Seccomp:\t0"
 			}
 		case "Uid":

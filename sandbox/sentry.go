@@ -101,6 +101,8 @@ type sentry struct {
 
 	creds *credTable // the workload processes' identities
 
+	ownFilters int // seccomp filters of the Sentry's own that workload processes inherit
+
 	startedCh chan struct{} // closed once the workload's first program runs
 
 	// Until then, the threads whose calls the Sentry is serving.
@@ -174,6 +176,12 @@ func (s *sentry) run() (unix.WaitStatus, error) {
 	s.execFD, s.cwdFD = int(s.nofile-1), int(s.nofile-2)
 	if err := s.scratch.init(); err != nil {
 		return 0, err
+	}
+	// Before any workload process is forked, which inherits it.
+	if err := installSelfFilter(); err != nil {
+		s.logf("the Sentry runs without its own seccomp filter: %v", err)
+	} else {
+		s.ownFilters = 1
 	}
 	s.tr = newTracer(s)
 	signal.Notify(s.tr.sigchld, unix.SIGCHLD)

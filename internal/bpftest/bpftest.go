@@ -12,9 +12,15 @@ import (
 // Run evaluates prog over the seccomp_data of one call (nr and arch, then
 // the arguments) and returns the action, as the kernel's classic BPF would.
 func Run(prog []unix.SockFilter, arch, nr uint32, args ...uint64) (uint32, error) {
+	return RunAt(prog, arch, nr, 0, args...)
+}
+
+// RunAt is Run for a call made at instruction pointer ip.
+func RunAt(prog []unix.SockFilter, arch, nr uint32, ip uint64, args ...uint64) (uint32, error) {
 	var data [64]byte
 	binary.LittleEndian.PutUint32(data[0:], nr)
 	binary.LittleEndian.PutUint32(data[4:], arch)
+	binary.LittleEndian.PutUint64(data[8:], ip)
 	for i, a := range args {
 		binary.LittleEndian.PutUint64(data[16+8*i:], a)
 	}
