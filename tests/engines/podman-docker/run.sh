@@ -19,14 +19,15 @@
 #      pid file, config file, bridge runxdock0 on 10.88.66.0/24 made here,
 #      no iptables, no ip forwarding, cgroupfs under /runxdock) that starts
 #      its own containerd; RUNTIME is added as runtime "runx" and made the
-#      default;
+#      default, and runx also as "runx-sandbox" (daemon.json);
 #   5. tears everything down and checks that nothing is left: processes,
 #      mounts, runtime state, network namespaces, bridges, veths, iptables
 #      rules, cgroups, files outside the work directory.
 # A table of checks is printed, then "engines-podman-docker: N passed,
 # M failed" (", K skipped" when some check does not apply to the runtime:
-# the isolation-mode check only applies to runx). The exit status is 1 when
-# a check failed, 2 on a usage error.
+# the isolation-mode checks, and the sandbox-mode group under each engine,
+# only apply to runx, and the latter only when it has the sandbox mode).
+# The exit status is 1 when a check failed, 2 on a usage error.
 #
 # Environment:
 #   ENGINES_TRACE=1       put a wrapper named like the runtime in front of it
@@ -66,6 +67,22 @@ case $ONLY in ''|podman|docker) ;; *) die "ENGINES_ONLY must be podman or docker
 IS_RUNX=0
 RT_VERSION=$("$RUNTIME" --version 2>/dev/null)
 case $'\n'$RT_VERSION in *$'\n'"runx version "*) IS_RUNX=1 ;; esac
+
+# The sandbox-mode checks apply to a runx that has built that mode and can
+# run it on this host (`runx features`); SBX_SKIP says why they do not.
+SBX_SKIP=
+if [ $IS_RUNX != 1 ]; then
+	SBX_SKIP="$RT_NAME is not runx"
+else
+	RT_FEATURES=$("$RUNTIME" features 2>/dev/null | tr -d ' \n')
+	feature() { printf '%s' "$RT_FEATURES" | sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
+	if [[ ",$(feature dev.runx.isolation.modes)," != *,sandbox,* ]]; then
+		SBX_SKIP="runx has not built the sandbox mode"
+	elif [[ $RT_FEATURES == *'"dev.runx.isolation.usable"'* ]] &&
+		[[ ",$(feature dev.runx.isolation.usable)," != *,sandbox,* ]]; then
+		SBX_SKIP="runx cannot run the sandbox mode on this host (runx features: dev.runx.isolation.usable)"
+	fi
+fi
 
 IMAGE=localhost/runx-busybox:latest
 POD_BRIDGE=runxpod0
@@ -170,18 +187,18 @@ PRE_NETNS=" $(ls /run/netns 2>/dev/null | tr '\n' ' ') "
 
 ENGINE_RUNTIME=$RUNTIME
 TRACE_LOG=$W/trace.log
-if [ "${ENGINES_TRACE:-0}" = 1 ]; then
-	# Named like the runtime: Podman chooses JSON logging by that name.
-	mkdir -p "$W/trace"
-	ENGINE_RUNTIME=$W/trace/$RT_NAME
-	cat >"$ENGINE_RUNTIME" <<EOF
+# trace_wrapper PATH TARGET: writes at PATH a script that runs TARGET with
+# its arguments, logs the command line and its exit status, and appends the
+# runtime's own --log file when it failed.
+trace_wrapper() {
+	cat >"$1" <<EOF
 #!/bin/bash
 # Logs each command line and its exit status; the runtime's own --log file
 # is appended when it failed.
-"$RUNTIME" "\$@"
+"$2" "\$@"
 rc=\$?
 {
-	printf '%s rc=%d %s' "\$(date +%T.%N)" "\$rc" "$RUNTIME"
+	printf '%s rc=%d %s' "\$(date +%T.%N)" "\$rc" "$2"
 	printf ' %q' "\$@"
 	printf '\n'
 	if [ "\$rc" -ne 0 ]; then
@@ -195,7 +212,13 @@ rc=\$?
 } >>"$TRACE_LOG" 2>/dev/null
 exit \$rc
 EOF
-	chmod 0755 "$ENGINE_RUNTIME"
+	chmod 0755 "$1"
+}
+if [ "${ENGINES_TRACE:-0}" = 1 ]; then
+	# Named like the runtime: Podman chooses JSON logging by that name.
+	mkdir -p "$W/trace"
+	ENGINE_RUNTIME=$W/trace/$RT_NAME
+	trace_wrapper "$ENGINE_RUNTIME" "$RUNTIME"
 	: >"$TRACE_LOG"
 fi
 
@@ -464,6 +487,8 @@ podman_checks() {
 		fi
 		pm rm -f "rxp-$mode" >/dev/null 2>&1
 	done
+
+	podman_sandbox_checks
 }
 
 podman_teardown() {
@@ -519,6 +544,7 @@ common_run_checks() {
 # ------------------------------------------------------------------ Docker
 D=$W/dock
 SOCK=$D/docker.sock
+DOCK_SBX_RUNTIME=
 dk() { DOCKER_CONFIG=$D/client timeout -k 5 120 "$DOCKER" -H "unix://$SOCK" "$@"; }
 
 dk_wait_log() {
@@ -533,7 +559,24 @@ dk_wait_log() {
 DOCKERD_STARTED=0
 docker_start() {
 	mkdir -p "$D"/{data,exec,client}
-	echo '{}' >"$D/daemon.json"
+	# runx also as "runx-sandbox", the way deploy/docker/daemon.json
+	# registers it: Docker has no --annotation, the runtime's name (a link
+	# named runx-sandbox) chooses the mode. dockerd merges the file's
+	# runtimes with --add-runtime.
+	if [ $IS_RUNX = 1 ]; then
+		mkdir -p "$D/sbx"
+		ln -sfn "$RUNTIME" "$D/sbx/runx-sandbox"
+		DOCK_SBX_RUNTIME=$D/sbx/runx-sandbox
+		if [ "${ENGINES_TRACE:-0}" = 1 ]; then
+			mkdir -p "$W/trace-sbx"
+			DOCK_SBX_RUNTIME=$W/trace-sbx/runx-sandbox
+			trace_wrapper "$DOCK_SBX_RUNTIME" "$D/sbx/runx-sandbox"
+		fi
+		printf '{\n  "runtimes": {\n    "runx-sandbox": { "path": "%s" }\n  }\n}\n' \
+			"$DOCK_SBX_RUNTIME" >"$D/daemon.json"
+	else
+		echo '{}' >"$D/daemon.json"
+	fi
 	# docker's --bip cannot be combined with --bridge, and a --bridge must
 	# exist: the bridge is made here, with the gateway address on it.
 	ip link add "$DOCK_BRIDGE" type bridge &&
@@ -742,6 +785,318 @@ docker_checks() {
 	if [ -n "$id" ] && [ $RC -eq 0 ] && ! dk inspect rxd-f >/dev/null 2>&1 && [ ! -e "$root/$id" ]; then pass "$n"; else
 		fail "$n" "$(show)"
 	fi
+
+	docker_sandbox_checks
+}
+
+# ------------------------------------------------------------- sandbox mode
+# runx's sandbox mode (its Sentry, sandbox/README.md) through each engine,
+# chosen the way users choose it: Podman's --annotation
+# dev.runx.isolation=sandbox, Docker's runtime registered as runx-sandbox.
+# Some checks also run the same container in the namespace mode (the
+# engine's default) and compare.
+
+# Set before sbx_checks: the client function, the run flags that choose the
+# sandbox mode, the runtime's --root for its containers ('' for runx's
+# default; SBX_ROOT_GLOB: the first of these that holds the container), the
+# bridge's gateway address and the wait-for-log function.
+SBX_C='' SBX_ROOT='' SBX_ROOT_GLOB='' SBX_GW='' SBX_WAITLOG=''
+SBX=()
+
+# The isolation mode runx recorded for a container: ROOT|'' ID.
+rt_mode() {
+	local d=${1:-/run/runx}/$2
+	if [ ! -d "$d" ]; then echo "(no state dir $d)"; elif [ -f "$d/runx-isolation" ]; then
+		cat "$d/runx-isolation"
+	else echo namespace; fi
+}
+
+# A one-shot TCP server on the host (all addresses, up to 30 s) that answers
+# pong-from-host: its port in LPORT, its pid in LPID.
+LPORT='' LPID=''
+host_listen() {
+	LPORT=$((20000 + RANDOM % 20000))
+	timeout 30 /bin/busybox nc -l -p "$LPORT" -e /bin/echo pong-from-host </dev/null >/dev/null 2>&1 &
+	LPID=$!
+	sleep 0.3
+}
+host_unlisten() { kill "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null; }
+
+# Waits up to $1 seconds for container $2 to be gone (a --rm container).
+sbx_wait_gone() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		$SBX_C inspect "$2" >/dev/null 2>&1 || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+sbx_checks() { # ENGINE
+	local e=$1 c=$SBX_C n ref id name st s1 s2 s3 t0 t1 ms_ns ms_sb code_ns code_sb rc_ns oom_ns oom_sb
+	local R=(run --rm --pull never) hd=$W/sbx-$e vol=$W/sbx-vol-$e RMT=()
+	[ "$e" = podman ] && RMT=(-t 0) # rm -f of a running container: no grace
+	# busybox's id; Podman adds a passwd entry named 1000 for the user.
+	local uid1000='^uid=1000(\(1000\))? gid=1000(\(1000\))?( |$)'
+	mkdir -p "$hd" "$vol" && chmod 0777 "$hd" "$vol"
+	echo from-the-host >"$vol/in"
+	head -c 1048576 /dev/zero >"$W/sbx-1m"
+
+	# ---- one-shot containers
+	n="$e sandbox: exit code (sh -c 'exit 7' gives 7)"
+	run $c "${R[@]}" "${SBX[@]}" "$IMAGE" sh -c 'exit 7'
+	if [ $RC -eq 7 ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: stdout and stderr kept apart"
+	run $c "${R[@]}" "${SBX[@]}" "$IMAGE" sh -c 'echo to-out; echo to-err >&2'
+	if [ $RC -eq 0 ] && [ "$OUT" = to-out ] && [ "$ERR" = to-err ]; then pass "$n"; else
+		fail "$n" "$(show)"
+	fi
+
+	n="$e sandbox: command not found gives 127"
+	run $c "${R[@]}" "${SBX[@]}" "$IMAGE" /no/such/program
+	if [ $RC -eq 127 ] && [[ $ERR == *'/no/such/program'* ]]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: run -i: stdin piped to cat"
+	run $c "${R[@]}" -i "${SBX[@]}" "$IMAGE" cat <<<hi
+	if [ $RC -eq 0 ] && [ "$OUT" = hi ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: run -i: 1 MiB of stdin through wc -c"
+	run $c "${R[@]}" -i "${SBX[@]}" "$IMAGE" wc -c <"$W/sbx-1m"
+	if [ $RC -eq 0 ] && [ "${OUT// /}" = 1048576 ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: --user 1000:1000 (id as in the namespace mode)"
+	ref=$($c "${R[@]}" --user 1000:1000 "$IMAGE" id 2>&1)
+	run $c "${R[@]}" --user 1000:1000 "${SBX[@]}" "$IMAGE" id
+	if [ $RC -eq 0 ] && [[ $OUT =~ $uid1000 ]] && [ "$OUT" = "$ref" ]; then pass "$n" "$OUT"; else
+		fail "$n" "namespace mode: '$ref'; sandbox: $(show)"
+	fi
+
+	n="$e sandbox: -e -w: environment and working directory"
+	run $c "${R[@]}" -e RUNX_T=val-1 -w /tmp "${SBX[@]}" "$IMAGE" sh -c 'echo "$RUNX_T $(pwd)"'
+	if [ $RC -eq 0 ] && [ "$OUT" = "val-1 /tmp" ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: run -t: a terminal (tty; stty size as in the namespace mode)"
+	ref=$($c "${R[@]}" -t "$IMAGE" sh -c 'tty; stty size' 2>&1)
+	ref=${ref//$'\r'/}
+	run $c "${R[@]}" -t "${SBX[@]}" "$IMAGE" sh -c 'tty; stty size'
+	if [ $RC -eq 0 ] && [[ $OUT == /dev/pts/* ]] && [ "${OUT#*$'\n'}" = "${ref#*$'\n'}" ]; then
+		pass "$n" "${OUT//$'\n'/; }"
+	else
+		fail "$n" "namespace mode: '$ref'; sandbox: $(show)"
+	fi
+
+	n="$e sandbox: --read-only: root filesystem read-only"
+	run $c "${R[@]}" --read-only "${SBX[@]}" "$IMAGE" sh -c 'touch /ro-test 2>/dev/null && echo writable || echo read-only'
+	if [ $RC -eq 0 ] && [ "$OUT" = read-only ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: --tmpfs /x: writable, a tmpfs in /proc/mounts"
+	run $c "${R[@]}" --tmpfs /x "${SBX[@]}" "$IMAGE" \
+		sh -c 'echo t >/x/f && cat /x/f && grep " /x " /proc/mounts | cut -d" " -f3'
+	if [ $RC -eq 0 ] && [ "$OUT" = $'t\ntmpfs' ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: -v bind mount: host file read, writes seen on the host (owner 0, 1000 with --user)"
+	run $c "${R[@]}" -v "$vol:/data" "${SBX[@]}" "$IMAGE" sh -c 'cat /data/in && echo back >/data/out'
+	local r1=$RC o1=$OUT e1=$ERR
+	run $c "${R[@]}" -v "$vol:/data" --user 1000:1000 "${SBX[@]}" "$IMAGE" sh -c 'echo u >/data/u'
+	s1=$(stat -c %u:%g "$vol/out" 2>&1)
+	s2=$(stat -c %u:%g "$vol/u" 2>&1)
+	if [ $r1 -eq 0 ] && [ "$o1" = from-the-host ] && [ "$(cat "$vol/out" 2>/dev/null)" = back ] && [ "$s1" = 0:0 ] &&
+		[ $RC -eq 0 ] && [ "$(cat "$vol/u" 2>/dev/null)" = u ] && [ "$s2" = 1000:1000 ]; then
+		pass "$n"
+	else
+		fail "$n" "as root: rc=$r1 out='$o1' err='${e1:0:300}' owner $s1; as 1000: $(show) owner $s2"
+	fi
+
+	n="$e sandbox: --network none: lo only, TCP over loopback"
+	local lo='ls /sys/class/net | tr "\n" " "; echo; busybox nc -l -p 8080 -e echo pong & sleep 0.5; timeout 5 busybox nc 127.0.0.1 8080 </dev/null; wait'
+	run $c "${R[@]}" --network none "${SBX[@]}" "$IMAGE" sh -c "$lo"
+	if [ $RC -eq 0 ] && [ "$OUT" = $'lo \npong' ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: bridge network: eth0 up, TCP to a listener at the host's $SBX_GW"
+	local br
+	host_listen
+	br="ip -4 -o addr show eth0 | grep -o 'inet [0-9.]*'; timeout 5 busybox nc $SBX_GW $LPORT </dev/null"
+	ref=$($c "${R[@]}" "$IMAGE" sh -c "$br" 2>&1)
+	host_unlisten
+	host_listen
+	br="ip -4 -o addr show eth0 | grep -o 'inet [0-9.]*'; timeout 5 busybox nc $SBX_GW $LPORT </dev/null"
+	run $c "${R[@]}" "${SBX[@]}" "$IMAGE" sh -c "$br"
+	host_unlisten
+	if [[ $ref != *pong-from-host* ]]; then
+		skip "$n" "the namespace mode does not reach it either: '${ref:0:300}'"
+	elif [ $RC -eq 0 ] && [[ $OUT == "inet ${SBX_GW%.*}."*$'\n'pong-from-host ]]; then
+		pass "$n" "${OUT//$'\n'/; }"
+	else
+		fail "$n" "namespace mode: '${ref//$'\n'/; }'; sandbox: $(show)"
+	fi
+
+	# ---- a detached container: exec, signals, pause, top, ps, logs, stop
+	name=rxs-$e-d
+	n="$e sandbox: run --rm -d: running, in the sandbox mode"
+	run $c run --rm -d --name "$name" --pull never -v "$hd:/out" "${SBX[@]}" "$IMAGE" sh -c \
+		'trap "echo got-USR1" USR1; trap "echo got-TERM >/out/term; exit 3" TERM; echo ready; echo ready-err >&2; while :; do sleep 0.1; done'
+	id=$OUT
+	if [ $RC -eq 0 ] && [ -n "$id" ]; then
+		# Docker 20.10 gives every runtime the --root runtime-runc/moby.
+		for s1 in $SBX_ROOT_GLOB; do [ -d "$s1/$id" ] && SBX_ROOT=$s1 && break; done
+		st=$($c inspect -f '{{.State.Status}}' "$name" 2>&1)
+		s1=$(rt_mode "$SBX_ROOT" "$id")
+		if [ "$st" = running ] && [ "$s1" = sandbox ] && $SBX_WAITLOG "$name" 10 ready; then
+			pass "$n"
+		else
+			fail "$n" "status '$st', runx's mode '$s1', logs: $($c logs "$name" 2>&1 | head -c 600)"
+		fi
+	else
+		fail "$n" "$(show)"
+	fi
+
+	n="$e sandbox: logs: stdout and stderr of the detached container"
+	run $c logs "$name"
+	if [ $RC -eq 0 ] && [ "$OUT" = ready ] && [ "$ERR" = ready-err ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: exec: output"
+	run $c exec "$name" sh -c 'echo exec-out-$((6*7))'
+	if [ $RC -eq 0 ] && [ "$OUT" = exec-out-42 ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: exec: exit code (5)"
+	run $c exec "$name" sh -c 'exit 5'
+	if [ $RC -eq 5 ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: exec -i: stdin"
+	run $c exec -i "$name" sh -c 'read l; echo "got:$l"' <<<"line-in"
+	if [ $RC -eq 0 ] && [ "$OUT" = got:line-in ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: exec --user 1000:1000 (id as in the namespace mode)"
+	$c run -d --name "rxs-$e-ref" --pull never "$IMAGE" sleep 1000 >/dev/null 2>&1
+	ref=$($c exec --user 1000:1000 "rxs-$e-ref" id 2>&1)
+	$c rm -f "${RMT[@]}" "rxs-$e-ref" >/dev/null 2>&1
+	run $c exec --user 1000:1000 "$name" id
+	if [ $RC -eq 0 ] && [[ $OUT =~ $uid1000 ]] && [ "$OUT" = "$ref" ]; then pass "$n" "$OUT"; else
+		fail "$n" "namespace mode: '$ref'; sandbox: $(show)"
+	fi
+
+	n="$e sandbox: exec -t: a terminal"
+	run $c exec -t "$name" tty
+	if [ $RC -eq 0 ] && [[ $OUT == /dev/pts/* ]]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: kill -s USR1 reaches the shell's trap"
+	run $c kill -s USR1 "$name"
+	if [ $RC -eq 0 ] && $SBX_WAITLOG "$name" 5 got-USR1; then pass "$n"; else
+		fail "$n" "$(show); logs: $($c logs "$name" 2>&1 | head -c 300)"
+	fi
+
+	n="$e sandbox: pause / unpause, exec afterwards"
+	$c pause "$name" >/dev/null 2>"$W/stderr"
+	s1=$($c inspect -f '{{.State.Status}}' "$name" 2>/dev/null)
+	s2=$(rt_status "$SBX_ROOT" "$id")
+	$c unpause "$name" >/dev/null 2>>"$W/stderr"
+	s3=$($c inspect -f '{{.State.Status}}' "$name" 2>/dev/null)
+	local after
+	after=$($c exec "$name" echo alive 2>&1)
+	if [ "$s1" = paused ] && [ "$s2" = paused ] && [ "$s3" = running ] && [ "$after" = alive ]; then pass "$n"; else
+		fail "$n" "$e: $s1, runtime: $s2, after unpause: $s3, exec: '${after:0:300}'; $(head -c 600 "$W/stderr")"
+	fi
+
+	n="$e sandbox: top shows the container's processes"
+	run $c top "$name"
+	if [ $RC -eq 0 ] && [[ $OUT == *"sleep 0.1"* || $OUT == *"while :"* ]]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: ps lists the container as up"
+	run $c ps --filter "name=$name" --format '{{.Names}} {{.Status}}'
+	if [ $RC -eq 0 ] && [[ $OUT == "$name Up"* ]]; then pass "$n" "$OUT"; else fail "$n" "$(show)"; fi
+
+	n="$e sandbox: stop: SIGTERM reaches the trap (exit 3), --rm removes the container"
+	t0=$(now_ms)
+	run $c stop -t 20 "$name"
+	t1=$(now_ms)
+	if [ $RC -eq 0 ] && [ "$(cat "$hd/term" 2>/dev/null)" = got-TERM ] && [ $((t1 - t0)) -lt 10000 ] &&
+		sbx_wait_gone 10 "$name"; then
+		pass "$n" "$((t1 - t0)) ms"
+	else
+		fail "$n" "after $((t1 - t0)) ms, /out/term '$(cat "$hd/term" 2>&1)', still there: $($c inspect -f '{{.State.Status}}' "$name" 2>&1); $(show)"
+	fi
+	$c rm -f "$name" >/dev/null 2>&1
+
+	# ---- stop, kill and the OOM killer, compared with the namespace mode
+	n="$e sandbox: stop -t 5 of sleep 1000 (SIGTERM ignored, then SIGKILL) as in the namespace mode"
+	run $c run -d --name "rxs-$e-stop-ns" --pull never "$IMAGE" sleep 1000
+	s1="$RC ${ERR:0:200}"
+	run $c run -d --name "rxs-$e-stop-sb" --pull never "${SBX[@]}" "$IMAGE" sleep 1000
+	s2="$RC ${ERR:0:200}"
+	sleep 0.5
+	t0=$(now_ms)
+	run $c stop -t 5 "rxs-$e-stop-ns"
+	t1=$(now_ms)
+	ms_ns=$((t1 - t0)) rc_ns=$RC
+	code_ns=$($c inspect -f '{{.State.ExitCode}}' "rxs-$e-stop-ns" 2>&1)
+	t0=$(now_ms)
+	run $c stop -t 5 "rxs-$e-stop-sb"
+	t1=$(now_ms)
+	ms_sb=$((t1 - t0))
+	code_sb=$($c inspect -f '{{.State.ExitCode}}' "rxs-$e-stop-sb" 2>&1)
+	say "$e stop -t 5 of sleep 1000: namespace $ms_ns ms (exit $code_ns), sandbox $ms_sb ms (exit $code_sb)"
+	if [ $rc_ns -eq 0 ] && [ $RC -eq 0 ] && [ "$code_sb" = "$code_ns" ] && [ $ms_sb -le $((ms_ns + 2000)) ]; then
+		pass "$n" "namespace: $ms_ns ms, exit $code_ns; sandbox: $ms_sb ms, exit $code_sb"
+	else
+		fail "$n" "namespace: $ms_ns ms, exit '$code_ns' (run: $s1); sandbox: $ms_sb ms, exit '$code_sb' (run: $s2); $(show)"
+	fi
+	$c rm -f "rxs-$e-stop-ns" "rxs-$e-stop-sb" >/dev/null 2>&1
+
+	n="$e sandbox: kill (SIGKILL) of sleep 1000: exit 137 at once"
+	name=rxs-$e-kill
+	run $c run -d --name "$name" --pull never "${SBX[@]}" "$IMAGE" sleep 1000
+	s1="$RC ${ERR:0:200}"
+	sleep 0.5
+	t0=$(now_ms)
+	run $c kill "$name"
+	s2="$RC ${ERR:0:200}"
+	run $c wait "$name"
+	t1=$(now_ms)
+	if [ "$OUT" = 137 ] && [ $((t1 - t0)) -lt 5000 ]; then pass "$n" "$((t1 - t0)) ms"; else
+		fail "$n" "after $((t1 - t0)) ms; run: $s1; kill: $s2; wait: $(show)"
+	fi
+	$c rm -f "$name" >/dev/null 2>&1
+
+	n="$e sandbox: --memory 64m: a program needing more is OOM-killed (exit 137)"
+	local hog='BEGIN { s = "x"; for (i = 0; i < 28; i++) s = s s; print length(s) }'
+	run $c run --name "rxs-$e-oom-ns" --pull never --memory 64m "$IMAGE" awk "$hog"
+	rc_ns=$RC
+	oom_ns=$($c inspect -f '{{.State.OOMKilled}}' "rxs-$e-oom-ns" 2>&1)
+	run $c run --name "rxs-$e-oom-sb" --pull never --memory 64m "${SBX[@]}" "$IMAGE" awk "$hog"
+	oom_sb=$($c inspect -f '{{.State.OOMKilled}}' "rxs-$e-oom-sb" 2>&1)
+	say "$e --memory 64m: namespace exit $rc_ns OOMKilled $oom_ns, sandbox exit $RC OOMKilled $oom_sb"
+	if [ $RC -eq 137 ]; then pass "$n" "OOMKilled $oom_sb (namespace mode: exit $rc_ns, OOMKilled $oom_ns)"; else
+		fail "$n" "namespace mode: exit $rc_ns, OOMKilled $oom_ns; sandbox: OOMKilled $oom_sb, $(show)"
+	fi
+	$c rm -f "rxs-$e-oom-ns" "rxs-$e-oom-sb" >/dev/null 2>&1
+}
+
+podman_sandbox_checks() {
+	if [ -n "$SBX_SKIP" ]; then
+		skip "podman sandbox checks (--annotation dev.runx.isolation=sandbox)" "$SBX_SKIP"
+		return
+	fi
+	SBX_C=pm SBX_ROOT='' SBX_ROOT_GLOB='' SBX_GW=$POD_SUBNET.1 SBX_WAITLOG=pm_wait_log
+	SBX=(--annotation dev.runx.isolation=sandbox)
+	sbx_checks podman
+}
+
+docker_sandbox_checks() {
+	if [ -n "$SBX_SKIP" ]; then
+		skip "docker sandbox checks (--runtime runx-sandbox)" "$SBX_SKIP"
+		return
+	fi
+	local n="docker info: runx-sandbox registered (daemon.json)"
+	run dk info --format '{{range $k, $v := .Runtimes}}{{$k}}={{$v.Path}} {{end}}'
+	if [ $RC -eq 0 ] && [[ " $OUT " == *" runx-sandbox=$DOCK_SBX_RUNTIME "* ]]; then pass "$n"; else
+		fail "$n" "$(show)"
+		return
+	fi
+	SBX_C=dk SBX_ROOT=$D/exec/runtime-runx-sandbox/moby SBX_ROOT_GLOB="$D/exec/runtime-*/moby"
+	SBX_GW=$DOCK_SUBNET.1 SBX_WAITLOG=dk_wait_log
+	SBX=(--runtime runx-sandbox)
+	sbx_checks docker
 }
 
 pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
