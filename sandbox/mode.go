@@ -174,6 +174,7 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 		args = append(args, "--seccomp="+prof.encode())
 	}
 	args = append(args, "--")
+	program := *spec.Process // before the Sentry takes its place
 	spec.Process.Args = append(args, spec.Process.Args...)
 	uid := spec.Process.User.UID
 	spec.Mounts = append(spec.Mounts,
@@ -185,7 +186,9 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 			Options: []string{"nosuid", "nodev", "noexec", "mode=0700", "size=1m",
 				fmt.Sprintf("uid=%d", uid), fmt.Sprintf("gid=%d", spec.Process.User.GID)}},
 	)
-	return libct.Create(req, &libct.Extra{Mode: Name})
+	return libct.Create(req, &libct.Extra{Mode: Name, Prepared: func(pid int) error {
+		return findProgram(pid, &program)
+	}})
 }
 
 // sentryFlags turns what the Sentry emulates for the workload into its flags.
@@ -237,4 +240,58 @@ func capNumber(name string) (uint, bool) {
 		}
 	}
 	return 0, false
+}
+
+// findProgram fails the create, as runc's does, when process.args[0] is not
+// in the container: by its path, or in the PATH of process.env. It looks in
+// the created container's root (mounts in place) through its init's
+// /proc/PID/root, resolving as the Sentry will.
+func findProgram(pid int, p *specs.Process) error {
+	root, err := unix.Open(fmt.Sprintf("/proc/%d/root", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil // the Sentry will tell
+	}
+	defer unix.Close(root)
+	fail := func(format string, a ...any) error {
+		return fmt.Errorf("unable to start container process: error during container init: exec: %q: "+format, append([]any{p.Args[0]}, a...)...)
+	}
+	find := func(path string) (*unix.Stat_t, error) {
+		fd, err := unix.Openat2(root, path, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+		if err != nil {
+			return nil, err
+		}
+		defer unix.Close(fd)
+		var st unix.Stat_t
+		return &st, unix.Fstat(fd, &st)
+	}
+	name := p.Args[0]
+	if strings.Contains(name, "/") {
+		path := name
+		if !strings.HasPrefix(path, "/") {
+			path = strings.TrimRight(p.Cwd, "/") + "/" + path
+		}
+		if _, err := find(path); err != nil {
+			return fail("stat %s: %w", name, err)
+		}
+		return nil
+	}
+	pathEnv := ""
+	for _, e := range p.Env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, dir := range strings.Split(pathEnv, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		if !strings.HasPrefix(dir, "/") {
+			dir = strings.TrimRight(p.Cwd, "/") + "/" + dir
+		}
+		if st, err := find(dir + "/" + name); err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Mode&0o111 != 0 {
+			return nil
+		}
+	}
+	return fail("executable file not found in $PATH")
 }
