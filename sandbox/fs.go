@@ -59,6 +59,10 @@ func (s *sentry) nodeOpen(t *task, n *node, flags int) (int, error) {
 			return reopen(n.fd, unix.O_RDONLY|unix.O_DIRECTORY)
 		case unix.S_IFREG:
 			return reopen(n.fd, unix.O_RDONLY)
+		case unix.S_IFIFO, unix.S_IFCHR:
+			// Without waiting for a writer or a device (glibc's lchmod
+			// opens O_PATH to chmod through /proc/self/fd: mkfifo -m).
+			return reopen(n.fd, unix.O_RDONLY|unix.O_NONBLOCK)
 		}
 		return -1, unix.EOPNOTSUPP
 	}
@@ -168,6 +172,19 @@ func (s *sentry) openCreate(t *task, dirfd int, p string, flags int, mode uint32
 		return -1, unix.EISDIR
 	}
 	for i := 0; i < maxSymlinks; i++ {
+		if abs, err := s.absPath(t, dirfd, p); err == nil && virtualPath(abs) {
+			// /proc and /dev/fd, /dev/std*: nothing is made there, but an
+			// existing file opens (echo > /dev/stderr, tee /dev/stdout).
+			if flags&unix.O_EXCL != 0 {
+				return -1, unix.EEXIST
+			}
+			n, err := s.lookup(t, unix.AT_FDCWD, abs, flags&unix.O_NOFOLLOW == 0)
+			if err != nil {
+				return -1, err
+			}
+			defer n.close()
+			return s.nodeOpen(t, n, flags&^unix.O_CREAT)
+		}
 		dir, name, err := s.parent(t, dirfd, p)
 		if err != nil {
 			if err == unix.EBUSY || err == unix.EINVAL {

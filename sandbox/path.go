@@ -101,6 +101,20 @@ func (s *sentry) absPath(t *task, dirfd int, p string) (string, error) {
 	return b + "/" + p, nil
 }
 
+// virtualPath tells whether an absolute sandbox path is one the Sentry
+// walks itself (see resolve): /proc, /dev/fd, /dev/stdin, stdout, stderr.
+func virtualPath(abs string) bool {
+	c := path.Clean(abs)
+	if c == "/proc" || strings.HasPrefix(c, "/proc/") || c == "/dev/fd" || strings.HasPrefix(c, "/dev/fd/") {
+		return true
+	}
+	switch c {
+	case "/dev/stdin", "/dev/stdout", "/dev/stderr":
+		return true
+	}
+	return strings.HasPrefix(c, "/dev/stdin/") || strings.HasPrefix(c, "/dev/stdout/") || strings.HasPrefix(c, "/dev/stderr/")
+}
+
 // hidden tells whether a clean sandbox path is runx's, not the workload's.
 func hidden(clean string) bool {
 	return clean == "/dev/.runx" || strings.HasPrefix(clean, "/dev/.runx/")

@@ -473,6 +473,11 @@ func shownComm(host int) (string, bool) {
 	}
 	comm := strings.TrimSuffix(string(b), "\n")
 	if inv, ok := interpreted(host); ok {
+		// The kernel named it after the interpreter: another name is the
+		// program's own (prctl(PR_SET_NAME)).
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", host)); err == nil && progComm(exe) != comm {
+			return comm, true
+		}
 		if len(inv.argv) > 0 && inv.argv[0] != "" {
 			return progComm(inv.argv[0]), true
 		}

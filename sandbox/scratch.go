@@ -3,6 +3,7 @@ package sandbox
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"path"
 	"strings"
 	"sync"
 
@@ -46,7 +47,11 @@ func (sc *scratchDirs) dir(vpath string, entries []dirent) (int, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if _, ok := sc.byName[name]; !ok {
-		if err := sc.make(name, entries); err != nil {
+		mode := uint32(0o555)
+		if path.Base(vpath) == "fd" {
+			mode = 0o500 // as the kernel's /proc/PID/fd
+		}
+		if err := sc.make(name, entries, mode); err != nil {
 			return -1, err
 		}
 		sc.byName[name] = vpath
@@ -54,7 +59,7 @@ func (sc *scratchDirs) dir(vpath string, entries []dirent) (int, error) {
 	return unix.Openat(sc.fd, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 }
 
-func (sc *scratchDirs) make(name string, entries []dirent) error {
+func (sc *scratchDirs) make(name string, entries []dirent, mode uint32) error {
 	tmp := name + ".new"
 	_ = removeAll(sc.fd, tmp)
 	if err := unix.Mkdirat(sc.fd, tmp, 0o755); err != nil {
@@ -89,7 +94,7 @@ func (sc *scratchDirs) make(name string, entries []dirent) error {
 			return err
 		}
 	}
-	if err := unix.Fchmodat(sc.fd, tmp, 0o555, 0); err != nil {
+	if err := unix.Fchmodat(sc.fd, tmp, mode, 0); err != nil {
 		return err
 	}
 	return unix.Renameat(sc.fd, tmp, sc.fd, name)

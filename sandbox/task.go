@@ -335,5 +335,13 @@ func (t *task) cwd() (string, error) {
 	if err != nil || !strings.HasPrefix(p, "/") {
 		return "", unix.ENOENT
 	}
+	if strings.HasSuffix(p, " (deleted)") {
+		// Removed: getcwd fails, and relative paths lead nowhere (not
+		// to a directory named "x (deleted)").
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil || st.Nlink == 0 {
+			return "", unix.ENOENT
+		}
+	}
 	return p, nil
 }

@@ -42,7 +42,13 @@ import (
 // receives a call (dash's trap handlers are such: a loop of mkdir, rmdir,
 // redirections and cd under a 1 kHz USR1 and CHLD flood saw about one
 // call in 2000 fail); the creator's pid in /proc/sysvipc once it has
-// exited.
+// exited; SO_PEERCRED of sockets the Sentry connected or paired (it names
+// the Sentry: pid 0, uid 65534); the addresses of unix sockets bound to a
+// path as getsockname, getpeername, accept and recvfrom report them (the
+// Sentry's "/proc/self/fd/N/name"); paths longer than PATH_MAX reached by
+// relative steps; stat(".") in a removed working directory; argv rewrites
+// in /proc/PID/cmdline of a dynamic program (perl's $0); /proc/PID/fdinfo
+// and /proc/PID/ns. All in sandbox/README.md.
 //
 // The id-* workloads run with Docker's default capabilities (compatCaps),
 // as a runc-style spec grants too few to change identity.
@@ -702,6 +708,722 @@ EOF
 ls /dev/shm | wc -l`},
 	{"py-sysconf", `python3 -c 'import os; print(os.cpu_count() > 0, os.sysconf("SC_PAGE_SIZE"), os.sysconf("SC_NPROCESSORS_ONLN") == os.cpu_count(), len(os.getloadavg()), os.sysconf("SC_CLK_TCK"))'; getconf PAGESIZE; getconf _NPROCESSORS_ONLN >/dev/null && echo nprocs`},
 	{"ionice", `ionice -p $$; ionice -c 3 sh -c ionice; ionice -c 2 -n 7 ionice; ionice -c 3 -p $$ && ionice`},
+	// Broader programs: what real programs do beyond single calls (servers
+	// and clients on loopback, asyncio, multiprocessing start methods,
+	// process pools, selectors, sqlite's WAL locking and shared memory,
+	// archives, job control without a tty, locks, FIFOs, sparse files,
+	// timestamps, odd names, /proc/self and ps). Outputs print only what
+	// does not depend on the run (no times, inode numbers or host figures).
+	{"py-http-server", `mkdir /tmp/www && printf 'hello over http\n' > /tmp/www/f.txt && cd /tmp/www && python3 -m http.server 38080 --bind 127.0.0.1 2>/dev/null &
+python3 - <<'EOF'
+import time, urllib.request, urllib.error
+for i in range(200):
+    try:
+        r = urllib.request.urlopen("http://127.0.0.1:38080/f.txt")
+        break
+    except OSError:
+        time.sleep(0.05)
+print(r.status, r.read(), r.headers["Content-Length"], r.headers["Content-Type"])
+print(b"f.txt" in urllib.request.urlopen("http://127.0.0.1:38080/").read())
+try:
+    urllib.request.urlopen("http://127.0.0.1:38080/missing")
+except urllib.error.HTTPError as e:
+    print(e.code)
+EOF
+kill $!; wait $!; echo "server $?"`},
+	{"py-asyncio", `python3 - <<'EOF'
+import asyncio, sys
+async def handle(r, w):
+    line = await r.readline()
+    w.write(line.upper()); await w.drain(); w.close(); await w.wait_closed()
+async def main():
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    async def client(i):
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.write(b"msg %d\n" % i); await w.drain()
+        data = await r.read()
+        w.close(); await w.wait_closed()
+        return data
+    print(await asyncio.gather(*(client(i) for i in range(5))))
+    p = await asyncio.create_subprocess_exec("sh", "-c", "cat; echo err >&2; exit 3", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await p.communicate(b"to cat\n")
+    print(p.returncode, out, err)
+    p = await asyncio.create_subprocess_shell("for i in 1 2 3; do echo $i; sleep 0.05; done", stdout=asyncio.subprocess.PIPE)
+    lines = [l async for l in p.stdout]
+    print(lines, await p.wait())
+    try:
+        await asyncio.wait_for(asyncio.sleep(5), 0.1)
+    except asyncio.TimeoutError:
+        print("timeout")
+    srv.close(); await srv.wait_closed()
+asyncio.run(main())
+EOF`},
+	{"py-mp-start-methods", `cd /tmp && cat > /tmp/mpw.py <<'EOF'
+import multiprocessing as mp, os
+def sq(x):
+    return x * x
+def put(q, i):
+    q.put((i, os.getppid() > 0))
+if __name__ == "__main__":
+    for method in ("spawn", "forkserver", "fork"):
+        ctx = mp.get_context(method)
+        with ctx.Pool(2) as p:
+            r = p.map(sq, range(8))
+        q = ctx.Queue()
+        ps = [ctx.Process(target=put, args=(q, i)) for i in range(3)]
+        for x in ps: x.start()
+        got = sorted(q.get(timeout=30) for _ in ps)
+        for x in ps: x.join()
+        print(method, r, got, [x.exitcode for x in ps])
+EOF
+python3 /tmp/mpw.py`},
+	{"py-process-pool", `python3 - <<'EOF'
+from concurrent.futures import ProcessPoolExecutor, as_completed
+import os
+def work(n):
+    return n, sum(i * i for i in range(n * 1000))
+def boom():
+    raise ValueError("in worker")
+if __name__ == "__main__":
+    with ProcessPoolExecutor(max_workers=3) as ex:
+        fs = [ex.submit(work, n) for n in range(10)]
+        print(sorted(f.result() for f in as_completed(fs))[-1])
+        print(list(ex.map(abs, [-3, -2, 1], chunksize=2)))
+        try:
+            ex.submit(boom).result()
+        except ValueError as e:
+            print("raised", e)
+EOF`},
+	{"py-selectors", `python3 - <<'EOF'
+import os, selectors, socket
+sel = selectors.DefaultSelector()
+print(type(sel).__name__)
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(); srv.setblocking(False)
+sel.register(srv, selectors.EVENT_READ, "accept")
+r, w = os.pipe()
+sel.register(r, selectors.EVENT_READ, "pipe")
+clients = [socket.create_connection(srv.getsockname()) for _ in range(3)]
+os.write(w, b"pipe data")
+got, conns = [], 0
+for c in clients: c.sendall(b"hi")
+while len(got) < 4:
+    for key, ev in sel.select(timeout=5):
+        if key.data == "accept":
+            c, _ = srv.accept(); c.setblocking(False); sel.register(c, selectors.EVENT_READ, "conn"); conns += 1
+        elif key.data == "pipe":
+            got.append(os.read(r, 100)); sel.unregister(r)
+        else:
+            got.append(key.fileobj.recv(100)); sel.unregister(key.fileobj)
+print(conns, sorted(got))
+a, b = socket.socketpair()
+sel.register(a, selectors.EVENT_WRITE)
+print([ev for _, ev in sel.select(0)])
+sel.modify(a, selectors.EVENT_READ)
+print(sel.select(0.05))
+b.close()
+print([ev for _, ev in sel.select(1)], a.recv(10))
+EOF`},
+	{"py-reuseaddr", `python3 - <<'EOF'
+import errno, socket
+def listener(port, reuse):
+    s = socket.socket()
+    if reuse:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port)); s.listen()
+    return s
+s = listener(0, True); port = s.getsockname()[1]
+c = socket.create_connection(("127.0.0.1", port)); a, _ = s.accept()
+a.close(); s.close(); c.close()
+try:
+    listener(port, False)
+    print("rebound without SO_REUSEADDR")
+except OSError as e:
+    print("without:", errno.errorcode[e.errno])
+s2 = listener(port, True)
+print("with: rebound", s2.getsockname()[1] == port)
+try:
+    listener(port, True)
+except OSError as e:
+    print("second listener:", errno.errorcode[e.errno])
+print(s2.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR), s2.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE), s2.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+EOF`},
+	{"py-udp-addresses", `python3 - <<'EOF'
+import socket
+srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); srv.bind(("127.0.0.1", 0))
+senders = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
+for i, s in enumerate(senders):
+    s.bind(("127.0.0.1", 0)); s.sendto(b"from %d" % i, srv.getsockname())
+names = {s.getsockname(): i for i, s in enumerate(senders)}
+for _ in senders:
+    data, addr = srv.recvfrom(100)
+    print(data, names[addr])
+    srv.sendto(data.upper(), addr)
+print([s.recv(100) for s in senders])
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.connect(srv.getsockname())
+c.send(b"0123456789")
+print(srv.recv(4, socket.MSG_PEEK), srv.recvfrom(4)[0])
+c.send(b"x" * 100)
+data, anc, flags, addr = srv.recvmsg(10)
+print(len(data), flags & socket.MSG_TRUNC != 0, addr == c.getsockname())
+c2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c2.bind(("127.0.0.1", 0))
+c2.sendto(b"stranger", c.getsockname())
+c.setblocking(False)
+try:
+    print(c.recv(100))
+except BlockingIOError:
+    print("filtered by connect")
+print(socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"", srv.getsockname()), srv.recvfrom(10)[0])
+EOF`},
+	{"py-ipv6-dualstack", `python3 - <<'EOF'
+import socket
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 0)); s.listen()
+port = s.getsockname()[1]
+for host in ("127.0.0.1", "::1"):
+    c = socket.create_connection((host, port))
+    a, addr = s.accept()
+    print(host, addr[0], a.getsockname()[0], c.getpeername()[0])
+    c.sendall(b"x"); print(a.recv(1))
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::1", 0))
+v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); v.bind(("::1", 0))
+v.sendto(b"udp6", u.getsockname())
+d, addr = u.recvfrom(10)
+print(d, addr[0], addr[1] == v.getsockname()[1], len(addr))
+o = socket.socket(socket.AF_INET6); o.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1); o.bind(("::", 0)); o.listen()
+try:
+    socket.create_connection(("127.0.0.1", o.getsockname()[1]), timeout=2)
+except OSError as e:
+    print("v6only refuses v4:", type(e).__name__)
+print(socket.inet_pton(socket.AF_INET6, "::1"), socket.getaddrinfo("::1", 0, socket.AF_INET6)[0][4][0])
+EOF`},
+	{"py-abstract-unix", `python3 - <<'EOF'
+import os, socket, struct
+srv = socket.socket(socket.AF_UNIX); srv.bind("\0runx-abstract"); srv.listen()
+print(srv.getsockname(), os.path.exists("/tmp/runx-abstract"))
+c = socket.socket(socket.AF_UNIX); c.connect("\0runx-abstract")
+a, addr = srv.accept()
+print(repr(addr), c.getpeername())
+try:
+    socket.socket(socket.AF_UNIX).bind("\0runx-abstract")
+except OSError as e:
+    print("in use:", e.strerror)
+d1 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d1.bind("\0dg-one")
+d2 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d2.bind("\0dg-two")
+d2.sendto(b"to abstract", "\0dg-one")
+print(d1.recvfrom(100))
+d1.sendto(b"back", "\0dg-two")
+print(d2.recvfrom(100))
+d3 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d3.sendto(b"unbound", "\0dg-one")
+print(d1.recvfrom(100))
+sp = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); sp.bind("\0sp"); sp.listen()
+x = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); x.connect("\0sp"); y, _ = sp.accept()
+x.send(b"one"); x.send(b"two")
+print(y.recv(100), y.recv(100))
+a.close(); srv.close()
+try:
+    socket.socket(socket.AF_UNIX).connect("\0runx-abstract")
+except OSError as e:
+    print("after close:", e.strerror)
+EOF`},
+	{"perl-fork-select", `perl - <<'EOF'
+use strict; use POSIX ":sys_wait_h";
+my @kids;
+for my $i (1..3) {
+    pipe(my $r, my $w) or die;
+    my $pid = fork // die;
+    if (!$pid) { close $r; select(undef, undef, undef, 0.05 * $i); syswrite $w, "child $i\n"; exit $i; }
+    close $w; push @kids, [$pid, $r];
+}
+my $rin = ''; vec($rin, fileno($_->[1]), 1) = 1 for @kids;
+my @got;
+while (@got < 3) {
+    my $n = select(my $rout = $rin, undef, undef, 5);
+    die "timeout" unless $n > 0;
+    for (@kids) { if (vec($rout, fileno($_->[1]), 1)) { my $l = readline($_->[1]); if (defined $l) { push @got, $l } vec($rin, fileno($_->[1]), 1) = 0; } }
+}
+print sort @got;
+my @st;
+for (@kids) { waitpid($_->[0], 0); push @st, WEXITSTATUS($?); }
+print "@st\n";
+print waitpid(-1, WNOHANG), "\n";
+my $r = eval { local $SIG{ALRM} = sub { die "alarm\n" }; alarm 1; sleep 10; alarm 0; 1 };
+print $r ? "slept\n" : "interrupted: $@";
+my $pid = open(my $fh, "-|") // die; if (!$pid) { print "from forked open\n"; exit 0 } print <$fh>; close $fh; print "close status $?\n";
+system("sh", "-c", "exit 4"); print "system ", $? >> 8, "\n";
+my $out = qx(echo backticks); print $out;
+kill 0, $$ and print "kill 0 ok\n";
+EOF`},
+	{"bash-features", `bash <<'EOF'
+diff <(seq 1 5) <(seq 1 6); echo "diff $?"
+while read -r l; do echo "ps:$l"; done < <(printf 'a\nb\n')
+coproc UP { tr a-z A-Z; }
+echo "to coproc" >&"${UP[1]}"; exec {UP[1]}>&-
+read -r line <&"${UP[0]}"; echo "$line"; wait $UP_PID; echo "coproc $?"
+read -t 0.2 x < <(sleep 2); echo "read -t $?"
+mapfile -t arr < <(seq 3); echo "${#arr[@]} ${arr[*]}"
+declare -A m=([k]=v [a]=b); for k in $(printf '%s\n' "${!m[@]}" | sort); do echo "$k=${m[$k]}"; done
+[[ "abc" =~ ^a(.)c$ ]] && echo "match ${BASH_REMATCH[1]}"
+sleep 0.3 & s=$!; (exit 7) & e=$!; wait -n; echo "wait -n $?"; wait $s; echo "sleep $?"
+echo {1..3} {a,b}x; printf -v v '%03d' 7; echo "$v"; echo "${v/0/X}"
+set -o pipefail; false | true; echo "pipefail $?"
+trap 'echo EXIT trap' EXIT
+exec 3< <(echo fd3); cat <&3
+echo $(( 2 ** 10 )) "${PIPESTATUS[@]}"
+EOF`},
+	{"sh-background-jobs", `for i in 1 2 3; do (sleep 0.$i; exit $i) & done; wait; echo "all $?"
+sleep 0.2 & a=$!; sh -c 'exit 9' & b=$!; wait $b; echo "b $?"; wait $a; echo "a $?"
+bash -c 'set -m; sleep 5 & p=$!; ps -o pid= -o pgid= -p $p | awk "{print (\$1 == \$2) ? \"own group\" : \"same group\"}"; kill -TERM -- -$p; wait $p; echo "group killed $?"' 2>&1
+sh -c 'sleep 5 & a=$!; sleep 5 & kill $a $!; wait; echo "jobs killed"'
+bash -c 'sleep 0.1 & jobs; wait; jobs; echo done'`},
+	{"find-exec-xargs", `find /usr/share/doc -type f -name copyright -exec cat {} + | wc -l
+find /usr/share/doc -maxdepth 1 -type d -exec sh -c 'echo "$#"' sh {} + | awk '{s+=$1} END {print s}'
+find /etc/apt -type f -execdir basename {} \; | sort
+cd /tmp && mkdir -p del/a/b && touch del/a/b/f del/x && find del -delete && ls del 2>&1
+find /usr/bin -type f -print0 | xargs -0 -P 4 -n 16 md5sum | sort -k2 | md5sum
+seq 1 40 | xargs -P 4 -I{} sh -c 'echo {}' | sort -n | md5sum
+printf 'a b\nc\n' | xargs -d '\n' -n1 printf '[%s]\n'
+echo 1 2 3 | xargs -t -n 1 true 2>&1
+seq 5 | xargs sh -c 'exit 255' 2>/dev/null; echo "xargs $?"`},
+	{"sort-tempfiles", `cd /tmp && seq 400000 | awk '{print ($1 * 7919) % 400000, $1}' > in
+sort -S 1M -T /tmp -n -k1,1 in | md5sum
+sort -S 1M --parallel=2 -T /tmp -t' ' -k2,2nr in | head -3
+sort -S 1M -T /tmp -u -n -k1,1 in | wc -l
+ls /tmp`},
+	{"dd-sync", `cd /tmp && dd if=/dev/zero of=f bs=64k count=16 conv=fsync 2>/dev/null && stat -c %s f
+dd if=/dev/zero of=g bs=4k count=4 conv=fdatasync,notrunc oflag=sync 2>/dev/null && stat -c %s g
+dd if=f of=h bs=1M iflag=fullblock 2>&1 | grep -v copied
+dd if=/dev/zero of=d bs=4k count=1 oflag=direct 2>&1 | grep -v copied; stat -c %s d
+printf abcdefgh | dd bs=1 skip=2 count=3 2>/dev/null; echo
+printf 'hello' | dd of=g bs=1 seek=3 conv=notrunc 2>/dev/null; od -c g | head -2
+sync && sync -f /tmp/f && sync -d /tmp/f && sync /tmp/f && echo synced
+python3 -c 'import os; fd = os.open("/tmp/f", os.O_RDWR); os.fsync(fd); os.fdatasync(fd); os.sync(); print("py synced")'`},
+	{"statfs-df", `stat -f -c '%n %T %l %S' / /tmp /proc /dev /dev/shm /sys 2>&1
+stat -f -c '%b %f %a' /tmp | awk '{print ($1 > 0), ($2 <= $1), ($3 <= $2)}'
+df -P /tmp /dev/shm | awk '{print $1, $NF}'
+df -T /tmp | awk 'NR>1 {print $2}'
+df -i /tmp | awk 'NR>1 {print $1, ($2 > 0)}'
+python3 -c 'import os; s = os.statvfs("/tmp"); print(s.f_bsize, s.f_namemax, s.f_frsize, s.f_flag & os.ST_NOSUID != 0, s.f_flag & os.ST_RDONLY); r = os.statvfs("/"); print(r.f_flag & os.ST_RDONLY)'
+free -b | head -1; free -b | awk 'NR==2 {print $1, ($2 > 0)}'
+nproc | awk '{print ($1 > 0)}'; [ "$(nproc)" = "$(getconf _NPROCESSORS_ONLN)" ] && echo nproc-matches
+getconf -a | wc -l; getconf ARG_MAX; getconf PATH_MAX /tmp; getconf NAME_MAX /tmp; getconf LINE_MAX; getconf CHILD_MAX | awk '{print ($1 > 0)}'
+uptime | grep -c 'load average'; cat /proc/loadavg | awk '{print NF}'`},
+	{"mounts-tmp", `grep ' /tmp ' /proc/mounts
+grep ' /tmp ' /proc/self/mountinfo | cut -d' ' -f4-
+mount | grep ' /tmp '
+findmnt -n -o TARGET,FSTYPE,OPTIONS /tmp
+findmnt -n -o TARGET,OPTIONS /
+mountpoint /tmp; mountpoint /usr; echo $?`},
+	{"proc-fd-links", `exec 5</etc/passwd 6>/tmp/out 7<>/tmp/rw
+ls -la /proc/self/fd </dev/null 2>/dev/null | sed "s@/proc/[0-9]*/@/proc/N/@" | awk 'NR>3 {print $1, $3, $9, $10, ($11 ~ /^pipe:/ ? "pipe" : $11)}'
+readlink /proc/$$/fd/5 /proc/$$/fd/6 /proc/$$/fd/7 /proc/self/cwd /proc/self/root
+cd /usr/share && readlink /proc/self/cwd /proc/$$/cwd
+readlink /proc/self/exe /proc/$$/exe; python3 -c 'import os, sys; print(os.readlink("/proc/self/exe"), sys.executable)'
+stat -L -c '%F' /proc/self/fd/5; cat /proc/self/fd/5 | head -1; cat /dev/fd/5 | wc -l`},
+	{"proc-cmdline", `cat /proc/self/cmdline | tr '\0' ' '; echo
+sh -c 'tr "\0" " " < /proc/$$/cmdline; echo' arg0 one "two words"
+python3 -c 'import sys; print(open("/proc/self/cmdline").read().split("\0")[:-1], open("/proc/self/comm").read())' x y
+cat /proc/self/environ | tr '\0' '\n' | sort | head -3`},
+	{"ps-o-stat", `sleep 5 & s1=$!; sh -c 'sleep 5' & s2=$!
+sleep 0.2; ps -o pid,ppid,stat,comm; ps -o pid,pgid,sid,comm -p $$
+ps -o stat= -p 1; ps -e -o comm= | sort | uniq -c | awk '{print $2 "_" $1}'
+kill -0 $s1 && echo alive; kill $s1; wait $s1; echo "killed $?"; kill -0 $s1 2>/dev/null; echo "gone $?"
+pkill -P $s2 sleep; wait $s2; echo "child of sh killed $?"`},
+	{"timeout-nohup", `timeout -s INT 0.2 sleep 5; echo "int $?"
+timeout -s KILL 0.2 sleep 5; echo "kill $?"
+timeout --preserve-status -s TERM 0.2 sleep 5; echo "preserve $?"
+timeout -k 0.2 0.1 sh -c 'trap "" TERM; sleep 5'; echo "ignored TERM $?"
+timeout 5 sh -c 'exit 3'; echo "inner $?"
+timeout 0.2 sh -c 'trap "echo got TERM; exit 0" TERM; sleep 5 & wait'; echo "trapped $?"
+cd /tmp && nohup sh -c 'echo to nohup.out; trap -p HUP' 2>/dev/null; cat nohup.out
+nohup sh -c 'kill -HUP $$; echo survived HUP' > /tmp/n2 2>&1; echo "nohup $?"; cat /tmp/n2
+cd / && nohup true 2>&1; echo "ro cwd $?"`},
+	{"flock-shared", `cd /tmp && touch L
+flock -s L sh -c 'touch s1; while [ ! -e s2 ]; do sleep 0.02; done; echo "first shared holder saw second" > o1' &
+flock -s L sh -c 'touch s2; while [ ! -e s1 ]; do sleep 0.02; done; echo "second shared holder saw first" > o2' &
+wait; cat o1 o2
+flock -s L sh -c 'flock -n -x L true; echo "exclusive while shared $?"; flock -n -s L true; echo "shared while shared $?"'
+flock -x L sh -c 'flock -n -s L true; echo "shared while exclusive $?"'
+exec 8>L; flock -x 8; (flock -n -x L true; echo "other open file $?"); flock -u 8; (flock -n -x L true; echo "after unlock $?")
+flock -x L sh -c 'sleep 0.3; echo holder done' & sleep 0.1; flock -x L echo "waited for holder"; wait
+python3 -c '
+import fcntl, os, struct
+f = open("/tmp/L", "r+")
+fcntl.lockf(f, fcntl.LOCK_EX, 10, 0)
+if os.fork() == 0:
+    g = open("/tmp/L", "r+")
+    try:
+        fcntl.lockf(g, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0); print("child got range")
+    except OSError as e:
+        print("child blocked:", e.errno in (11, 13))
+    fcntl.lockf(g, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 20); print("child got other range")
+    os._exit(0)
+os.wait()'`},
+	{"fifo-rw", `cd /tmp && mkfifo p && mknod q p && stat -c '%F %a' p q
+(for i in 1 2 3; do echo "line $i"; done > p) & cat p; wait
+{ echo one; sleep 0.1; echo two; } > p & { read -r a; read -r b; echo "got $a $b"; } < p; wait
+exec 3<>q; echo through-rdwr >&3; read -r x <&3; echo "$x"; exec 3>&-
+seq 1 20000 > p & wc -l < p; wait
+python3 - <<'EOF'
+import os, errno
+try:
+    os.open("/tmp/p", os.O_WRONLY | os.O_NONBLOCK)
+except OSError as e:
+    print("writer without reader:", errno.errorcode[e.errno])
+r = os.open("/tmp/p", os.O_RDONLY | os.O_NONBLOCK)
+w = os.open("/tmp/p", os.O_WRONLY | os.O_NONBLOCK)
+os.write(w, b"nb"); print(os.read(r, 10))
+try:
+    os.read(r, 10)
+except BlockingIOError:
+    print("EAGAIN when empty")
+os.close(w); print(os.read(r, 10))
+EOF`},
+	{"env-ulimit", `env -i /usr/bin/env; echo "env -i $?"
+env -i sh -c 'echo "[$PATH]"; pwd'; env -i PATH=/bin A=1 sh -c 'env | sort'
+env -u HOME sh -c 'echo "[${HOME-unset}]"'; env --chdir=/usr pwd; env -0 X=1 true; echo
+ulimit -c; ulimit -s; ulimit -Hc; ulimit -Hs; ulimit -u | awk '{print ($1 != "")}'; ulimit -l; ulimit -v; ulimit -f
+ulimit -c 0; ulimit -s 4096; sh -c 'ulimit -s; ulimit -c'
+sh -c 'ulimit -f 1; echo abc > /tmp/small; head -c 2000 /dev/zero > /tmp/big; echo "big $?"'; stat -c %s /tmp/big
+python3 -c 'import resource as r; print(r.getrlimit(r.RLIMIT_STACK), r.getrlimit(r.RLIMIT_CORE), r.getrlimit(r.RLIMIT_AS)); r.setrlimit(r.RLIMIT_CORE, (0, 0)); print(r.getrlimit(r.RLIMIT_CORE))'
+prlimit --pid $$ --core --stack -o RESOURCE,SOFT,HARD`},
+	{"setgid-umask-dirs", `cd /tmp && mkdir g && chmod g+s g && stat -c '%A' g && mkdir g/sub && stat -c '%A %g' g/sub && touch g/f && stat -c '%A' g/f
+umask 077; mkdir -p a/b/c; touch a/f; mkfifo a/p; stat -c '%a %n' a a/b a/b/c a/f a/p
+umask 0; python3 -c 'import os; os.close(os.open("/tmp/o", os.O_CREAT | os.O_WRONLY, 0o777)); os.mkdir("/tmp/m", 0o1777)'; stat -c '%a %n' o m
+umask 022; cp /etc/passwd c1; cp -p /etc/passwd c2; stat -c '%a %n' c1 c2
+chmod 4755 o; chmod u-s o; chmod 2755 o; stat -c %a o; chmod =t m; stat -c '%A' m
+chmod a=,u+rw o && stat -c '%A' o && chmod -R go+rX a && stat -c '%a %n' a a/f
+python3 -c 'import os; print(oct(os.umask(0o27)), oct(os.umask(0)))'; grep Umask /proc/self/status`},
+	{"links-times", `cd /tmp && mkdir d1 d2 && echo data > d1/f && ln d1/f d2/g && stat -c '%h' d1/f d2/g && echo more >> d2/g && cat d1/f && rm d1/f && stat -c '%h' d2/g
+[ "$(stat -c %i d2/g)" = "$(ls -i d2/g | cut -d' ' -f1)" ] && echo inode-agrees
+touch -d '2010-01-02 03:04:05 UTC' ref && touch -r ref new && stat -c '%Y %X' ref new
+touch -m -d @1000000000 ref && touch -a -d @1200000000 ref && stat -c '%Y %X' ref
+cp -p ref cp1 && stat -c '%Y %X %a' cp1; cp ref cp2 && [ "$(stat -c %Y cp2)" != 1000000000 ] && echo cp-without-p-is-now
+ln -s ref sl && touch -h -d @500000000 sl && stat -c '%Y' sl ref
+mkdir dt && touch -d @123456789 dt && cp -a dt dt2 && stat -c %Y dt2
+touch -d '2038-01-19 03:14:08 UTC' y2038 && stat -c %Y y2038; touch -d @-1 neg && stat -c %Y neg
+python3 -c 'import os; os.utime("/tmp/ref", ns=(1, 123456789123456789)); print(os.stat("/tmp/ref").st_mtime_ns, os.stat("/tmp/ref").st_atime_ns)'
+touch -d @0 lnk-target && ln lnk-target hl && stat -c %Y hl`},
+	{"sparse-fallocate", `cd /tmp && truncate -s 10M sp && du -k sp | cut -f1 && du -k --apparent-size sp | cut -f1 && stat -c '%s %b' sp
+dd if=/dev/zero of=sp bs=4k count=1 seek=100 conv=notrunc 2>/dev/null && du -k sp | cut -f1
+fallocate -l 1M fa && stat -c '%s' fa && du -k fa | cut -f1
+fallocate -p -o 0 -l 512K fa && du -k fa | cut -f1 && stat -c %s fa
+fallocate -n -l 2M fa && stat -c %s fa && du -k fa | cut -f1
+truncate -s 100 sp && stat -c '%s %b' sp; truncate -s +50 sp && stat -c %s sp; truncate -s '<20' sp; stat -c %s sp
+python3 - <<'EOF'
+import os
+fd = os.open("/tmp/holes", os.O_RDWR | os.O_CREAT)
+os.pwrite(fd, b"a" * 4096, 1 << 20); os.pwrite(fd, b"b", 3 << 20)
+print(os.lseek(fd, 0, os.SEEK_DATA), os.lseek(fd, 0, os.SEEK_HOLE), os.lseek(fd, (1 << 20) + 4096, os.SEEK_HOLE), os.lseek(fd, (1 << 20) + 4096, os.SEEK_DATA))
+os.posix_fallocate(fd, 0, 8192); print(os.fstat(fd).st_size, os.lseek(fd, 0, os.SEEK_DATA))
+os.ftruncate(fd, 10); print(os.fstat(fd).st_size)
+EOF
+cp --sparse=always sp cs && du -k cs | cut -f1`},
+	{"symlink-loops-names", `cd /tmp && ln -s loopa loopb && ln -s loopb loopa && cat loopa 2>&1; echo "eloop $?"
+ln -s self self; ls self/x 2>&1; readlink -f loopa; echo "readlink -f $?"
+python3 - <<'EOF'
+import os, errno
+for f in (lambda: open("/tmp/loopa"), lambda: os.stat("/tmp/self"), lambda: os.open("/tmp/loopa", os.O_RDONLY | os.O_NOFOLLOW)):
+    try:
+        f()
+    except OSError as e:
+        print(errno.errorcode[e.errno])
+print(os.lstat("/tmp/loopa").st_size)
+os.chdir("/tmp")
+name = "d" * 255
+os.mkdir(name); print("255 ok")
+try:
+    os.mkdir("e" * 256)
+except OSError as e:
+    print("256:", errno.errorcode[e.errno])
+EOF`},
+	{"odd-filenames", `cd /tmp && mkdir n && cd n && touch "$(printf 'new\nline')" 'sp ace' 'ünïcødé-日本' -- '-dash' "tab	x" 'q"uote' "a'b" && ls | wc -l
+ls -b | sort; ls -Q | sort | head -3
+find . -type f -print0 | sort -z | xargs -0 -n1 printf '<%s>\n'
+python3 -c 'import os; print(sorted(os.listdir(".")), sorted(os.listdir(b"."))[0])'
+mv 'ünïcødé-日本' 'ü2' && ls ü* && rm -- -dash && ls | wc -l
+python3 -c 'import os; os.close(os.open(b"bad-\xff-utf8", os.O_CREAT)); print(sorted(os.listdir(b".")))'
+ls | LC_ALL=C sort | od -c | tail -3`},
+	{"open-rename-unlink", `cd /tmp && echo old > f && exec 3<f && echo new > g && mv g f && cat <&3 && cat f
+echo doomed > h && exec 4<h && rm h && cat <&4 && ls /tmp | grep -c '^h$'
+readlink /proc/$$/fd/4; stat -L -c '%h %s' /proc/$$/fd/4
+python3 - <<'EOF'
+import os
+fd = os.open("/tmp/x", os.O_RDWR | os.O_CREAT)
+os.write(fd, b"before unlink")
+os.unlink("/tmp/x")
+os.lseek(fd, 0, 0); print(os.read(fd, 100), os.fstat(fd).st_nlink, os.readlink("/proc/self/fd/%d" % fd))
+os.write(fd, b" and after"); os.lseek(fd, 0, 0); print(os.read(fd, 100))
+a = open("/tmp/a", "w"); a.write("A"); a.flush()
+open("/tmp/b", "w").write("B")
+os.rename("/tmp/b", "/tmp/a")
+print(open("/tmp/a").read(), os.fstat(a.fileno()).st_nlink, os.readlink("/proc/self/fd/%d" % a.fileno()))
+os.mkdir("/tmp/dd"); d = os.open("/tmp/dd", os.O_RDONLY); os.rmdir("/tmp/dd")
+print(os.readlink("/proc/self/fd/%d" % d))
+try:
+    os.open("newfile", os.O_CREAT | os.O_WRONLY, dir_fd=d)
+except OSError as e:
+    print("create in removed dir:", e.strerror)
+EOF`},
+	{"append-two-procs", `cd /tmp && : > log
+w() { i=0; while [ $i -lt 500 ]; do echo "$1 $i xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" >> log; i=$((i+1)); done; }
+w A & w B & wait
+wc -l < log; grep -c '^A' log; grep -c '^B' log; awk 'length($0) != length("A 0 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx") + length($2) - 1' log | wc -l
+python3 - <<'EOF'
+import os
+fds = [os.open("/tmp/ap", os.O_WRONLY | os.O_APPEND | os.O_CREAT) for _ in range(2)]
+pid = os.fork()
+for i in range(1000):
+    os.write(fds[pid == 0], b"%c%04d\n" % (b"P"[0] if pid else b"C"[0], i))
+if pid == 0:
+    os._exit(0)
+os.wait()
+data = open("/tmp/ap", "rb").read()
+lines = data.split(b"\n")[:-1]
+print(len(data), len(lines), all(len(l) == 5 for l in lines), sum(l.startswith(b"P") for l in lines))
+f = os.open("/tmp/ap", os.O_RDWR | os.O_APPEND); os.lseek(f, 0, 0); os.write(f, b"END\n"); print(os.lseek(f, 0, 1), open("/tmp/ap", "rb").read()[-4:])
+EOF`},
+	{"py-os-clocks", `python3 - <<'EOF'
+import os, time, resource
+print(len(os.sched_getaffinity(0)) > 0, os.sched_getaffinity(0) == os.sched_getaffinity(os.getpid()), len(os.getloadavg()))
+ts = [time.clock_gettime(time.CLOCK_MONOTONIC) for _ in range(1000)]
+print(all(a <= b for a, b in zip(ts, ts[1:])))
+for c in ("CLOCK_REALTIME", "CLOCK_MONOTONIC", "CLOCK_MONOTONIC_RAW", "CLOCK_BOOTTIME", "CLOCK_PROCESS_CPUTIME_ID", "CLOCK_THREAD_CPUTIME_ID", "CLOCK_TAI"):
+    print(c, time.clock_gettime(getattr(time, c)) > 0, time.clock_getres(getattr(time, c)) <= 0.01)
+t0 = time.monotonic(); time.sleep(0.05); print(0.04 < time.monotonic() - t0 < 1)
+sum(range(2000000))
+u = resource.getrusage(resource.RUSAGE_SELF)
+print(u.ru_utime + u.ru_stime > 0, u.ru_maxrss > 1000, u.ru_minflt > 0)
+if os.fork() == 0:
+    sum(range(3000000)); os._exit(0)
+os.wait()
+c = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(c.ru_utime + c.ru_stime > 0, c.ru_maxrss > 1000)
+print(resource.getrusage(resource.RUSAGE_THREAD).ru_utime >= 0)
+t = os.times(); print(t.user > 0, t.children_user + t.children_system > 0, time.process_time() > 0, time.thread_time() > 0)
+print(abs(time.time() - time.clock_gettime(time.CLOCK_REALTIME)) < 1, time.time() > 1.6e9)
+pid, st, ru = os.wait4(os.fork() or 0, 0) if False else (0, 0, None)
+EOF`},
+	{"py-threads-signals", `python3 - <<'EOF'
+import os, signal, threading, time
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2, signal.SIGTERM})
+b = threading.Barrier(20)
+ids, lock = [], threading.Lock()
+def work(i):
+    with lock:
+        ids.append(threading.get_native_id())
+    b.wait()
+ts = [threading.Thread(target=work, args=(i,)) for i in range(20)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(len(set(ids)), os.getpid() not in ids)
+got = []
+signal.signal(signal.SIGUSR1, lambda s, f: got.append((s, threading.current_thread().name)))
+signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+time.sleep(0.01)
+print(got)
+ev = threading.Event()
+def blocker():
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
+    ev.set()
+    print("sigwait", signal.sigwait({signal.SIGUSR2}))
+t = threading.Thread(target=blocker); t.start(); ev.wait()
+os.kill(os.getpid(), signal.SIGUSR2); t.join()
+signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+print(signal.sigpending())
+print(signal.sigtimedwait({signal.SIGTERM}, 1).si_signo, signal.sigtimedwait({signal.SIGTERM}, 0.05))
+info = []
+def worker():
+    info.append(threading.get_native_id())
+    time.sleep(0.2)
+t = threading.Thread(target=worker); t.start(); time.sleep(0.05)
+print(open("/proc/self/task/%d/stat" % info[0]).read().split()[2] in "SR", threading.active_count())
+t.join()
+print(threading.active_count())
+EOF`},
+	{"py-posix-spawn", `python3 - <<'EOF'
+import os
+pid = os.posix_spawn("/bin/sh", ["sh", "-c", "exit 5"], os.environ)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+r, w = os.pipe()
+pid = os.posix_spawnp("echo", ["echo", "spawned", "via", "path"], os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, w, 1), (os.POSIX_SPAWN_CLOSE, r)])
+os.close(w); print(os.read(r, 100)); os.waitpid(pid, 0)
+pid = os.posix_spawn("/bin/sh", ["sh", "-c", "cat; ps -o pgid= -p $$ >/dev/null; echo pgid-ok"], os.environ, file_actions=[(os.POSIX_SPAWN_OPEN, 0, "/etc/hostname", os.O_RDONLY, 0), (os.POSIX_SPAWN_OPEN, 1, "/tmp/spawn.out", os.O_WRONLY | os.O_CREAT, 0o644)], setpgroup=0)
+os.waitpid(pid, 0); print(len(open("/tmp/spawn.out").read().split()), os.getpgid(0) != pid)
+pid = os.posix_spawn("/bin/sh", ["sh", "-c", "[ $(ps -o sid= -p $$) -eq $$ ] && echo new session"], os.environ, setsid=True)
+os.waitpid(pid, 0)
+pid = os.posix_spawn("/bin/sh", ["sh", "-c", "kill -USR1 $$; echo ignored"], os.environ, setsigdef=[], setsigmask=[], resetids=True)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+try:
+    os.posix_spawn("/nonexistent", ["x"], os.environ)
+except OSError as e:
+    print("spawn error:", e.strerror)
+import subprocess
+print(subprocess.run(["true"], close_fds=False).returncode, subprocess._USE_POSIX_SPAWN)
+EOF`},
+	{"py-memfd-eventfd", `python3 - <<'EOF'
+import os, mmap, select
+fd = os.memfd_create("runx-memfd", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+os.write(fd, b"in memory"); os.lseek(fd, 0, 0)
+print(os.read(fd, 100), os.readlink("/proc/self/fd/%d" % fd), os.fstat(fd).st_size)
+import fcntl
+fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW)
+print(fcntl.fcntl(fd, fcntl.F_GET_SEALS))
+try:
+    os.write(fd, b"x")
+except OSError as e:
+    print("sealed:", e.strerror)
+print(open("/proc/self/fd/%d" % fd, "rb").read())
+m = mmap.mmap(os.memfd_create("m2"), 0) if False else None
+e = os.eventfd(0, os.EFD_NONBLOCK)
+ep = select.epoll(); ep.register(e, select.EPOLLIN)
+print(ep.poll(0))
+os.eventfd_write(e, 3); os.eventfd_write(e, 4)
+print([ev for _, ev in ep.poll(1)], os.eventfd_read(e))
+try:
+    os.eventfd_read(e)
+except BlockingIOError:
+    print("drained")
+s = os.eventfd(2, os.EFD_SEMAPHORE | os.EFD_NONBLOCK)
+print(os.eventfd_read(s), os.eventfd_read(s))
+if os.fork() == 0:
+    os.eventfd_write(e, 42); os._exit(0)
+os.wait(); print(ep.poll(1) != [], os.eventfd_read(e))
+print(os.readlink("/proc/self/fd/%d" % e), os.readlink("/proc/self/fd/%d" % ep.fileno()))
+EOF`},
+	{"py-mmap-shared-fork", `python3 - <<'EOF'
+import mmap, os
+with open("/tmp/shm", "wb") as f:
+    f.write(b"\0" * 8192)
+f = open("/tmp/shm", "r+b")
+m = mmap.mmap(f.fileno(), 8192, mmap.MAP_SHARED)
+a = mmap.mmap(-1, 4096, mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+p = mmap.mmap(-1, 4096, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+pid = os.fork()
+if pid == 0:
+    m[0:11] = b"from child!"; m[4096:4100] = b"PAGE"; a[0:4] = b"anon"; p[0:4] = b"priv"
+    os._exit(0)
+os.waitpid(pid, 0)
+print(m[0:11], m[4096:4100], a[0:4], p[0:4])
+m.flush()
+print(open("/tmp/shm", "rb").read(11))
+g = open("/tmp/shm", "r+b"); g.seek(20); g.write(b"via write"); g.flush()
+print(m[20:29])
+m.resize(16384) if False else None
+ro = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+print(len(ro), ro.find(b"PAGE"))
+cp = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY); cp[0:4] = b"COPY"
+print(m[0:4], cp[0:4])
+EOF`},
+	{"py-sqlite-wal", `cd /tmp && python3 - <<'EOF'
+import sqlite3, os, multiprocessing as mp
+db = "/tmp/t.db"
+c = sqlite3.connect(db)
+print(c.execute("pragma journal_mode=wal").fetchone(), sqlite3.sqlite_version_info >= (3, 0))
+c.execute("create table t (k integer primary key, v text)")
+c.executemany("insert into t (v) values (?)", [("row %d" % i,) for i in range(1000)])
+c.commit()
+r = sqlite3.connect(db)
+r.execute("begin"); print(r.execute("select count(*) from t").fetchone())
+c.execute("insert into t (v) values ('after')"); c.commit()
+print(r.execute("select count(*) from t").fetchone()); r.execute("commit")
+print(r.execute("select count(*) from t").fetchone())
+def writer(n):
+    w = sqlite3.connect(db, timeout=30)
+    for i in range(50):
+        w.execute("insert into t (v) values (?)", ("w%d" % n,)); w.commit()
+    w.close()
+ps = [mp.Process(target=writer, args=(i,)) for i in range(3)]
+for p in ps: p.start()
+for p in ps: p.join()
+print([p.exitcode for p in ps], c.execute("select count(*) from t where v like 'w%'").fetchone())
+print(sorted(f for f in os.listdir("/tmp") if f.startswith("t.db")))
+print(c.execute("pragma wal_checkpoint(truncate)").fetchone()[0], c.execute("pragma integrity_check").fetchone())
+c.close(); r.close()
+m = sqlite3.connect(":memory:"); print(m.execute("select sum(value) from (with recursive s(value) as (select 1 union all select value+1 from s where value < 100) select value from s)").fetchone())
+EOF`},
+	{"py-archives", `cd /tmp && python3 - <<'EOF'
+import hashlib, os, shutil, tarfile, tempfile, zipfile
+with tempfile.TemporaryDirectory() as d:
+    src = os.path.join(d, "src")
+    shutil.copytree("/usr/share/perl5", src, symlinks=True)
+    def digest(root):
+        h = hashlib.sha256()
+        for dp, dn, fn in sorted(os.walk(root)):
+            dn.sort()
+            for f in sorted(fn):
+                p = os.path.join(dp, f)
+                h.update(os.path.relpath(p, root).encode())
+                if not os.path.islink(p):
+                    h.update(open(p, "rb").read())
+        return h.hexdigest()
+    ref = digest(src)
+    z = shutil.make_archive(os.path.join(d, "a"), "zip", src)
+    with zipfile.ZipFile(z) as zf:
+        print(zf.testzip(), len(zf.namelist()) > 10)
+        zf.extractall(os.path.join(d, "z"))
+    print(digest(os.path.join(d, "z")) == ref)
+    for mode in ("w:gz", "w:bz2", "w:xz"):
+        t = os.path.join(d, "a.tar")
+        with tarfile.open(t, mode) as tf:
+            tf.add(src, arcname=".")
+        with tarfile.open(t) as tf:
+            tf.extractall(os.path.join(d, mode), filter="data")
+        print(mode, digest(os.path.join(d, mode)) == ref)
+    print(os.path.isdir(d))
+print(os.path.exists(d))
+EOF`},
+	{"py-hash-bigfile", `cd /tmp && python3 - <<'EOF'
+import hashlib, os, shutil
+with open("/tmp/big", "wb") as f:
+    for i in range(1024):
+        f.write(hashlib.sha256(b"%d" % i).digest() * 512)
+print(os.path.getsize("/tmp/big"))
+with open("/tmp/big", "rb") as f:
+    print(hashlib.file_digest(f, "sha256").hexdigest())
+shutil.copyfile("/tmp/big", "/tmp/copy")
+src = os.open("/tmp/big", os.O_RDONLY); dst = os.open("/tmp/sent", os.O_WRONLY | os.O_CREAT)
+off = 0
+while True:
+    n = os.sendfile(dst, src, off, 1 << 20)
+    if n == 0: break
+    off += n
+os.close(dst)
+a = os.open("/tmp/big", os.O_RDONLY); b = os.open("/tmp/cfr", os.O_WRONLY | os.O_CREAT)
+n = 0
+while True:
+    k = os.copy_file_range(a, b, 1 << 22)
+    if k == 0: break
+    n += k
+os.close(b)
+print(n, [hashlib.md5(open(p, "rb").read()).hexdigest() == hashlib.md5(open("/tmp/big", "rb").read()).hexdigest() for p in ("/tmp/copy", "/tmp/sent", "/tmp/cfr")])
+EOF
+md5sum /tmp/big | cut -c1-32; cat /tmp/big | sha1sum`},
+	{"locale-utf8", `locale -a 2>&1 | sort
+LC_ALL=C.UTF-8 python3 -c 'import locale, sys; print(locale.setlocale(locale.LC_ALL, ""), locale.getpreferredencoding(), sys.getfilesystemencoding(), locale.nl_langinfo(locale.CODESET), locale.localeconv()["decimal_point"])'
+python3 -c 'import locale; print(locale.getlocale(), locale.getpreferredencoding())'
+LC_ALL=fr_FR.UTF-8 python3 -c 'import locale; locale.setlocale(locale.LC_ALL, "")' 2>&1 | tail -1
+printf 'b\nä\na\nB\n' | LC_ALL=C.UTF-8 sort | tr '\n' ' '; echo
+printf 'ünï\n' | LC_ALL=C.UTF-8 wc -m; printf 'ünï\n' | LC_ALL=C wc -m
+LANG=C.UTF-8 date -u -d @0 '+%A %B'; printf '%s\n' "$(LC_ALL=C.UTF-8 printf '%5.2f' 3.14159)"`},
+	// Found by this group and fixed: opening /dev/stdout, /dev/stderr,
+	// /dev/fd/N with O_CREAT; mkfifo -m (lchmod's O_PATH open of a FIFO);
+	// /proc/PID/comm after prctl(PR_SET_NAME) in a dynamic program; the
+	// mode of /proc/PID/fd.
+	{"dev-std-tee", `{
+echo to-stdout | tee /dev/stdout | wc -l
+echo via-dev-stdout > /dev/stdout; echo via-fd1 > /dev/fd/1; echo via-proc > /proc/self/fd/1
+echo to-stderr > /dev/stderr
+exec 4>/tmp/f4; echo fd4 > /dev/fd/4; cat /tmp/f4
+echo in | cat /dev/stdin; echo in2 | cat /proc/self/fd/0
+python3 -c 'print(open("/dev/stdout", "w").write("py dev stdout\n"))'
+python3 -c 'import os; os.write(os.open("/dev/stdout", os.O_WRONLY), b"no O_CREAT\n")'
+} 2>&1 | cat`},
+	{"proc-comm-renamed", `python3 -c 'import ctypes; libc = ctypes.CDLL(None); libc.prctl(15, b"newcomm", 0, 0, 0); print(open("/proc/self/comm").read().strip(), open("/proc/self/status").readline().split()[1]); buf = ctypes.create_string_buffer(16); libc.prctl(16, buf, 0, 0, 0); print(buf.value)'
+perl -e '$0 = "renamed-perl worker"; open my $f, "<", "/proc/self/comm"; print <$f>'`},
+	{"mkfifo-mode", `cd /tmp && mkfifo -m 600 p1; echo "mkfifo -m $?"; mknod -m 640 p2 p; echo "mknod -m $?"; stat -c '%F %a' p1 p2`},
+	{"proc-fd-dir-mode", `stat -c '%A %n' /proc/self/fd /proc/1/fd /proc/self/task 2>&1`},
 }
 
 // compatPids are the workloads that print pids other than 1. The
@@ -715,7 +1437,7 @@ ls /dev/shm | wc -l`},
 var compatPids = map[string]bool{
 	"proc-status": true, "proc-stat": true, "proc-ls-pids": true, "ps-e": true, "ps-ef": true,
 	"ps-tree": true, "busybox-ps": true, "pgrep": true, "perl-signal": true, "perl-fork": true,
-	"py-ids": true, "py-fork-wait": true, "proc-exe": true,
+	"py-ids": true, "py-fork-wait": true, "proc-exe": true, "ps-o-stat": true,
 }
 
 // compatCaps are the workloads that run with Docker's default capability
