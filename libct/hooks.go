@@ -160,8 +160,10 @@ func settle(pid int, max time.Duration) {
 			return
 		}
 		// The state follows the command name, which ends with the last ')'.
+		// 'D' is a page of the program being read in (a cold cache): still
+		// starting, not yet asleep by its own choice.
 		i := strings.LastIndexByte(string(b), ')')
-		if i < 0 || i+2 >= len(b) || b[i+2] != 'R' {
+		if i < 0 || i+2 >= len(b) || b[i+2] != 'R' && b[i+2] != 'D' {
 			return
 		}
 		time.Sleep(100 * time.Microsecond)

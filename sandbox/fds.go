@@ -183,6 +183,7 @@ func (s *sentry) sysSocketpair(t *task) result {
 	if err != nil {
 		return fail(toErrno(err))
 	}
+	s.notePeer(t, fds[0], fds[1])
 	return s.install2(t, fds, typ&unix.SOCK_CLOEXEC != 0, t.arg(3))
 }
 
@@ -259,6 +260,9 @@ func (s *sentry) sockCall(t *task, nr uintptr) result {
 	sa, err := s.sockaddr(t, t.arg(1), t.argInt(2), nr == unix.SYS_CONNECT)
 	if err != nil {
 		return fail(toErrno(err))
+	}
+	if nr == unix.SYS_CONNECT && binary.LittleEndian.Uint16(sa) == unix.AF_UNIX {
+		s.notePeer(t, fd) // before: the peer may ask as soon as it accepts
 	}
 	_, _, e := unix.Syscall(nr, uintptr(fd), uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa)))
 	if e != 0 {

@@ -56,6 +56,10 @@ func filterRules(execFD, cwdFD int) []rule {
 		return rs
 	}
 	var rs []rule
+	// SO_PEERCRED names the process that connected or made a pair: the
+	// Sentry did, for the workload (peercred.go).
+	rs = append(rs, rule{nr: unix.SYS_GETSOCKOPT, conds: []cond{{arg: 1, op: '=', val: unix.SOL_SOCKET},
+		{arg: 2, op: '=', val: unix.SO_PEERCRED}}, action: retNotify})
 	// The busiest first: I/O on descriptors the Sentry handed out.
 	rs = append(rs, allow(unix.SYS_READ, unix.SYS_WRITE, unix.SYS_FUTEX, unix.SYS_MMAP, unix.SYS_MUNMAP,
 		unix.SYS_BRK, unix.SYS_MPROTECT, unix.SYS_RT_SIGPROCMASK, unix.SYS_RT_SIGACTION, unix.SYS_RT_SIGRETURN,

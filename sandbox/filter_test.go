@@ -55,6 +55,8 @@ func TestFilter(t *testing.T) {
 		{"sendto without an address", x86, unix.SYS_SENDTO, []uint64{3, 0, 1, 0, 0, 0}, retAllow},
 		{"sendto with an address", x86, unix.SYS_SENDTO, []uint64{3, 0, 1, 0, 0x1000, 16}, retNotify},
 		{"sendto with an address above 4 GiB", x86, unix.SYS_SENDTO, []uint64{3, 0, 1, 0, 1 << 32, 16}, retNotify},
+		{"getsockopt SO_TYPE", x86, unix.SYS_GETSOCKOPT, []uint64{3, unix.SOL_SOCKET, unix.SO_TYPE}, retAllow},
+		{"getsockopt SO_PEERCRED goes to the Sentry", x86, unix.SYS_GETSOCKOPT, []uint64{3, unix.SOL_SOCKET, unix.SO_PEERCRED}, retNotify},
 		{"own affinity", x86, unix.SYS_SCHED_GETAFFINITY, []uint64{0}, retAllow},
 		{"another's affinity", x86, unix.SYS_SCHED_GETAFFINITY, []uint64{7}, retNotify},
 		{"prctl PR_SET_NAME", x86, unix.SYS_PRCTL, []uint64{unix.PR_SET_NAME}, retAllow},

@@ -103,6 +103,8 @@ type sentry struct {
 
 	ownFilters int // seccomp filters of the Sentry's own that workload processes inherit
 
+	peers peerTable // who the Sentry connected or paired unix sockets for
+
 	startedCh chan struct{} // closed once the workload's first program runs
 
 	// Until then, the threads whose calls the Sentry is serving.

@@ -83,6 +83,7 @@ var handlers = map[int]handler{
 	unix.SYS_SENDTO:      (*sentry).sysSendto,
 	unix.SYS_SENDMSG:     (*sentry).sysSendmsg,
 	unix.SYS_SENDMMSG:    (*sentry).sysSendmmsg,
+	unix.SYS_GETSOCKOPT:  (*sentry).sysGetsockopt,
 
 	// Programs and processes.
 	unix.SYS_EXECVE:                (*sentry).sysExecve,

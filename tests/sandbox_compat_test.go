@@ -42,8 +42,7 @@ import (
 // receives a call (dash's trap handlers are such: a loop of mkdir, rmdir,
 // redirections and cd under a 1 kHz USR1 and CHLD flood saw about one
 // call in 2000 fail); the creator's pid in /proc/sysvipc once it has
-// exited; SO_PEERCRED of sockets the Sentry connected or paired (it names
-// the Sentry: pid 0, uid 65534); the addresses of unix sockets bound to a
+// exited; the addresses of unix sockets bound to a
 // path as getsockname, getpeername, accept and recvfrom report them (the
 // Sentry's "/proc/self/fd/N/name"); paths longer than PATH_MAX reached by
 // relative steps; stat(".") in a removed working directory; argv rewrites
@@ -1411,6 +1410,25 @@ LANG=C.UTF-8 date -u -d @0 '+%A %B'; printf '%s\n' "$(LC_ALL=C.UTF-8 printf '%5.
 	// /dev/fd/N with O_CREAT; mkfifo -m (lchmod's O_PATH open of a FIFO);
 	// /proc/PID/comm after prctl(PR_SET_NAME) in a dynamic program; the
 	// mode of /proc/PID/fd.
+	{"py-so-peercred", `python3 - <<'EOF'
+import os, socket, struct
+def cred(s):
+    pid, uid, gid = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    return pid == os.getpid(), uid, gid
+a, b = socket.socketpair()
+print("socketpair", cred(a), cred(b))
+srv = socket.socket(socket.AF_UNIX); srv.bind("/tmp/pc.sock"); srv.listen()
+c = socket.socket(socket.AF_UNIX); c.connect("/tmp/pc.sock"); s, _ = srv.accept()
+print("server sees client", cred(s), "client sees server", cred(c))
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    k = socket.socket(socket.AF_UNIX); k.connect("/tmp/pc.sock"); os.read(r, 1); os._exit(0)
+s2, _ = srv.accept()
+p, u, g = struct.unpack("3i", s2.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+print("a child", p == pid, u, g)
+os.write(w, b"x"); os.waitpid(pid, 0)
+EOF`},
 	{"dev-std-tee", `{
 echo to-stdout | tee /dev/stdout | wc -l
 echo via-dev-stdout > /dev/stdout; echo via-fd1 > /dev/fd/1; echo via-proc > /proc/self/fd/1
