@@ -1025,7 +1025,7 @@ sh -c 'tr "\0" " " < /proc/$$/cmdline; echo' arg0 one "two words"
 python3 -c 'import sys; print(open("/proc/self/cmdline").read().split("\0")[:-1], open("/proc/self/comm").read())' x y
 cat /proc/self/environ | tr '\0' '\n' | sort | head -3`},
 	{"ps-o-stat", `sleep 5 & s1=$!; sh -c 'sleep 5' & s2=$!
-sleep 0.2; ps -o pid,ppid,stat,comm; ps -o pid,pgid,sid,comm -p $$
+while [ "$(ps -e -o comm= | grep -c '^sleep$')" -lt 2 ]; do sleep 0.05; done; sleep 0.1; ps -o pid,ppid,stat,comm; ps -o pid,pgid,sid,comm -p $$
 ps -o stat= -p 1; ps -e -o comm= | sort | uniq -c | awk '{print $2 "_" $1}'
 kill -0 $s1 && echo alive; kill $s1; wait $s1; echo "killed $?"; kill -0 $s1 2>/dev/null; echo "gone $?"
 pkill -P $s2 sleep; wait $s2; echo "child of sh killed $?"`},
@@ -1045,7 +1045,7 @@ wait; cat o1 o2
 flock -s L sh -c 'flock -n -x L true; echo "exclusive while shared $?"; flock -n -s L true; echo "shared while shared $?"'
 flock -x L sh -c 'flock -n -s L true; echo "shared while exclusive $?"'
 exec 8>L; flock -x 8; (flock -n -x L true; echo "other open file $?"); flock -u 8; (flock -n -x L true; echo "after unlock $?")
-flock -x L sh -c 'sleep 0.3; echo holder done' & sleep 0.1; flock -x L echo "waited for holder"; wait
+flock -x L sh -c 'touch held; sleep 0.3; echo holder done' & while [ ! -e held ]; do sleep 0.02; done; flock -x L echo "waited for holder"; wait
 python3 -c '
 import fcntl, os, struct
 f = open("/tmp/L", "r+")
