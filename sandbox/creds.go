@@ -53,15 +53,7 @@ func (c *creds) has(capability uint) bool { return c.eff&(1<<capability) != 0 }
 // sameThread tells whether a thread with c's credentials and one with d's
 // are the same to the kernel: ids it checks, groups, effective capabilities.
 func (c *creds) sameThread(d *creds) bool {
-	if c.fsuid != d.fsuid || c.fsgid != d.fsgid || c.eff != d.eff || len(c.groups) != len(d.groups) {
-		return false
-	}
-	for i := range c.groups {
-		if c.groups[i] != d.groups[i] {
-			return false
-		}
-	}
-	return true
+	return c.fsuid == d.fsuid && c.fsgid == d.fsgid && c.eff == d.eff && slices.Equal(c.groups, d.groups)
 }
 
 // fixUID applies the kernel's capability rules for a uid change
@@ -207,19 +199,25 @@ func (ct *credTable) prune() {
 	}
 }
 
-// procStat reads a process's parent and start time from /proc/PID/stat.
-func procStat(pid int) (ppid int, start uint64, ok bool) {
+// statFields are the fields of /proc/PID/stat after the name: [0] state,
+// [1] ppid, ... [19] start time.
+func statFields(pid int) ([]string, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, 0, false
+		return nil, false
 	}
 	// The name, in parentheses, may hold spaces: fields count from its end.
 	i := strings.LastIndexByte(string(b), ')')
 	if i < 0 {
-		return 0, 0, false
+		return nil, false
 	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 {
+	return strings.Fields(string(b[i+1:])), true
+}
+
+// procStat reads a process's parent and start time from /proc/PID/stat.
+func procStat(pid int) (ppid int, start uint64, ok bool) {
+	f, ok := statFields(pid)
+	if !ok || len(f) < 20 {
 		return 0, 0, false
 	}
 	ppid, _ = strconv.Atoi(f[1])
@@ -316,25 +314,41 @@ func (s *sentry) asCredsWorn(worn **creds, c *creds, serve func() result) result
 	}
 	if cur != nil {
 		if err := s.restoreCreds(cur); err != nil {
-			// Never expected; a thread whose identity is unknown must not
-			// serve anyone.
-			s.logf("cannot restore the Sentry's identity: %v", err)
-			os.Exit(127)
+			s.identityLost(err)
 		}
 		*worn = nil
 	}
 	if c != nil {
-		if err := s.takeCreds(c); err != nil {
-			s.debugf("cannot act as a workload process's identity (%v): serving it as the container's user", err)
-			if err := s.restoreCreds(c); err != nil {
-				s.logf("cannot restore the Sentry's identity: %v", err)
-				os.Exit(127)
-			}
-			return serve()
+		took, err := s.takeOrOwn(c)
+		if err != nil {
+			s.identityLost(err)
 		}
-		*worn = c
+		if took {
+			*worn = c
+		}
 	}
 	return serve()
+}
+
+// identityLost ends the Sentry: never expected, a thread whose identity is
+// unknown must not serve anyone.
+func (s *sentry) identityLost(err error) {
+	s.logf("cannot restore the Sentry's identity: %v", err)
+	os.Exit(127)
+}
+
+// takeOrOwn gives this thread c's identity, and tells whether it could.
+// The Sentry runs as the container's user, with its capabilities: a process
+// whose identity it cannot take (a set-user-id root program in a container
+// of another user) is served as that user, never with more than the
+// container has. An error means the thread's own identity is not back.
+func (s *sentry) takeOrOwn(c *creds) (bool, error) {
+	err := s.takeCreds(c)
+	if err == nil {
+		return true, nil
+	}
+	s.debugf("cannot act as a workload process's identity (%v): serving it as the container's user", err)
+	return false, s.restoreCreds(c)
 }
 
 // idCalls work on the Sentry's record of identities only: no thread needs
@@ -363,24 +377,16 @@ func (s *sentry) asCreds(c *creds, serve func() result) result {
 			runtime.UnlockOSThread()
 		}
 	}()
-	err := s.takeCreds(c)
 	defer func() { restored = s.restoreCreds(c) == nil }()
-	if err != nil {
-		// The Sentry runs as the container's user, with its capabilities:
-		// a process whose identity it cannot take (a set-user-id root
-		// program in a container of another user) is served as that user,
-		// never with more than the container has.
-		s.debugf("cannot act as a workload process's identity (%v): serving it as the container's user", err)
-		if err := s.restoreCreds(c); err != nil {
-			return fail(unix.EPERM)
-		}
+	if _, err := s.takeOrOwn(c); err != nil {
+		return fail(unix.EPERM)
 	}
 	return serve()
 }
 
 func (s *sentry) takeCreds(c *creds) error {
 	base := s.creds.base
-	if !sameGroups(c.groups, base.groups) {
+	if !slices.Equal(c.groups, base.groups) {
 		if err := setThreadGroups(c.groups); err != nil {
 			return err
 		}
@@ -418,7 +424,7 @@ func (s *sentry) restoreCreds(c *creds) error {
 			return err
 		}
 	}
-	if !sameGroups(c.groups, base.groups) {
+	if !slices.Equal(c.groups, base.groups) {
 		if err := setThreadGroups(base.groups); err != nil {
 			return err
 		}
@@ -427,18 +433,6 @@ func (s *sentry) restoreCreds(c *creds) error {
 		return setThreadCaps(th)
 	}
 	return nil
-}
-
-func sameGroups(a, b []uint32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // The raw calls below act on the calling thread only (glibc's and Go's

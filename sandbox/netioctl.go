@@ -56,7 +56,7 @@ func (s *sentry) netIoctl(t *task, req uint32) (r result, ok bool) {
 		if err != nil {
 			return fail(unix.EFAULT), true
 		}
-		name := append(b[:clen(b)], 0)
+		name := append([]byte(trimNul(b)), 0)
 		return raw(unix.SYS_IOCTL, uintptr(fd), uintptr(req), uintptr(unsafe.Pointer(&name[0]))), true
 	case unix.SIOCGIFCONF:
 		return s.ifconf(t, fd, arg), true
@@ -108,14 +108,4 @@ func (s *sentry) ifconf(t *task, fd int, arg uint64) result {
 		return fail(unix.EFAULT)
 	}
 	return r
-}
-
-// clen is the length of the NUL-terminated string in b.
-func clen(b []byte) int {
-	for i, c := range b {
-		if c == 0 {
-			return i
-		}
-	}
-	return len(b)
 }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"os"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -181,40 +182,27 @@ func (s *sentry) procRoot() *vnode {
 }
 
 // sysvipcPidColumns are the columns of /proc/sysvipc/* that hold pids (from 0).
-var sysvipcPidColumns = map[string][]int{"shm": {4, 5}, "msg": {5, 6}, "sem": nil}
+var sysvipcPidColumns = map[string][]int{"shm": {4, 5}, "msg": {5, 6}}
 
 // procSysvipc is the container's /proc/sysvipc (the IPC namespace the
 // workload shares with the Sentry), owners as the container sees them and
 // pids as the sandbox numbers them.
 func (s *sentry) procSysvipc(comps []string) (*vnode, error) {
-	if len(comps) == 0 {
-		v := &vnode{kind: vDir}
-		for _, f := range []string{"msg", "sem", "shm"} {
-			v.entries = append(v.entries, dirent{f, vFile})
+	return mirrorProc("sysvipc", comps, func(p string, b []byte) []byte {
+		lines := strings.Split(string(b), "\n")
+		for i := 1; i < len(lines); i++ {
+			for _, c := range sysvipcPidColumns[path.Base(p)] {
+				lines[i] = replaceColumn(lines[i], c, func(v string) string {
+					pid, err := strconv.Atoi(v)
+					if err != nil || pid <= 0 {
+						return v
+					}
+					return strconv.Itoa(s.virtualPid(pid))
+				})
+			}
 		}
-		return v, nil
-	}
-	cols, known := sysvipcPidColumns[comps[0]]
-	if !known || len(comps) > 1 {
-		return nil, unix.ENOENT
-	}
-	b, err := os.ReadFile("/proc/sysvipc/" + comps[0])
-	if err != nil {
-		return nil, unix.ENOENT
-	}
-	lines := strings.Split(string(b), "\n")
-	for i := 1; i < len(lines); i++ {
-		for _, c := range cols {
-			lines[i] = replaceColumn(lines[i], c, func(v string) string {
-				pid, err := strconv.Atoi(v)
-				if err != nil || pid <= 0 {
-					return v
-				}
-				return strconv.Itoa(s.virtualPid(pid))
-			})
-		}
-	}
-	return &vnode{kind: vFile, data: []byte(strings.Join(lines, "\n"))}, nil
+		return []byte(strings.Join(lines, "\n"))
+	})
 }
 
 // replaceColumn rewrites the n-th (from 0) blank-separated field of a

@@ -338,15 +338,14 @@ func (s *sentry) markStarted(pid int) {
 	const tick = 100 * time.Microsecond
 	// A program busy on its own for that long is let go.
 	for settle := time.Now().Add(100 * time.Millisecond); time.Now().Before(settle); time.Sleep(tick) {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		i := strings.LastIndexByte(string(b), ')')
-		if err != nil || i < 0 || i+2 >= len(b) {
+		f, ok := statFields(pid)
+		if !ok || len(f) == 0 {
 			return
 		}
 		// Asleep by its own choice ('S', not 'D' for a page read), in a
 		// call the Sentry is not serving, three times over (a call may
 		// not be received yet).
-		if b[i+2] != 'S' || s.serving(pid) {
+		if f[0] != "S" || s.serving(pid) {
 			calm = 0
 		} else if calm++; calm == 3 {
 			return

@@ -451,7 +451,7 @@ func (s *sentry) execCreds(req *execRequest) (*creds, error) {
 	base := s.creds.base
 	groups := append([]uint32(nil), req.Groups...)
 	slices.Sort(groups)
-	if req.UID == base.ruid && req.GID == base.rgid && sameGroups(groups, base.groups) {
+	if req.UID == base.ruid && req.GID == base.rgid && slices.Equal(groups, base.groups) {
 		return nil, nil
 	}
 	th := s.creds.thread
