@@ -20,10 +20,11 @@ func (s *sentry) sysDup(t *task) result {
 	if err != nil {
 		return fail(toErrno(err))
 	}
-	if _, err := t.addFD(fd, -1, false, true); err != nil {
+	r, err := t.giveFD(fd, -1, false)
+	if err != nil {
 		return fail(toErrno(err))
 	}
-	return done()
+	return r
 }
 
 func (s *sentry) dupTo(t *task, old, new int, cloexec bool) result {
@@ -34,10 +35,11 @@ func (s *sentry) dupTo(t *task, old, new int, cloexec bool) result {
 	if err != nil {
 		return fail(toErrno(err))
 	}
-	if _, err := t.addFD(fd, new, cloexec, true); err != nil {
+	r, err := t.giveFD(fd, new, cloexec)
+	if err != nil {
 		return fail(toErrno(err))
 	}
-	return done()
+	return r
 }
 
 func (s *sentry) sysDup2(t *task) result {
@@ -85,10 +87,11 @@ func (s *sentry) dupFrom(t *task, old, min int, cloexec bool) result {
 	if at >= s.cwdFD {
 		return fail(unix.EMFILE)
 	}
-	if _, err := t.addFD(fd, at, cloexec, true); err != nil {
+	r, err := t.giveFD(fd, at, cloexec)
+	if err != nil {
 		return fail(toErrno(err))
 	}
-	return done()
+	return r
 }
 
 // closeRange passes through when it spares the reserved descriptors.

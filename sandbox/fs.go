@@ -243,13 +243,14 @@ func (s *sentry) installFD(t *task, fd int, err error, cloexec bool) result {
 		return fail(toErrno(err))
 	}
 	defer unix.Close(fd)
-	if _, err := t.addFD(fd, -1, cloexec, true); err != nil {
+	r, err := t.giveFD(fd, -1, cloexec)
+	if err != nil {
 		if err == unix.EMFILE || err == unix.EBADF {
 			return fail(unix.EMFILE)
 		}
 		return done() // the caller is gone
 	}
-	return done()
+	return r
 }
 
 func (s *sentry) sysOpen(t *task) result {

@@ -218,6 +218,9 @@ func (s *sentry) handleOn(listener int, n seccompNotif, worn **creds) {
 		defer s.watchSignals(t)()
 	}
 	r := s.dispatch(t)
+	// Let go of the caller's descriptors before it runs again: its close of
+	// a pipe or socket must be the last one (see giveFD).
+	t.release()
 	switch r.kind {
 	case kindDone:
 		return
@@ -259,6 +262,27 @@ func (t *task) addFD(fd int, at int, cloexec, send bool) (int, error) {
 		return -1, e
 	}
 	return int(r), nil
+}
+
+// giveFD installs the Sentry's descriptor fd in the caller, at the lowest
+// free number or at at >= 0, as the result of its call. A pipe, FIFO,
+// socket or terminal is answered only after the handler returns, once the
+// Sentry has closed its own copies (handleOn): the other end sees the
+// caller's last close as the last one (a reader gets its EOF). Regular files
+// and directories, whose last close nothing waits for, are installed and
+// answered in one step (ADDFD with SEND), a wake-up fewer.
+func (t *task) giveFD(fd, at int, cloexec bool) (result, error) {
+	var st unix.Stat_t
+	send := unix.Fstat(fd, &st) == nil &&
+		(st.Mode&unix.S_IFMT == unix.S_IFREG || st.Mode&unix.S_IFMT == unix.S_IFDIR)
+	n, err := t.addFD(fd, at, cloexec, send)
+	switch {
+	case err != nil:
+		return result{}, err
+	case send:
+		return done(), nil
+	}
+	return ok(int64(n)), nil
 }
 
 // valid tells whether the notification is still pending: its caller is

@@ -34,16 +34,19 @@ func (t *task) arg(i int) uint64   { return t.n.Data.Args[i] }
 func (t *task) argInt(i int) int   { return int(int32(uint32(t.n.Data.Args[i]))) }
 func (t *task) argUint(i int) uint { return uint(uint32(t.n.Data.Args[i])) }
 
+// release closes what the Sentry holds for the call (again: nothing).
 func (t *task) release() {
 	if t.pidfd >= 0 {
 		unix.Close(t.pidfd)
+		t.pidfd = -1
 	}
 	for _, fd := range t.held {
 		unix.Close(fd)
 	}
+	t.held = nil
 }
 
-// hold closes fd when the call has been served.
+// hold closes fd before the call is answered (see handleOn).
 func (t *task) hold(fd int) int {
 	t.held = append(t.held, fd)
 	return fd
