@@ -390,11 +390,7 @@ func (s *sentry) sysNewfstatat(t *task) result {
 
 func (s *sentry) sysStatx(t *task) result {
 	dirfd, flags, mask := t.argInt(0), t.argInt(2), uint32(t.arg(3))
-	p, err := t.readPath(t.arg(1))
-	if err != nil {
-		return fail(toErrno(err))
-	}
-	n, err := s.lookupEmpty(t, dirfd, p, flags, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
+	n, err := s.pathNode(t, t.arg(1), dirfd, flags, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
 		return fail(toErrno(err))
 	}
@@ -426,11 +422,7 @@ func statxOf(st *unix.Stat_t) unix.Statx_t {
 }
 
 func (s *sentry) sysStatfs(t *task) result {
-	p, err := t.readPath(t.arg(0))
-	if err != nil {
-		return fail(toErrno(err))
-	}
-	n, err := s.lookup(t, unix.AT_FDCWD, p, true)
+	n, err := s.pathNode(t, t.arg(0), unix.AT_FDCWD, 0, true)
 	if err != nil {
 		return fail(toErrno(err))
 	}
@@ -453,11 +445,7 @@ func (s *sentry) access(t *task, dirfd int, addr uint64, mode, flags int) result
 	if mode&^7 != 0 || flags&^(unix.AT_EACCESS|unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return fail(unix.EINVAL)
 	}
-	p, err := t.readPath(addr)
-	if err != nil {
-		return fail(toErrno(err))
-	}
-	n, err := s.lookupEmpty(t, dirfd, p, flags, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
+	n, err := s.pathNode(t, addr, dirfd, flags, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
 		return fail(toErrno(err))
 	}
@@ -511,11 +499,7 @@ func (s *sentry) readlink(t *task, dirfd int, addr, buf uint64, size int) result
 	if size <= 0 {
 		return fail(unix.EINVAL)
 	}
-	p, err := t.readPath(addr)
-	if err != nil {
-		return fail(toErrno(err))
-	}
-	n, err := s.lookupEmpty(t, dirfd, p, unix.AT_EMPTY_PATH, false)
+	n, err := s.pathNode(t, addr, dirfd, unix.AT_EMPTY_PATH, false)
 	if err != nil {
 		return fail(toErrno(err))
 	}
@@ -602,11 +586,7 @@ func (s *sentry) setCwd(t *task, n *node) result {
 }
 
 func (s *sentry) sysChdir(t *task) result {
-	p, err := t.readPath(t.arg(0))
-	if err != nil {
-		return fail(toErrno(err))
-	}
-	n, err := s.lookup(t, unix.AT_FDCWD, p, true)
+	n, err := s.pathNode(t, t.arg(0), unix.AT_FDCWD, 0, true)
 	if err != nil {
 		return fail(toErrno(err))
 	}
@@ -847,11 +827,7 @@ func (s *sentry) sysLinkat(t *task) result {
 // Attributes.
 
 func (s *sentry) chmod(t *task, dirfd int, addr uint64, mode uint32, flags int) result {
-	p, err := t.readPath(addr)
-	if err != nil {
-		return fail(toErrno(err))
-	}
-	n, err := s.lookupEmpty(t, dirfd, p, flags, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
+	n, err := s.pathNode(t, addr, dirfd, flags, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
 		return fail(toErrno(err))
 	}
@@ -877,11 +853,7 @@ func (s *sentry) sysFchmodat2(t *task) result {
 }
 
 func (s *sentry) chown(t *task, dirfd int, addr uint64, uid, gid int, flags int) result {
-	p, err := t.readPath(addr)
-	if err != nil {
-		return fail(toErrno(err))
-	}
-	n, err := s.lookupEmpty(t, dirfd, p, flags, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
+	n, err := s.pathNode(t, addr, dirfd, flags, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
 		return fail(toErrno(err))
 	}
@@ -941,11 +913,7 @@ func (s *sentry) sysUtimensat(t *task) result {
 		}
 		target = fd
 	} else {
-		p, err := t.readPath(addr)
-		if err != nil {
-			return fail(toErrno(err))
-		}
-		n, err := s.lookupEmpty(t, dirfd, p, flags, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
+		n, err := s.pathNode(t, addr, dirfd, flags, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
 		if err != nil {
 			return fail(toErrno(err))
 		}
@@ -965,11 +933,7 @@ func (s *sentry) sysUtimensat(t *task) result {
 }
 
 func (s *sentry) sysTruncate(t *task) result {
-	p, err := t.readPath(t.arg(0))
-	if err != nil {
-		return fail(toErrno(err))
-	}
-	n, err := s.lookup(t, unix.AT_FDCWD, p, true)
+	n, err := s.pathNode(t, t.arg(0), unix.AT_FDCWD, 0, true)
 	if err != nil {
 		return fail(toErrno(err))
 	}

@@ -158,6 +158,15 @@ func (s *sentry) lookupEmpty(t *task, dirfd int, p string, flags int, follow boo
 	return s.lookup(t, dirfd, p, follow)
 }
 
+// pathNode resolves the path the caller passed at addr (see lookupEmpty).
+func (s *sentry) pathNode(t *task, addr uint64, dirfd, flags int, follow bool) (*node, error) {
+	p, err := t.readPath(addr)
+	if err != nil {
+		return nil, err
+	}
+	return s.lookupEmpty(t, dirfd, p, flags, follow)
+}
+
 // resolve walks an absolute sandbox path. A path that starts in /proc (or
 // in /dev/fd, /dev/std*) is walked by the Sentry, ".." included; any other
 // by the kernel under the root, and the result checked (checkReal).
