@@ -118,7 +118,7 @@ func (s *sentry) install2(t *task, fds [2]int, cloexec bool, addr uint64) result
 	defer unix.Close(fds[1])
 	var nums [2]int32
 	for i, fd := range fds {
-		n, err := t.addFD(fd, -1, cloexec, false)
+		n, err := t.addFD(fd, -1, cloexec)
 		if err != nil {
 			return fail(toErrno(err))
 		}

@@ -169,7 +169,7 @@ type result struct {
 const (
 	kindReply    = iota // return val, or -errno
 	kindContinue        // let the kernel run the call as made
-	kindDone            // already answered (ADDFD with SEND) or never to answer (redirected)
+	kindDone            // already answered, or never to answer (redirected)
 )
 
 func ok(v int64) result        { return result{val: v} }
@@ -243,16 +243,13 @@ func (t *task) respond(val int64, errno int32, flags uint32) {
 }
 
 // addFD installs the Sentry's descriptor fd in the caller's table: at the
-// lowest free number, or at exactly at when at >= 0. With send it also
-// answers the call with the new number, atomically.
-func (t *task) addFD(fd int, at int, cloexec, send bool) (int, error) {
+// lowest free number, or at exactly at when at >= 0. It leaves the call
+// unanswered (see giveFD for why never SECCOMP_ADDFD_FLAG_SEND).
+func (t *task) addFD(fd int, at int, cloexec bool) (int, error) {
 	a := seccompNotifAddfd{ID: t.n.ID, Srcfd: uint32(fd)}
 	if at >= 0 {
 		a.Flags |= unix.SECCOMP_ADDFD_FLAG_SETFD
 		a.Newfd = uint32(at)
-	}
-	if send {
-		a.Flags |= unix.SECCOMP_ADDFD_FLAG_SEND
 	}
 	if cloexec {
 		a.NewfdFlags = unix.O_CLOEXEC
@@ -265,22 +262,18 @@ func (t *task) addFD(fd int, at int, cloexec, send bool) (int, error) {
 }
 
 // giveFD installs the Sentry's descriptor fd in the caller, at the lowest
-// free number or at at >= 0, as the result of its call. A pipe, FIFO,
-// socket or terminal is answered only after the handler returns, once the
-// Sentry has closed its own copies (handleOn): the other end sees the
-// caller's last close as the last one (a reader gets its EOF). Regular files
-// and directories, whose last close nothing waits for, are installed and
-// answered in one step (ADDFD with SEND), a wake-up fewer.
+// free number or at at >= 0, as the result of its call. The call is
+// answered only after the handler returns, once the Sentry has closed its
+// own copies (handleOn), never in one step with ADDFD's SEND flag: the
+// caller's close must be the file's last one, as it is without the Sentry.
+// A pipe reader gets its EOF then, and a regular file's last close is when
+// inotify reports IN_CLOSE_WRITE, flock and lease locks go, and the file may
+// be executed (no ETXTBSY). With SEND the kernel itself keeps a reference
+// until after the caller runs again (the ioctl drops its fget'ed file last).
 func (t *task) giveFD(fd, at int, cloexec bool) (result, error) {
-	var st unix.Stat_t
-	send := unix.Fstat(fd, &st) == nil &&
-		(st.Mode&unix.S_IFMT == unix.S_IFREG || st.Mode&unix.S_IFMT == unix.S_IFDIR)
-	n, err := t.addFD(fd, at, cloexec, send)
-	switch {
-	case err != nil:
+	n, err := t.addFD(fd, at, cloexec)
+	if err != nil {
 		return result{}, err
-	case send:
-		return done(), nil
 	}
 	return ok(int64(n)), nil
 }

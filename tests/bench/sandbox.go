@@ -79,8 +79,8 @@ func sandboxCases(runx string, o sandboxOpts) []Case {
 		},
 		{
 			Name: "sbx-syscall",
-			Desc: fmt.Sprintf("trapped system calls: run of progs/sysloop (gcc -static -O2) doing %d getpid() then %d stat(\"/\"); "+
-				"getpid_ns/stat_ns = ns per call as the program times it (CLOCK_MONOTONIC), wall = run + delete; target: per call <= runsc", o.sysN, o.sysN),
+			Desc: fmt.Sprintf("trapped system calls: run of progs/sysloop (gcc -static -O2) doing %d getpid(), %d stat(\"/\"), then %d open()+close() of a regular file; "+
+				"getpid_ns/stat_ns/open_ns = ns per call (pair) as the program times it (CLOCK_MONOTONIC), wall = run + delete; target: getpid and stat per call <= runsc", o.sysN, o.sysN, o.sysN),
 			Bundle:   []string{"/bin/sysloop", "sys", strconv.Itoa(o.sysN)},
 			Runtimes: runtimes,
 			Prepare:  prog.build,

@@ -4,7 +4,7 @@
 #   bash tests/conformance/run.sh /absolute/path/to/runtime
 #
 # The suite is fetched from the Go module proxy at a pinned version, copied
-# into tests/conformance/work/ and built there (the build is reused while the
+# into /var/cache/runx-tests/conformance/ and built there (reused while the
 # pinned version and the Go toolchain stay the same).  Each validation
 # executable is then run as root with RUNTIME=<runtime>, from the directory
 # holding runtimetest and the rootfs tarball, exactly one at a time.  Its TAP
@@ -42,7 +42,7 @@ readonly RT_VERSION=v0.9.1-0.20250523060157-0ea5ed0382a2
 readonly BUILD_RECIPE=1
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-WORK=${CONFORMANCE_WORKDIR:-$HERE/work}
+WORK=${CONFORMANCE_WORKDIR:-/var/cache/runx-tests/conformance}
 TIMEOUT=${CONFORMANCE_TIMEOUT:-120}
 BUILD_JOBS=${CONFORMANCE_BUILD_JOBS:-1}
 ENFORCE=${CONFORMANCE_ENFORCE:-1}

@@ -3,7 +3,8 @@
  * times its own loops with CLOCK_MONOTONIC and prints one "name value" line
  * per figure, which the bench parses from the container's stdout.
  *
- *   sysloop sys N          N getpid() then N stat("/"): ns per call
+ *   sysloop sys N          N getpid(), N stat("/"), then N open()+close() of
+ *                          a regular file (/bin/sysloop): ns per call (pair)
  *   sysloop write N BS     N writes of BS bytes to /dev/null: ns per write, MB/s
  *   sysloop read FILE BS [PASSES]
  *                          read FILE to its end in BS-byte reads, PASSES times
@@ -36,8 +37,9 @@ static int usage(void)
 static int do_sys(long n)
 {
 	struct stat st;
-	double t0, t1, t2;
+	double t0, t1, t2, t3;
 	long i;
+	int fd;
 
 	t0 = now_ns();
 	for (i = 0; i < n; i++)
@@ -50,8 +52,18 @@ static int do_sys(long n)
 		}
 	}
 	t2 = now_ns();
+	for (i = 0; i < n; i++) {
+		fd = open("/bin/sysloop", O_RDONLY);
+		if (fd < 0) {
+			perror("open /bin/sysloop");
+			return 1;
+		}
+		close(fd);
+	}
+	t3 = now_ns();
 	printf("getpid_ns %.1f\n", (t1 - t0) / (double)n);
 	printf("stat_ns %.1f\n", (t2 - t1) / (double)n);
+	printf("open_ns %.1f\n", (t3 - t2) / (double)n);
 	return 0;
 }
 

@@ -15,7 +15,8 @@
 # built here (imgbuild/, standins/) and served under their real names by a
 # private registry on 127.0.0.1, which hosts.toml files put in place of
 # registry.k8s.io, k8s.gcr.io, gcr.io and docker.io. crictl and critest are
-# built from the Go module proxy and cached in work/ (keyed by version).
+# built from the Go module proxy and cached in /var/cache/runx-tests/containerd
+# (keyed by version).
 #
 # Everything this script starts has its own socket, pid file, state directory,
 # CNI network (bridge runxcri0, 10.88.77.0/24), registry port and runtime
@@ -40,7 +41,8 @@
 #                                     critest-expected-NAME) and fail none.
 #   ENGINES_CONTAINERD_FOCUS          ginkgo focus regexp for critest (the
 #                                     expected-pass minimum is then not applied)
-#   ENGINES_CONTAINERD_WORKDIR        cache and log directory (default work/)
+#   ENGINES_CONTAINERD_WORKDIR        cache and log directory
+#                                     (default /var/cache/runx-tests/containerd)
 #   ENGINES_CONTAINERD_REGISTRY_PORT  port of the private registry (default 5077)
 #   ENGINES_CONTAINERD_DEBUG          1 gives containerd debug logs
 #   ENGINES_CONTAINERD_HOLD           seconds to wait before cleaning up, to
@@ -78,7 +80,8 @@ readonly CRITEST_SKIPS_SANDBOX=(
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
-WORK=${ENGINES_CONTAINERD_WORKDIR:-$HERE/work}
+# Outside the repository: tests write there nothing of their own.
+WORK=${ENGINES_CONTAINERD_WORKDIR:-/var/cache/runx-tests/containerd}
 REG_PORT=${ENGINES_CONTAINERD_REGISTRY_PORT:-5077}
 RUN_CRITEST=${ENGINES_CONTAINERD_CRITEST:-1}
 FOCUS=${ENGINES_CONTAINERD_FOCUS:-}
@@ -204,6 +207,9 @@ SOCK=$TMP/containerd.sock
 RUNTIME_ROOT=$TMP/runtime-root
 CTR_ROOT=$TMP/ctr-runtime-root
 mkdir -p "$TMP"/{root,state,certs.d,cni/net.d,cni/ipam,registry,opt} "$RUNTIME_ROOT" "$CTR_ROOT"
+# The engines and their helpers inherit the working directory, and some write
+# files into it: never the repository.
+cd "$TMP" || die "cd $TMP"
 
 # What existed before, so that cleanup removes only what this run made.
 NAT_BEFORE=$(iptables -t nat -S 2>/dev/null || true)

@@ -172,6 +172,10 @@ for br in $POD_BRIDGE $DOCK_BRIDGE; do
 done
 W=$(mktemp -d /tmp/runxpd.XXXXXX) || die "mktemp failed"
 chmod 0711 "$W"
+# Podman's conmon and dockerd inherit the working directory, and conmon
+# writes an "oom" file into it when a container is OOM-killed: never the
+# repository.
+cd "$W" || die "cd $W"
 say "runtime $RUNTIME (${RT_VERSION%%$'\n'*}); work dir $W"
 
 # What existed before, so that teardown removes only what this run made.
