@@ -1,67 +1,60 @@
 package sandbox
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
+
+	"github.com/runx-dev/runx/internal/seccompbpf"
 )
 
-// The workload's seccomp filter, written as classic BPF by hand: the loader
-// child installs it with raw system calls only, so it is compiled before the
-// fork. Each rule is "this system call, and these conditions on its
+// The workload's seccomp filter: the loader child installs it with raw
+// system calls only, so it is compiled (internal/seccompbpf) before the
+// fork. Each rule is "these system calls, and these conditions on their
 // arguments: this action"; the first rule that matches wins, and a system
 // call no rule matches goes to the Sentry (SECCOMP_RET_USER_NOTIF).
 
 const (
-	auditArchX8664 = 0xc000003e
-	x32Bit         = 0x40000000
-
 	retAllow  = unix.SECCOMP_RET_ALLOW
 	retNotify = unix.SECCOMP_RET_USER_NOTIF
-	retErrno  = unix.SECCOMP_RET_ERRNO
-
-	offNr   = 0
-	offArch = 4
-	offArgs = 16
 )
 
-// cond is a condition on one argument. Most arguments are C ints, of which
-// the kernel only reads the low 32 bits: wide marks the 64-bit ones.
-type cond struct {
-	arg  int
-	op   byte // '=' equal, '!' different, '<' unsigned less than, '>' unsigned greater or equal, '&' no bit of val set
-	val  uint64
-	wide bool
+// on is a rule without conditions; arg and its kin make conditions (most
+// arguments are C ints, of which the kernel reads only the low 32 bits).
+func on(action uint32, nrs ...int) seccompbpf.Rule {
+	return seccompbpf.Rule{Nrs: nrs, Action: action}
 }
 
-type rule struct {
-	nr     int
-	conds  []cond
-	action uint32
+func when(nr int, action uint32, conds ...seccompbpf.Cond) seccompbpf.Rule {
+	return seccompbpf.Rule{Nrs: []int{nr}, Conds: conds, Action: action}
 }
 
-func errno(e unix.Errno) uint32 { return retErrno | uint32(e) }
+func arg(n int, op seccompbpf.Op, val uint64) seccompbpf.Cond {
+	return seccompbpf.Cond{Arg: n, Op: op, Val: val}
+}
+
+// workloadFilter is the workload's whole filter: calls of another
+// architecture and x32 calls fail with ENOSYS (the rules speak of x86_64
+// numbers only), and what no rule names goes to the Sentry.
+func workloadFilter(execFD, cwdFD int) seccompbpf.Filter {
+	return seccompbpf.Filter{
+		OtherArch: seccompbpf.Errno(unix.ENOSYS),
+		X32:       seccompbpf.Errno(unix.ENOSYS),
+		Rules:     filterRules(execFD, cwdFD),
+		Default:   retNotify,
+	}
+}
 
 // filterRules is the policy for a workload whose two reserved descriptors
 // sit at the top of its descriptor table: execFD (the file the Sentry
 // approved for the next exec) and cwdFD (its working directory). The
 // coverage table in README.md explains each entry.
-func filterRules(execFD, cwdFD int) []rule {
+func filterRules(execFD, cwdFD int) []seccompbpf.Rule {
 	reserved := uint64(cwdFD) // every descriptor >= cwdFD is the Sentry's
-	allow := func(nrs ...int) []rule {
-		rs := make([]rule, len(nrs))
-		for i, nr := range nrs {
-			rs[i] = rule{nr: nr, action: retAllow}
-		}
-		return rs
-	}
-	var rs []rule
+	var rs []seccompbpf.Rule
 	// SO_PEERCRED names the process that connected or made a pair: the
 	// Sentry did, for the workload (peercred.go).
-	rs = append(rs, rule{nr: unix.SYS_GETSOCKOPT, conds: []cond{{arg: 1, op: '=', val: unix.SOL_SOCKET},
-		{arg: 2, op: '=', val: unix.SO_PEERCRED}}, action: retNotify})
+	rs = append(rs, when(unix.SYS_GETSOCKOPT, retNotify, arg(1, eq, unix.SOL_SOCKET), arg(2, eq, unix.SO_PEERCRED)))
 	// The busiest first: I/O on descriptors the Sentry handed out.
-	rs = append(rs, allow(unix.SYS_READ, unix.SYS_WRITE, unix.SYS_FUTEX, unix.SYS_MMAP, unix.SYS_MUNMAP,
+	rs = append(rs, on(retAllow, unix.SYS_READ, unix.SYS_WRITE, unix.SYS_FUTEX, unix.SYS_MMAP, unix.SYS_MUNMAP,
 		unix.SYS_BRK, unix.SYS_MPROTECT, unix.SYS_RT_SIGPROCMASK, unix.SYS_RT_SIGACTION, unix.SYS_RT_SIGRETURN,
 		unix.SYS_FSTAT, unix.SYS_LSEEK, unix.SYS_READV, unix.SYS_WRITEV, unix.SYS_PREAD64, unix.SYS_PWRITE64,
 		unix.SYS_PREADV, unix.SYS_PWRITEV, unix.SYS_PREADV2, unix.SYS_PWRITEV2, unix.SYS_GETDENTS64,
@@ -106,65 +99,77 @@ func filterRules(execFD, cwdFD int) []rule {
 		unix.SYS_SEMGET, unix.SYS_SEMOP, unix.SYS_SEMTIMEDOP, unix.SYS_SEMCTL,
 		unix.SYS_MSGGET, unix.SYS_MSGSND, unix.SYS_MSGRCV, unix.SYS_MSGCTL,
 		unix.SYS_MQ_OPEN, unix.SYS_MQ_UNLINK, unix.SYS_MQ_TIMEDSEND, unix.SYS_MQ_TIMEDRECEIVE,
-		unix.SYS_MQ_NOTIFY, unix.SYS_MQ_GETSETATTR)...)
+		unix.SYS_MQ_NOTIFY, unix.SYS_MQ_GETSETATTR))
 	rs = append(rs,
 		// The one exec the filter lets through: the file the Sentry opened
 		// and placed at execFD, with an empty path (see exec.go).
-		rule{nr: unix.SYS_EXECVEAT, conds: []cond{{arg: 0, op: '=', val: uint64(execFD)}, {arg: 4, op: '=', val: unix.AT_EMPTY_PATH}}, action: retAllow},
+		when(unix.SYS_EXECVEAT, retAllow, arg(0, eq, uint64(execFD)), arg(4, eq, unix.AT_EMPTY_PATH)),
 		// close of the reserved descriptors pretends to succeed.
-		rule{nr: unix.SYS_CLOSE, conds: []cond{{arg: 0, op: '<', val: reserved}}, action: retAllow},
-		rule{nr: unix.SYS_CLOSE, action: errno(0)},
+		when(unix.SYS_CLOSE, retAllow, arg(0, lt, reserved)),
+		on(seccompbpf.Errno(0), unix.SYS_CLOSE),
 		// sendto without an address only writes to a connected socket.
-		rule{nr: unix.SYS_SENDTO, conds: []cond{{arg: 4, op: '=', val: 0, wide: true}}, action: retAllow},
+		when(unix.SYS_SENDTO, retAllow, wide(4, eq, 0)),
 		// Affinity of the caller itself (pid 0).
-		rule{nr: unix.SYS_SCHED_GETAFFINITY, conds: []cond{{arg: 0, op: '=', val: 0}}, action: retAllow},
-		rule{nr: unix.SYS_SCHED_SETAFFINITY, conds: []cond{{arg: 0, op: '=', val: 0}}, action: retAllow},
+		when(unix.SYS_SCHED_GETAFFINITY, retAllow, arg(0, eq, 0)),
+		when(unix.SYS_SCHED_SETAFFINITY, retAllow, arg(0, eq, 0)),
 		// getpgid(0), getsid(0): the caller's own.
-		rule{nr: unix.SYS_GETPGID, conds: []cond{{arg: 0, op: '=', val: 0}}, action: retAllow},
-		rule{nr: unix.SYS_GETSID, conds: []cond{{arg: 0, op: '=', val: 0}}, action: retAllow},
+		when(unix.SYS_GETPGID, retAllow, arg(0, eq, 0)),
+		when(unix.SYS_GETSID, retAllow, arg(0, eq, 0)),
 		// The thread's name.
-		rule{nr: unix.SYS_PRCTL, conds: []cond{{arg: 0, op: '=', val: unix.PR_SET_NAME}}, action: retAllow},
-		rule{nr: unix.SYS_PRCTL, conds: []cond{{arg: 0, op: '=', val: unix.PR_GET_NAME}}, action: retAllow},
+		when(unix.SYS_PRCTL, retAllow, arg(0, eq, unix.PR_SET_NAME)),
+		when(unix.SYS_PRCTL, retAllow, arg(0, eq, unix.PR_GET_NAME)),
 		// Pipes and duplicates, made by the kernel (descriptor numbers it
 		// allocates, as for eventfd), never onto the reserved descriptors:
 		// in the filter for the same reason as fork (a shell's pipe must
 		// not fail because a child exited meanwhile).
-		rule{nr: unix.SYS_PIPE, action: retAllow},
-		rule{nr: unix.SYS_PIPE2, conds: []cond{{arg: 1, op: '&', val: ^uint64(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) & 0xffffffff}}, action: retAllow},
-		rule{nr: unix.SYS_DUP, conds: []cond{{arg: 0, op: '<', val: reserved}}, action: retAllow},
-		rule{nr: unix.SYS_DUP2, conds: []cond{{arg: 0, op: '<', val: reserved}, {arg: 1, op: '<', val: reserved}}, action: retAllow},
-		rule{nr: unix.SYS_DUP3, conds: []cond{{arg: 0, op: '<', val: reserved}, {arg: 1, op: '<', val: reserved}}, action: retAllow},
+		on(retAllow, unix.SYS_PIPE),
+		when(unix.SYS_PIPE2, retAllow, arg(1, noBits, ^uint64(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT)&0xffffffff)),
+		when(unix.SYS_DUP, retAllow, arg(0, lt, reserved)),
+		when(unix.SYS_DUP2, retAllow, arg(0, lt, reserved), arg(1, lt, reserved)),
+		when(unix.SYS_DUP3, retAllow, arg(0, lt, reserved), arg(1, lt, reserved)),
 		// fork, and clone without a flag that makes a namespace, traces or
 		// makes a pidfd (those go to the Sentry, which refuses them). In the
 		// filter, not checked by the Sentry, so that no signal arriving
 		// meanwhile can fail the call with EINTR (the kernel restarts a fork
 		// a signal interrupts; a waiting notification cannot).
-		rule{nr: unix.SYS_FORK, action: retAllow},
-		rule{nr: unix.SYS_VFORK, action: retAllow},
-		rule{nr: unix.SYS_CLONE, conds: []cond{{arg: 0, op: '&', val: cloneRefused | unix.CLONE_PIDFD}}, action: retAllow},
+		on(retAllow, unix.SYS_FORK),
+		on(retAllow, unix.SYS_VFORK),
+		when(unix.SYS_CLONE, retAllow, arg(0, noBits, cloneRefused|unix.CLONE_PIDFD)),
 		// clone3 passes its flags in memory, where the Sentry could not
 		// check them without a race: libc falls back to clone.
-		rule{nr: unix.SYS_CLONE3, action: errno(unix.ENOSYS)},
+		on(seccompbpf.Errno(unix.ENOSYS), unix.SYS_CLONE3),
 	)
 	// fcntl: everything but owners (they name a process), never on the
 	// reserved descriptors, and duplicates below them.
-	rs = append(rs, rule{nr: unix.SYS_FCNTL, conds: []cond{{arg: 0, op: '>', val: reserved}}, action: errno(unix.EBADF)})
+	rs = append(rs, when(unix.SYS_FCNTL, seccompbpf.Errno(unix.EBADF), arg(0, ge, reserved)))
 	for _, cmd := range []uint64{unix.F_GETFD, unix.F_SETFD, unix.F_GETFL, unix.F_SETFL, unix.F_GETLK,
 		unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW,
 		unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ, unix.F_ADD_SEALS, unix.F_GET_SEALS} {
-		rs = append(rs, rule{nr: unix.SYS_FCNTL, conds: []cond{{arg: 1, op: '=', val: cmd}}, action: retAllow})
+		rs = append(rs, when(unix.SYS_FCNTL, retAllow, arg(1, eq, cmd)))
 	}
 	for _, cmd := range []uint64{unix.F_DUPFD, unix.F_DUPFD_CLOEXEC} {
-		rs = append(rs, rule{nr: unix.SYS_FCNTL, conds: []cond{{arg: 1, op: '=', val: cmd}, {arg: 2, op: '<', val: reserved}}, action: retAllow})
+		rs = append(rs, when(unix.SYS_FCNTL, retAllow, arg(1, eq, cmd), arg(2, lt, reserved)))
 	}
 	// ioctl: terminal and descriptor requests that name nothing.
 	for _, req := range []uint64{unix.TCGETS, unix.TCSETS, unix.TCSETSW, unix.TCSETSF, unix.TIOCGWINSZ,
 		unix.TIOCSWINSZ, fionread, fionbio, fioclex, fionclex, fioasync,
 		unix.TIOCGPGRP, unix.TIOCGSID, unix.TCFLSH, unix.TCXONC, unix.TCSBRK, unix.TIOCOUTQ, unix.TIOCGPTN,
 		unix.TIOCSPTLCK, unix.TIOCGPTLCK} {
-		rs = append(rs, rule{nr: unix.SYS_IOCTL, conds: []cond{{arg: 1, op: '=', val: req}}, action: retAllow})
+		rs = append(rs, when(unix.SYS_IOCTL, retAllow, arg(1, eq, req)))
 	}
 	return rs
+}
+
+const (
+	eq     = seccompbpf.Eq
+	ne     = seccompbpf.Ne
+	lt     = seccompbpf.Lt
+	ge     = seccompbpf.Ge
+	noBits = seccompbpf.NoBits
+)
+
+func wide(n int, op seccompbpf.Op, val uint64) seccompbpf.Cond {
+	return seccompbpf.Cond{Arg: n, Op: op, Val: val, Wide: true}
 }
 
 // ioctl requests golang.org/x/sys/unix does not name (asm-generic/ioctls.h).
@@ -175,118 +180,3 @@ const (
 	fioclex  = 0x5451
 	fioasync = 0x5452
 )
-
-// insn is a BPF instruction with symbolic jump targets.
-type insn struct {
-	code   uint16
-	k      uint32
-	jt, jf int // label numbers; -1 is the next instruction
-	label  int // label defined at this instruction, or -1
-}
-
-// compile turns rules into a program: the architecture check, the x32 guard,
-// the rules in order, and the notification as the default.
-func compile(rules []rule) ([]unix.SockFilter, error) {
-	var prog []insn
-	labels := 0
-	newLabel := func() int { labels++; return labels - 1 }
-	pending := -1 // label to attach to the next instruction
-	emit := func(code uint16, k uint32, jt, jf int) {
-		prog = append(prog, insn{code: code, k: k, jt: jt, jf: jf, label: pending})
-		pending = -1
-	}
-	const (
-		ldAbs = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
-		jeq   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
-		jge   = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
-		jgt   = unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K
-		jset  = unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K
-		ret   = unix.BPF_RET | unix.BPF_K
-	)
-	// Another architecture's system calls (int 0x80) and the x32 ones fail
-	// with ENOSYS: the rules below speak of x86_64 numbers only.
-	archOK, nrOK := newLabel(), newLabel()
-	emit(ldAbs, offArch, -1, -1)
-	emit(jeq, auditArchX8664, archOK, -1)
-	emit(ret, errno(unix.ENOSYS), -1, -1)
-	pending = archOK
-	emit(ldAbs, offNr, -1, -1)
-	emit(jge, x32Bit, -1, nrOK)
-	emit(ret, errno(unix.ENOSYS), -1, -1)
-	pending = nrOK
-	for _, r := range rules {
-		next := newLabel()
-		emit(ldAbs, offNr, -1, -1)
-		emit(jeq, uint32(r.nr), -1, next)
-		for _, c := range r.conds {
-			lo, hi := uint32(c.val), uint32(c.val>>32)
-			loOff, hiOff := uint32(offArgs+8*c.arg), uint32(offArgs+8*c.arg+4)
-			switch c.op {
-			case '=':
-				if c.wide {
-					emit(ldAbs, hiOff, -1, -1)
-					emit(jeq, hi, -1, next)
-				}
-				emit(ldAbs, loOff, -1, -1)
-				emit(jeq, lo, -1, next)
-			case '!':
-				if c.wide {
-					return nil, fmt.Errorf("filter: a wide '!' condition is not supported")
-				}
-				emit(ldAbs, loOff, -1, -1)
-				emit(jeq, lo, next, -1)
-			case '<', '>':
-				if c.wide {
-					return nil, fmt.Errorf("filter: a wide ordered condition is not supported")
-				}
-				emit(ldAbs, loOff, -1, -1)
-				if c.op == '<' {
-					emit(jge, lo, next, -1)
-				} else {
-					emit(jge, lo, -1, next)
-				}
-			case '&':
-				emit(ldAbs, loOff, -1, -1)
-				emit(jset, lo, next, -1)
-				if c.wide {
-					emit(ldAbs, hiOff, -1, -1)
-					emit(jset, hi, next, -1)
-				}
-			default:
-				return nil, fmt.Errorf("filter: unknown condition %q", c.op)
-			}
-		}
-		emit(ret, r.action, -1, -1)
-		pending = next
-	}
-	emit(ret, retNotify, -1, -1)
-
-	at := make([]int, labels)
-	for i, in := range prog {
-		if in.label >= 0 {
-			at[in.label] = i
-		}
-	}
-	out := make([]unix.SockFilter, len(prog))
-	for i, in := range prog {
-		f := unix.SockFilter{Code: in.code, K: in.k}
-		for _, j := range []struct {
-			label int
-			dst   *uint8
-		}{{in.jt, &f.Jt}, {in.jf, &f.Jf}} {
-			if j.label < 0 {
-				continue
-			}
-			off := at[j.label] - i - 1
-			if off < 0 || off > 255 {
-				return nil, fmt.Errorf("filter: jump of %d instructions out of range", off)
-			}
-			*j.dst = uint8(off)
-		}
-		out[i] = f
-	}
-	if len(out) > unix.BPF_MAXINSNS {
-		return nil, fmt.Errorf("filter: %d instructions, more than the kernel takes", len(out))
-	}
-	return out, nil
-}

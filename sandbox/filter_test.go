@@ -6,6 +6,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runx-dev/runx/internal/bpftest"
+
+	"github.com/runx-dev/runx/internal/seccompbpf"
 )
 
 // run interprets the compiled filter on one system call.
@@ -20,11 +22,11 @@ func run(t *testing.T, prog []unix.SockFilter, arch uint32, nr int, args ...uint
 
 func TestFilter(t *testing.T) {
 	const execFD, cwdFD = 1023, 1022
-	prog, err := compile(filterRules(execFD, cwdFD))
+	prog, err := seccompbpf.Compile(workloadFilter(execFD, cwdFD))
 	if err != nil {
 		t.Fatal(err)
 	}
-	const x86 = auditArchX8664
+	const x86 = seccompbpf.AuditArchX86_64
 	for _, c := range []struct {
 		name string
 		arch uint32
@@ -44,12 +46,12 @@ func TestFilter(t *testing.T) {
 		{"execveat with a path", x86, unix.SYS_EXECVEAT, []uint64{execFD, 0, 0, 0, 0}, retNotify},
 		{"execveat with other flags", x86, unix.SYS_EXECVEAT, []uint64{execFD, 0, 0, 0, unix.AT_EMPTY_PATH | unix.AT_SYMLINK_NOFOLLOW}, retNotify},
 		{"close", x86, unix.SYS_CLOSE, []uint64{5}, retAllow},
-		{"close of the working directory", x86, unix.SYS_CLOSE, []uint64{cwdFD}, errno(0)},
-		{"close of the exec slot", x86, unix.SYS_CLOSE, []uint64{execFD}, errno(0)},
+		{"close of the working directory", x86, unix.SYS_CLOSE, []uint64{cwdFD}, seccompbpf.Errno(0)},
+		{"close of the exec slot", x86, unix.SYS_CLOSE, []uint64{execFD}, seccompbpf.Errno(0)},
 		{"fcntl F_GETFL", x86, unix.SYS_FCNTL, []uint64{3, unix.F_GETFL}, retAllow},
 		{"fcntl F_DUPFD at or above the reserved ones", x86, unix.SYS_FCNTL, []uint64{3, unix.F_DUPFD, cwdFD + 1}, retNotify},
 		{"fcntl F_SETOWN", x86, unix.SYS_FCNTL, []uint64{3, unix.F_SETOWN, 1}, retNotify},
-		{"fcntl on the working directory", x86, unix.SYS_FCNTL, []uint64{cwdFD, unix.F_SETFD, 1}, errno(unix.EBADF)},
+		{"fcntl on the working directory", x86, unix.SYS_FCNTL, []uint64{cwdFD, unix.F_SETFD, 1}, seccompbpf.Errno(unix.EBADF)},
 		{"ioctl TCGETS", x86, unix.SYS_IOCTL, []uint64{0, unix.TCGETS}, retAllow},
 		{"ioctl TIOCSTI", x86, unix.SYS_IOCTL, []uint64{0, unix.TIOCSTI}, retNotify},
 		{"sendto without an address", x86, unix.SYS_SENDTO, []uint64{3, 0, 1, 0, 0, 0}, retAllow},
@@ -61,7 +63,7 @@ func TestFilter(t *testing.T) {
 		{"another's affinity", x86, unix.SYS_SCHED_GETAFFINITY, []uint64{7}, retNotify},
 		{"prctl PR_SET_NAME", x86, unix.SYS_PRCTL, []uint64{unix.PR_SET_NAME}, retAllow},
 		{"prctl other", x86, unix.SYS_PRCTL, []uint64{unix.PR_SET_DUMPABLE}, retNotify},
-		{"clone3", x86, unix.SYS_CLONE3, nil, errno(unix.ENOSYS)},
+		{"clone3", x86, unix.SYS_CLONE3, nil, seccompbpf.Errno(unix.ENOSYS)},
 		{"fork", x86, unix.SYS_FORK, nil, retAllow},
 		{"pipe2", x86, unix.SYS_PIPE2, []uint64{0x1000, unix.O_CLOEXEC | unix.O_NONBLOCK}, retAllow},
 		{"pipe2 O_NOTIFICATION_PIPE", x86, unix.SYS_PIPE2, []uint64{0x1000, unix.O_EXCL}, retNotify},
@@ -79,9 +81,9 @@ func TestFilter(t *testing.T) {
 		{"fchown", x86, unix.SYS_FCHOWN, []uint64{3, 0, 0}, retNotify},
 		{"getpid", x86, unix.SYS_GETPID, nil, retNotify},
 		{"an unknown number", x86, 999, nil, retNotify},
-		{"x32", x86, x32Bit | unix.SYS_READ, nil, errno(unix.ENOSYS)},
-		{"-1", x86, -1, nil, errno(unix.ENOSYS)},
-		{"i386", 0x40000003, 3, nil, errno(unix.ENOSYS)},
+		{"x32", x86, seccompbpf.X32Bit | unix.SYS_READ, nil, seccompbpf.Errno(unix.ENOSYS)},
+		{"-1", x86, -1, nil, seccompbpf.Errno(unix.ENOSYS)},
+		{"i386", 0x40000003, 3, nil, seccompbpf.Errno(unix.ENOSYS)},
 	} {
 		if got := run(t, prog, c.arch, c.nr, c.args...); got != c.want {
 			t.Errorf("%s: action %#x, want %#x", c.name, got, c.want)

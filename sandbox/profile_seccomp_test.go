@@ -7,6 +7,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/runx-dev/runx/internal/seccompbpf"
 )
 
 // The compiled profile, run by the filter interpreter of filter_test.go,
@@ -34,12 +36,12 @@ func TestCompileProfile(t *testing.T) {
 		args []uint64
 		want uint32
 	}{
-		{"mkdir", auditArchX8664, unix.SYS_MKDIR, nil, errno(unix.EPERM)},
-		{"mkdirat", auditArchX8664, unix.SYS_MKDIRAT, nil, retAllow},
-		{"socket AF_INET", auditArchX8664, unix.SYS_SOCKET, []uint64{2}, errno(unix.EPERM)},
-		{"socket AF_INET6", auditArchX8664, unix.SYS_SOCKET, []uint64{10}, errno(unix.EPERM)},
-		{"socket AF_UNIX", auditArchX8664, unix.SYS_SOCKET, []uint64{1}, retAllow},
-		{"i386", 0x40000003, 39, nil, errno(unix.ENOSYS)},
+		{"mkdir", seccompbpf.AuditArchX86_64, unix.SYS_MKDIR, nil, seccompbpf.Errno(unix.EPERM)},
+		{"mkdirat", seccompbpf.AuditArchX86_64, unix.SYS_MKDIRAT, nil, retAllow},
+		{"socket AF_INET", seccompbpf.AuditArchX86_64, unix.SYS_SOCKET, []uint64{2}, seccompbpf.Errno(unix.EPERM)},
+		{"socket AF_INET6", seccompbpf.AuditArchX86_64, unix.SYS_SOCKET, []uint64{10}, seccompbpf.Errno(unix.EPERM)},
+		{"socket AF_UNIX", seccompbpf.AuditArchX86_64, unix.SYS_SOCKET, []uint64{1}, retAllow},
+		{"i386", 0x40000003, 39, nil, seccompbpf.Errno(unix.ENOSYS)},
 	} {
 		if got := run(t, p.prog, c.arch, c.nr, c.args...); got != c.want {
 			t.Errorf("%s: %#x, want %#x", c.name, got, c.want)

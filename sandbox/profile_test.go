@@ -4,11 +4,13 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runx-dev/runx/internal/seccompbpf"
 )
 
 func TestProfileEncodeDecode(t *testing.T) {
 	p := &profile{flags: unix.SECCOMP_FILTER_FLAG_LOG, prog: []unix.SockFilter{
-		{Code: 0x20, K: 4}, {Code: 0x15, Jt: 1, Jf: 2, K: auditArchX8664}, {Code: 0x06, K: retAllow},
+		{Code: 0x20, K: 4}, {Code: 0x15, Jt: 1, Jf: 2, K: seccompbpf.AuditArchX86_64}, {Code: 0x06, K: retAllow},
 	}}
 	q, err := decodeProfile(p.encode())
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runx-dev/runx/internal/seccompbpf"
 )
 
 // The Sentry's own seccomp filter: system calls no part of the Sentry makes,
@@ -40,50 +42,22 @@ var sentryRefused = []int{
 	unix.SYS_MOVE_PAGES, unix.SYS_NFSSERVCTL, unix.SYS_PERSONALITY,
 }
 
-const offIP = 8
-
-// selfFilter is the filter for code in [lo, hi).
+// selfFilter is the filter for code in [lo, hi). Another architecture's
+// calls and x32 numbers pass: the workload's filter refuses them.
 func selfFilter(lo, hi uint64) ([]unix.SockFilter, error) {
-	if lo >= hi || lo>>32 != (hi-1)>>32 {
-		return nil, fmt.Errorf("text %#x-%#x is not within one 4 GiB block", lo, hi)
+	if lo >= hi {
+		return nil, fmt.Errorf("text %#x-%#x is empty", lo, hi)
 	}
-	const (
-		ldAbs = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
-		jeq   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
-		jge   = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
-		jgt   = unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K
-		ret   = unix.BPF_RET | unix.BPF_K
-	)
-	n := len(sentryRefused)
-	if n+10 > 255 {
-		return nil, fmt.Errorf("too many refused calls for one jump")
-	}
-	// 0: arch; 1: other arch → allow (the workload's filter refuses it);
-	// 2: nr; 3..3+n-1: one jeq each to "check"; then allow; check: ...
-	prog := []unix.SockFilter{
-		{Code: ldAbs, K: offArch},
-		{Code: jeq, K: auditArchX8664, Jt: 1, Jf: 0},
-		{Code: ret, K: retAllow},
-		{Code: ldAbs, K: offNr},
-	}
-	for i, nr := range sentryRefused {
-		// Jump over the rest of the list and the "allow" to "check".
-		prog = append(prog, unix.SockFilter{Code: jeq, K: uint32(nr), Jt: uint8(n - i)})
-	}
-	prog = append(prog,
-		unix.SockFilter{Code: ret, K: retAllow},
-		// check: the high half of the instruction pointer, then the low.
-		unix.SockFilter{Code: ldAbs, K: offIP + 4},
-		unix.SockFilter{Code: jeq, K: uint32(lo >> 32), Jt: 1, Jf: 0},
-		unix.SockFilter{Code: ret, K: retAllow},
-		unix.SockFilter{Code: ldAbs, K: offIP},
-		unix.SockFilter{Code: jge, K: uint32(lo), Jt: 1, Jf: 0},
-		unix.SockFilter{Code: ret, K: retAllow},
-		unix.SockFilter{Code: jgt, K: uint32(hi - 1), Jt: 0, Jf: 1},
-		unix.SockFilter{Code: ret, K: retAllow},
-		unix.SockFilter{Code: ret, K: errno(unix.EPERM)},
-	)
-	return prog, nil
+	return seccompbpf.Compile(seccompbpf.Filter{
+		OtherArch: retAllow,
+		X32:       retAllow,
+		Rules: []seccompbpf.Rule{{
+			Nrs:    sentryRefused,
+			Conds:  []seccompbpf.Cond{{Arg: seccompbpf.IP, Op: seccompbpf.Ge, Val: lo, Wide: true}, {Arg: seccompbpf.IP, Op: seccompbpf.Lt, Val: hi, Wide: true}},
+			Action: seccompbpf.Errno(unix.EPERM),
+		}},
+		Default: retAllow,
+	})
 }
 
 // ownText is the executable mapping of the Sentry's binary.

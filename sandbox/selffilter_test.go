@@ -5,6 +5,8 @@ import (
 
 	"github.com/runx-dev/runx/internal/bpftest"
 	"golang.org/x/sys/unix"
+
+	"github.com/runx-dev/runx/internal/seccompbpf"
 )
 
 func TestSelfFilter(t *testing.T) {
@@ -13,7 +15,7 @@ func TestSelfFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eperm := errno(unix.EPERM)
+	eperm := seccompbpf.Errno(unix.EPERM)
 	for _, c := range []struct {
 		nr   int
 		ip   uint64
@@ -33,7 +35,7 @@ func TestSelfFilter(t *testing.T) {
 		{unix.SYS_CHROOT, lo + 8, retAllow},      // and enters the empty root
 		{unix.SYS_SETNS, lo + 8, retAllow},       // and joins namespaces
 	} {
-		got, err := bpftest.RunAt(prog, auditArchX8664, uint32(c.nr), c.ip)
+		got, err := bpftest.RunAt(prog, seccompbpf.AuditArchX86_64, uint32(c.nr), c.ip)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +46,18 @@ func TestSelfFilter(t *testing.T) {
 	if got, _ := bpftest.RunAt(prog, 0x40000003, unix.SYS_BPF, lo); got != retAllow {
 		t.Errorf("another architecture = %#x, want allow (the workload's filter refuses it)", got)
 	}
-	if _, err := selfFilter(0x7ffff000, 0x100001000); err == nil {
-		t.Error("a text across a 4 GiB boundary was taken")
+	// A text across a 4 GiB boundary: 64-bit compares.
+	prog, err = selfFilter(0xfffff000, 0x100001000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ip, want := range map[uint64]uint32{0xffffefff: retAllow, 0xfffff000: eperm, 0x100000000: eperm,
+		0x100000fff: eperm, 0x100001000: retAllow, 0x1fffff000: retAllow} {
+		if got, _ := bpftest.RunAt(prog, seccompbpf.AuditArchX86_64, unix.SYS_BPF, ip); got != want {
+			t.Errorf("bpf at %#x = %#x, want %#x", ip, got, want)
+		}
+	}
+	if _, err := selfFilter(0x2000, 0x1000); err == nil {
+		t.Error("an empty text was taken")
 	}
 }

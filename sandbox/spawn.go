@@ -18,6 +18,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runx-dev/runx/internal/seccompbpf"
 )
 
 // spawnSpec is a workload process for the Sentry to start: the container's
@@ -37,7 +39,7 @@ type spawnSpec struct {
 // and returns its pid and a channel that gets its wait status. On an error
 // after the fork, exited still tells how the child ended.
 func (s *sentry) spawn(sp *spawnSpec) (pid int, exited chan unix.WaitStatus, err error) {
-	prog, err := compile(filterRules(s.execFD, s.cwdFD))
+	prog, err := seccompbpf.Compile(workloadFilter(s.execFD, s.cwdFD))
 	if err != nil {
 		return 0, nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runx-dev/runx/internal/seccompbpf"
 )
 
 // Guest memory layout (section 3.4).
@@ -144,7 +146,7 @@ func (t *Tender) Start() (int, error) {
 			}
 		}
 	}
-	prog, err := compile(allowlist(m, epfd, tfd))
+	prog, err := seccompbpf.Compile(allowlist(m, epfd, tfd))
 	if err != nil {
 		return 0, err
 	}

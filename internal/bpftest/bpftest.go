@@ -57,3 +57,98 @@ func RunAt(prog []unix.SockFilter, arch, nr uint32, ip uint64, args ...uint64) (
 	}
 	return 0, fmt.Errorf("the program ran off its end")
 }
+
+// Calls are the system calls Compare tries: every number with every
+// architecture and instruction pointer, and argument vectors made of the
+// number's Vals (zero elsewhere) in one argument and in every pair.
+type Calls struct {
+	Nrs   []uint32
+	Archs []uint32
+	IPs   []uint64
+	Vals  func(nr uint32) []uint64
+}
+
+func argVectors(vals []uint64) [][]uint64 {
+	vecs := [][]uint64{make([]uint64, 6)}
+	for i := 0; i < 6; i++ {
+		for _, v := range vals {
+			args := make([]uint64, 6)
+			args[i] = v
+			vecs = append(vecs, args)
+			for j := i + 1; j < 6; j++ {
+				for _, w := range vals {
+					args := make([]uint64, 6)
+					args[i], args[j] = v, w
+					vecs = append(vecs, args)
+				}
+			}
+		}
+	}
+	return vecs
+}
+
+// Compare runs both programs over calls and describes the first call they
+// answer differently, or returns "" when they agree on all of them.
+func Compare(a, b []unix.SockFilter, calls Calls) (string, error) {
+	ips := calls.IPs
+	if len(ips) == 0 {
+		ips = []uint64{0}
+	}
+	for _, nr := range calls.Nrs {
+		var vals []uint64
+		if calls.Vals != nil {
+			vals = calls.Vals(nr)
+		}
+		vecs := argVectors(vals)
+		for _, arch := range calls.Archs {
+			for _, ip := range ips {
+				for _, args := range vecs {
+					ra, err := RunAt(a, arch, nr, ip, args...)
+					if err != nil {
+						return "", err
+					}
+					rb, err := RunAt(b, arch, nr, ip, args...)
+					if err != nil {
+						return "", err
+					}
+					if ra != rb {
+						return fmt.Sprintf("arch %#x nr %d ip %#x args %#x: %#x and %#x", arch, nr, ip, args, ra, rb), nil
+					}
+				}
+			}
+		}
+	}
+	return "", nil
+}
+
+// Around is each value with its neighbours, with its high word set, and 0
+// and all ones: the edges of every comparison made with those values.
+func Around(vals ...uint64) []uint64 {
+	seen := map[uint64]bool{}
+	var out []uint64
+	add := func(v uint64) {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	add(0)
+	add(^uint64(0))
+	for _, v := range vals {
+		for _, w := range []uint64{v - 1, v, v + 1} {
+			add(w)
+			add(w ^ 1<<32)
+			add(w | 0xffffffff00000000)
+		}
+	}
+	return out
+}
+
+// AllNrs is every system call number up to max, and x32 and invalid ones.
+func AllNrs(max uint32) []uint32 {
+	var nrs []uint32
+	for nr := uint32(0); nr <= max; nr++ {
+		nrs = append(nrs, nr)
+	}
+	return append(nrs, 0x40000000, 0x40000001, 0x4000003b, 0x80000000, 0xffffffff)
+}
