@@ -209,7 +209,8 @@ func mapGuest(size uint64, prot int) ([]byte, error) {
 	if size <= guestMinBase {
 		return nil, fmt.Errorf("--mem: %d MiB is too small", size>>20)
 	}
-	want := unsafe.Pointer(uintptr(guestLow))
+	// A fixed address, not a Go pointer (nothing of Go's lives there).
+	want := unsafe.Add(unsafe.Pointer(nil), guestLow)
 	ptr, err := unix.MmapPtr(-1, 0, want, uintptr(size-guestLow), prot,
 		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED_NOREPLACE|unix.MAP_NORESERVE)
 	if err != nil {
