@@ -86,7 +86,7 @@ func newApp() *cli.App {
 		checkCommand, createCommand, deleteCommand, eventsCommand, execCommand,
 		featuresCommand, killCommand, listCommand, pauseCommand, psCommand,
 		resumeCommand, runCommand, specCommand, startCommand, stateCommand,
-		updateCommand, sptCommand,
+		updateCommand, sptCommand, syscallsCommand,
 	}
 	app.Before = setupGlobal
 	app.CommandNotFound = func(_ *cli.Context, name string) {

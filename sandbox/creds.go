@@ -289,7 +289,7 @@ type cachedCreds struct {
 // asCaller runs serve on this OS thread with the caller's filesystem ids,
 // groups and effective capabilities when they differ from the Sentry's.
 func (s *sentry) asCaller(t *task, serve func() result) result {
-	if idCalls[t.nr()] {
+	if callFlagsOf(t.nr())&ownIDs != 0 {
 		return serve()
 	}
 	c := s.caller(t)
@@ -349,17 +349,6 @@ func (s *sentry) takeOrOwn(c *creds) (bool, error) {
 	}
 	s.debugf("cannot act as a workload process's identity (%v): serving it as the container's user", err)
 	return false, s.restoreCreds(c)
-}
-
-// idCalls work on the Sentry's record of identities only: no thread needs
-// to take them.
-var idCalls = map[int]bool{
-	unix.SYS_GETUID: true, unix.SYS_GETEUID: true, unix.SYS_GETGID: true, unix.SYS_GETEGID: true,
-	unix.SYS_GETRESUID: true, unix.SYS_GETRESGID: true, unix.SYS_GETGROUPS: true,
-	unix.SYS_SETUID: true, unix.SYS_SETGID: true, unix.SYS_SETREUID: true, unix.SYS_SETREGID: true,
-	unix.SYS_SETRESUID: true, unix.SYS_SETRESGID: true, unix.SYS_SETFSUID: true, unix.SYS_SETFSGID: true,
-	unix.SYS_SETGROUPS: true, unix.SYS_CAPGET: true, unix.SYS_CAPSET: true,
-	unix.SYS_GETPID: true, unix.SYS_GETTID: true, unix.SYS_GETPPID: true, unix.SYS_UNAME: true,
 }
 
 // asCreds runs serve with c's credentials (nil: the Sentry's own).

@@ -133,7 +133,6 @@ func (s *sentry) install2(t *task, fds [2]int, cloexec bool, addr uint64) result
 	return ok(0)
 }
 
-func (s *sentry) sysPipe(t *task) result { return s.pipe(t, t.arg(0), 0) }
 func (s *sentry) sysPipe2(t *task) result {
 	return s.pipe(t, t.arg(0), t.argInt(1))
 }

@@ -70,7 +70,7 @@ func (s *sentry) serve(listener int) {
 		switch err {
 		case nil:
 			s.noteServing(int(n.Pid), 1)
-			if quick[n.Data.Nr] {
+			if callFlagsOf(int(n.Data.Nr))&quick != 0 {
 				s.handleOn(listener, n, &worn)
 			} else {
 				go s.handle(listener, n)
@@ -90,26 +90,6 @@ func (s *sentry) serve(listener int) {
 			return
 		}
 	}
-}
-
-// quick are the calls whose handling never waits on anything the workload
-// controls: answered inline by serve.
-var quick = map[int32]bool{
-	unix.SYS_GETPID: true, unix.SYS_GETPPID: true, unix.SYS_GETTID: true,
-	unix.SYS_GETUID: true, unix.SYS_GETEUID: true, unix.SYS_GETGID: true, unix.SYS_GETEGID: true,
-	unix.SYS_GETRESUID: true, unix.SYS_GETRESGID: true, unix.SYS_GETGROUPS: true,
-	unix.SYS_GETPGRP: true, unix.SYS_GETPGID: true, unix.SYS_GETSID: true,
-	unix.SYS_UNAME: true, unix.SYS_GETCWD: true, unix.SYS_UMASK: true,
-	unix.SYS_STAT: true, unix.SYS_LSTAT: true, unix.SYS_NEWFSTATAT: true, unix.SYS_STATX: true,
-	unix.SYS_ACCESS: true, unix.SYS_FACCESSAT: true, unix.SYS_FACCESSAT2: true,
-	unix.SYS_READLINK: true, unix.SYS_READLINKAT: true,
-}
-
-// mayBlock are the calls the Sentry may wait in for as long as the
-// workload wants (a FIFO's other end, a peer that does not accept or read).
-var mayBlock = map[int32]bool{
-	unix.SYS_OPEN: true, unix.SYS_OPENAT: true, unix.SYS_OPENAT2: true, unix.SYS_CREAT: true,
-	unix.SYS_CONNECT: true, unix.SYS_SENDTO: true, unix.SYS_SENDMSG: true, unix.SYS_SENDMMSG: true,
 }
 
 // signalPoll is how often a long call looks for a signal to its caller.
@@ -214,7 +194,7 @@ func (s *sentry) handleOn(listener int, n seccompNotif, worn **creds) {
 			t.respond(0, -int32(unix.ENOSYS), 0)
 		}
 	}()
-	if mayBlock[n.Data.Nr] {
+	if callFlagsOf(int(n.Data.Nr))&mayBlock != 0 {
 		defer s.watchSignals(t)()
 	}
 	r := s.dispatch(t)

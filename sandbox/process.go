@@ -201,8 +201,6 @@ func (s *sentry) sysClone(t *task) result {
 	return contin()
 }
 
-func (s *sentry) sysFork(t *task) result { return contin() }
-
 // Process groups and sessions.
 
 func (s *sentry) sysSetpgid(t *task) result {

@@ -2,170 +2,461 @@ package sandbox
 
 import (
 	"golang.org/x/sys/unix"
+
+	"github.com/runx-dev/runx/internal/seccompbpf"
 )
+
+// The sandbox's system call table: one row per call the sandbox knows,
+// in number order, with everything about it in one place: what the
+// workload's seccomp filter does with it (filter.go compiles the filter from
+// these rows), which handler serves what the filter sends on, how that
+// handler runs, the support level and a note. A call with no row fails with
+// ENOSYS, logged once. README.md's coverage tables are generated from it
+// (TestCoverageTable), and `runx syscalls` prints it.
 
 // handler serves one system call the filter sent to the Sentry.
 type handler func(s *sentry, t *task) result
 
-// handlers is the Sentry's system call table; README.md's coverage table
-// says what each does. A number not in it fails with ENOSYS, logged once.
-var handlers = map[int]handler{
-	// Files and paths.
-	unix.SYS_OPEN:              (*sentry).sysOpen,
-	unix.SYS_OPENAT:            (*sentry).sysOpenat,
-	unix.SYS_OPENAT2:           (*sentry).sysOpenat2,
-	unix.SYS_CREAT:             (*sentry).sysCreat,
-	unix.SYS_STAT:              (*sentry).sysStat,
-	unix.SYS_LSTAT:             (*sentry).sysLstat,
-	unix.SYS_NEWFSTATAT:        (*sentry).sysNewfstatat,
-	unix.SYS_STATX:             (*sentry).sysStatx,
-	unix.SYS_STATFS:            (*sentry).sysStatfs,
-	unix.SYS_ACCESS:            (*sentry).sysAccess,
-	unix.SYS_FACCESSAT:         (*sentry).sysFaccessat,
-	unix.SYS_FACCESSAT2:        (*sentry).sysFaccessat2,
-	unix.SYS_READLINK:          (*sentry).sysReadlink,
-	unix.SYS_READLINKAT:        (*sentry).sysReadlinkat,
-	unix.SYS_GETCWD:            (*sentry).sysGetcwd,
-	unix.SYS_CHDIR:             (*sentry).sysChdir,
-	unix.SYS_FCHDIR:            (*sentry).sysFchdir,
-	unix.SYS_CHROOT:            (*sentry).sysChroot,
-	unix.SYS_MKDIR:             (*sentry).sysMkdir,
-	unix.SYS_MKDIRAT:           (*sentry).sysMkdirat,
-	unix.SYS_MKNOD:             (*sentry).sysMknod,
-	unix.SYS_MKNODAT:           (*sentry).sysMknodat,
-	unix.SYS_UNLINK:            (*sentry).sysUnlink,
-	unix.SYS_UNLINKAT:          (*sentry).sysUnlinkat,
-	unix.SYS_RMDIR:             (*sentry).sysRmdir,
-	unix.SYS_RENAME:            (*sentry).sysRename,
-	unix.SYS_RENAMEAT:          (*sentry).sysRenameat,
-	unix.SYS_RENAMEAT2:         (*sentry).sysRenameat2,
-	unix.SYS_SYMLINK:           (*sentry).sysSymlink,
-	unix.SYS_SYMLINKAT:         (*sentry).sysSymlinkat,
-	unix.SYS_LINK:              (*sentry).sysLink,
-	unix.SYS_LINKAT:            (*sentry).sysLinkat,
-	unix.SYS_CHMOD:             (*sentry).sysChmod,
-	unix.SYS_FCHMODAT:          (*sentry).sysFchmodat,
-	unix.SYS_FCHMODAT2:         (*sentry).sysFchmodat2,
-	unix.SYS_CHOWN:             (*sentry).sysChown,
-	unix.SYS_LCHOWN:            (*sentry).sysLchown,
-	unix.SYS_FCHOWNAT:          (*sentry).sysFchownat,
-	unix.SYS_FCHOWN:            (*sentry).sysFchown,
-	unix.SYS_FCHMOD:            (*sentry).sysFchmod,
-	unix.SYS_UTIMENSAT:         (*sentry).sysUtimensat,
-	unix.SYS_TRUNCATE:          (*sentry).sysTruncate,
-	unix.SYS_GETXATTR:          (*sentry).sysNoXattr,
-	unix.SYS_LGETXATTR:         (*sentry).sysNoXattr,
-	unix.SYS_FGETXATTR:         (*sentry).sysNoXattr,
-	unix.SYS_LISTXATTR:         (*sentry).sysNoXattr,
-	unix.SYS_LLISTXATTR:        (*sentry).sysNoXattr,
-	unix.SYS_FLISTXATTR:        (*sentry).sysNoXattr,
-	unix.SYS_SETXATTR:          (*sentry).sysNoXattr,
-	unix.SYS_LSETXATTR:         (*sentry).sysNoXattr,
-	unix.SYS_FSETXATTR:         (*sentry).sysNoXattr,
-	unix.SYS_REMOVEXATTR:       (*sentry).sysNoXattr,
-	unix.SYS_LREMOVEXATTR:      (*sentry).sysNoXattr,
-	unix.SYS_FREMOVEXATTR:      (*sentry).sysNoXattr,
-	unix.SYS_INOTIFY_ADD_WATCH: (*sentry).sysInotifyAddWatch,
+// support is how far the sandbox serves a call.
+type support int
 
-	// Descriptors.
-	unix.SYS_DUP:         (*sentry).sysDup,
-	unix.SYS_DUP2:        (*sentry).sysDup2,
-	unix.SYS_DUP3:        (*sentry).sysDup3,
-	unix.SYS_FCNTL:       (*sentry).sysFcntl,
-	unix.SYS_IOCTL:       (*sentry).sysIoctl,
-	unix.SYS_CLOSE_RANGE: (*sentry).sysCloseRange,
-	unix.SYS_PIPE:        (*sentry).sysPipe,
-	unix.SYS_PIPE2:       (*sentry).sysPipe2,
-	unix.SYS_SOCKET:      (*sentry).sysSocket,
-	unix.SYS_SOCKETPAIR:  (*sentry).sysSocketpair,
-	unix.SYS_CONNECT:     (*sentry).sysConnect,
-	unix.SYS_BIND:        (*sentry).sysBind,
-	unix.SYS_SENDTO:      (*sentry).sysSendto,
-	unix.SYS_SENDMSG:     (*sentry).sysSendmsg,
-	unix.SYS_SENDMMSG:    (*sentry).sysSendmmsg,
-	unix.SYS_GETSOCKOPT:  (*sentry).sysGetsockopt,
+const (
+	unsupported support = iota // ENOSYS
+	passed                     // the filter lets the host kernel run it (under the checks shown)
+	checked                    // the Sentry checks the arguments, then the kernel runs the call as made
+	emulated                   // the Sentry does it and answers
+	refused                    // an errno without doing anything, by design
+)
 
-	// Programs and processes.
-	unix.SYS_EXECVE:                (*sentry).sysExecve,
-	unix.SYS_EXECVEAT:              (*sentry).sysExecveat,
-	unix.SYS_CLONE:                 (*sentry).sysClone,
-	unix.SYS_FORK:                  (*sentry).sysFork,
-	unix.SYS_VFORK:                 (*sentry).sysFork,
-	unix.SYS_WAIT4:                 (*sentry).sysWait4,
-	unix.SYS_WAITID:                (*sentry).sysWaitid,
-	unix.SYS_GETPID:                (*sentry).sysGetpid,
-	unix.SYS_GETTID:                (*sentry).sysGettid,
-	unix.SYS_GETPPID:               (*sentry).sysGetppid,
-	unix.SYS_SETPGID:               (*sentry).sysSetpgid,
-	unix.SYS_GETPGID:               (*sentry).sysGetpgid,
-	unix.SYS_GETSID:                (*sentry).sysGetsid,
-	unix.SYS_SCHED_GETAFFINITY:     (*sentry).sysSchedGetaffinity,
-	unix.SYS_SCHED_SETAFFINITY:     (*sentry).sysSchedSetaffinity,
-	unix.SYS_SCHED_GETPARAM:        (*sentry).sysSchedGetparam,
-	unix.SYS_SCHED_SETPARAM:        (*sentry).sysSchedSetparam,
-	unix.SYS_SCHED_GETSCHEDULER:    (*sentry).sysSchedGetscheduler,
-	unix.SYS_SCHED_SETSCHEDULER:    (*sentry).sysSchedSetscheduler,
-	unix.SYS_SCHED_GETATTR:         (*sentry).sysSchedGetattr,
-	unix.SYS_SCHED_SETATTR:         (*sentry).sysSchedSetattr,
-	unix.SYS_SCHED_RR_GET_INTERVAL: (*sentry).sysSchedRRGetInterval,
-	unix.SYS_GETPRIORITY:           (*sentry).sysPriority,
-	unix.SYS_IOPRIO_GET:            (*sentry).sysIoprio,
-	unix.SYS_IOPRIO_SET:            (*sentry).sysIoprio,
-	unix.SYS_SETPRIORITY:           (*sentry).sysPriority,
-	unix.SYS_PRLIMIT64:             (*sentry).sysPrlimit64,
-	unix.SYS_GETRLIMIT:             (*sentry).sysGetrlimit,
-	unix.SYS_SETRLIMIT:             (*sentry).sysSetrlimit,
-	unix.SYS_PRCTL:                 (*sentry).sysPrctl,
-	unix.SYS_SECCOMP:               (*sentry).sysSeccomp,
-	unix.SYS_PERSONALITY:           (*sentry).sysContinue,
-	unix.SYS_GET_MEMPOLICY:         (*sentry).sysContinue,
-	unix.SYS_SET_MEMPOLICY:         (*sentry).sysContinue,
-	unix.SYS_MBIND:                 (*sentry).sysContinue,
+func (s support) String() string {
+	return [...]string{"unsupported", "passed", "checked", "emulated", "refused"}[s]
+}
 
-	// Signals.
+// callFlags say how the Sentry runs a handler.
+type callFlags uint8
 
-	// Identity and the host.
-	unix.SYS_GETUID:        (*sentry).sysGetuid,
-	unix.SYS_GETEUID:       (*sentry).sysGeteuid,
-	unix.SYS_GETGID:        (*sentry).sysGetgid,
-	unix.SYS_GETEGID:       (*sentry).sysGetegid,
-	unix.SYS_GETRESUID:     (*sentry).sysGetresuid,
-	unix.SYS_GETRESGID:     (*sentry).sysGetresgid,
-	unix.SYS_GETGROUPS:     (*sentry).sysGetgroups,
-	unix.SYS_SETUID:        (*sentry).sysSetuid,
-	unix.SYS_SETGID:        (*sentry).sysSetgid,
-	unix.SYS_SETREUID:      (*sentry).sysSetreuid,
-	unix.SYS_SETREGID:      (*sentry).sysSetregid,
-	unix.SYS_SETRESUID:     (*sentry).sysSetresuid,
-	unix.SYS_SETRESGID:     (*sentry).sysSetresgid,
-	unix.SYS_SETFSUID:      (*sentry).sysSetfsuid,
-	unix.SYS_SETFSGID:      (*sentry).sysSetfsgid,
-	unix.SYS_SETGROUPS:     (*sentry).sysSetgroups,
-	unix.SYS_CAPGET:        (*sentry).sysCapget,
-	unix.SYS_CAPSET:        (*sentry).sysCapset,
-	unix.SYS_UNAME:         (*sentry).sysUname,
-	unix.SYS_SETHOSTNAME:   (*sentry).sysSethostname,
-	unix.SYS_SETDOMAINNAME: (*sentry).sysSetdomainname,
+const (
+	// quick: its handling never waits on anything the workload controls, so
+	// it is answered inline on the listener's thread (notify.go).
+	quick callFlags = 1 << iota
+	// mayBlock: the Sentry may wait in it for as long as the workload wants
+	// (a FIFO's other end, a peer that does not accept or read): watched
+	// for signals to the caller.
+	mayBlock
+	// ownIDs: served from the Sentry's record of identities; no thread
+	// needs to take the caller's credentials (creds.go).
+	ownIDs
+)
 
-	// What an unprivileged container may not do.
-	unix.SYS_MOUNT:      (*sentry).sysRefused,
-	unix.SYS_UMOUNT2:    (*sentry).sysRefused,
-	unix.SYS_PIVOT_ROOT: (*sentry).sysRefused,
-	unix.SYS_SETNS:      (*sentry).sysRefused,
-	unix.SYS_UNSHARE:    (*sentry).sysUnshare,
-	unix.SYS_PTRACE:     (*sentry).sysRefused,
+// fds are the workload's two reserved descriptors at the top of its table:
+// exec (the file the Sentry approved for the next exec) and cwd (its working
+// directory).
+type fds struct{ exec, cwd int }
+
+// reserved is the lowest reserved number: every descriptor from it on is
+// the Sentry's.
+func (f fds) reserved() uint64 { return uint64(f.cwd) }
+
+// filterFn gives the filter's rules for one call, in order (their Nrs are
+// the row's); a call no rule matches goes to the Sentry.
+type filterFn func(f fds) []seccompbpf.Rule
+
+type syscallRow struct {
+	nr      int
+	filter  filterFn // nil: every such call goes to the Sentry
+	checks  string   // what the filter checks before passing it ("": nothing)
+	why     string   // why passing it to the host is safe
+	handler handler  // serves what the filter sends on; nil: nothing reaches the Sentry
+	flags   callFlags
+	support support
+	how     string // how the Sentry serves it
+}
+
+// Filter rule makers for the table.
+
+func passAll(fds) []seccompbpf.Rule { return []seccompbpf.Rule{allow()} }
+
+// rulesOf is a filter whose rules do not depend on the reserved descriptors.
+func rulesOf(rs ...seccompbpf.Rule) filterFn {
+	return func(fds) []seccompbpf.Rule { return rs }
+}
+
+func rules(rs ...seccompbpf.Rule) []seccompbpf.Rule { return rs }
+
+func allow(conds ...seccompbpf.Cond) seccompbpf.Rule {
+	return seccompbpf.Rule{Conds: conds, Action: retAllow}
+}
+
+func toSentry(conds ...seccompbpf.Cond) seccompbpf.Rule {
+	return seccompbpf.Rule{Conds: conds, Action: retNotify}
+}
+
+// answer fails the call with e (0: pretends it succeeded) in the filter.
+func answer(e unix.Errno, conds ...seccompbpf.Cond) seccompbpf.Rule {
+	return seccompbpf.Rule{Conds: conds, Action: seccompbpf.Errno(e)}
+}
+
+// arg is a condition on a C int argument (the kernel reads its low 32 bits);
+// wide, on all 64 bits.
+func arg(n int, op seccompbpf.Op, val uint64) seccompbpf.Cond {
+	return seccompbpf.Cond{Arg: n, Op: op, Val: val}
+}
+
+func wide(n int, op seccompbpf.Op, val uint64) seccompbpf.Cond {
+	return seccompbpf.Cond{Arg: n, Op: op, Val: val, Wide: true}
+}
+
+const (
+	eq     = seccompbpf.Eq
+	lt     = seccompbpf.Lt
+	ge     = seccompbpf.Ge
+	noBits = seccompbpf.NoBits
+)
+
+// passFcntl: everything but owners (they name a process), never on the
+// reserved descriptors, and duplicates below them.
+func passFcntl(f fds) []seccompbpf.Rule {
+	rs := rules(answer(unix.EBADF, arg(0, ge, f.reserved())))
+	for _, cmd := range []uint64{unix.F_GETFD, unix.F_SETFD, unix.F_GETFL, unix.F_SETFL, unix.F_GETLK,
+		unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW,
+		unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ, unix.F_ADD_SEALS, unix.F_GET_SEALS} {
+		rs = append(rs, allow(arg(1, eq, cmd)))
+	}
+	for _, cmd := range []uint64{unix.F_DUPFD, unix.F_DUPFD_CLOEXEC} {
+		rs = append(rs, allow(arg(1, eq, cmd), arg(2, lt, f.reserved())))
+	}
+	return rs
+}
+
+// passIoctl: terminal and descriptor requests that name nothing.
+func passIoctl(fds) []seccompbpf.Rule {
+	var rs []seccompbpf.Rule
+	for _, req := range []uint64{unix.TCGETS, unix.TCSETS, unix.TCSETSW, unix.TCSETSF, unix.TIOCGWINSZ,
+		unix.TIOCSWINSZ, fionread, fionbio, fioclex, fionclex, fioasync,
+		unix.TIOCGPGRP, unix.TIOCGSID, unix.TCFLSH, unix.TCXONC, unix.TCSBRK, unix.TIOCOUTQ, unix.TIOCGPTN,
+		unix.TIOCSPTLCK, unix.TIOCGPTLCK} {
+		rs = append(rs, allow(arg(1, eq, req)))
+	}
+	return rs
+}
+
+// ioctl requests golang.org/x/sys/unix does not name (asm-generic/ioctls.h).
+const (
+	fionread = 0x541b
+	fionbio  = 0x5421
+	fionclex = 0x5450
+	fioclex  = 0x5451
+	fioasync = 0x5452
+)
+
+// syscallTable is the table, in number order.
+var syscallTable = []syscallRow{
+	{nr: unix.SYS_READ, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_WRITE, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_OPEN, handler: (*sentry).sysOpen, flags: mayBlock, support: emulated, how: "resolved by the Sentry, opened by it, handed over with `ADDFD`, answered once its own copy is closed; `O_PATH` gets a read-only descriptor"},
+	{nr: unix.SYS_CLOSE, filter: func(f fds) []seccompbpf.Rule { return rules(allow(arg(0, lt, f.reserved())), answer(0)) }, checks: "fd < cwdFD; on the reserved ones it returns 0 without closing", support: passed},
+	{nr: unix.SYS_STAT, handler: (*sentry).sysStat, flags: quick, support: emulated, how: "resolved, then `fstatat`/`statx`/`fstatfs` on the Sentry's descriptor; an empty path with `AT_EMPTY_PATH` is the caller's descriptor"},
+	{nr: unix.SYS_FSTAT, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_LSTAT, handler: (*sentry).sysLstat, flags: quick, support: emulated, how: "resolved, then `fstatat`/`statx`/`fstatfs` on the Sentry's descriptor; an empty path with `AT_EMPTY_PATH` is the caller's descriptor"},
+	{nr: unix.SYS_POLL, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_LSEEK, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_MMAP, filter: passAll, why: "memory management of the caller", support: passed},
+	{nr: unix.SYS_MPROTECT, filter: passAll, why: "memory management of the caller", support: passed},
+	{nr: unix.SYS_MUNMAP, filter: passAll, why: "memory management of the caller", support: passed},
+	{nr: unix.SYS_BRK, filter: passAll, why: "memory management of the caller", support: passed},
+	{nr: unix.SYS_RT_SIGACTION, filter: passAll, why: "the caller's own signal state", support: passed},
+	{nr: unix.SYS_RT_SIGPROCMASK, filter: passAll, why: "the caller's own signal state", support: passed},
+	{nr: unix.SYS_RT_SIGRETURN, filter: passAll, why: "the caller's own signal state", support: passed},
+	{nr: unix.SYS_IOCTL, filter: passIoctl, checks: "request one of `TCGETS` `TCSETS` `TCSETSW` `TCSETSF` `TIOCGWINSZ` `TIOCSWINSZ` `FIONREAD` `FIONBIO` `FIOCLEX` `FIONCLEX` `FIOASYNC` `TIOCGPGRP` `TIOCGSID` `TCFLSH` `TCXONC` `TCSBRK` `TIOCOUTQ` `TIOCGPTN` `TIOCSPTLCK` `TIOCGPTLCK`", why: "others go to the Sentry", handler: (*sentry).sysIoctl, support: checked, how: "`TIOCSPGRP`: the group must be a sandbox process group; `TIOCSTI` `TIOCSCTTY` `TIOCCONS` `TIOCLINUX`: refused (`EPERM`); on a socket: `SIOCGIF*`/`SIOCSIF*` (name, flags, addresses, netmask, MTU, hardware address, index, queue length, map), `SIOCGIFCONF`, `SIOCBRADDBR` `SIOCBRDELBR` `SIOCBRADDIF` `SIOCBRDELIF`: on the Sentry's copy of the socket in the container's network namespace, with the caller's capabilities (`CAP_NET_ADMIN` to change); only requests whose argument holds no pointer; `FICLONE` `FICLONERANGE`: on the Sentry's copies of both descriptors; other requests: refused (`ENOTTY`, logged once)"},
+	{nr: unix.SYS_PREAD64, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_PWRITE64, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_READV, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_WRITEV, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_ACCESS, handler: (*sentry).sysAccess, flags: quick, support: emulated, how: "`faccessat2(AT_EMPTY_PATH)` on the resolved file"},
+	{nr: unix.SYS_PIPE, filter: passAll, why: "the kernel numbers the two descriptors, the lowest free, below the reserved ones at the top of the table; in the filter so that no signal fails it with `EINTR` while the Sentry would serve it", support: passed},
+	{nr: unix.SYS_SELECT, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_SCHED_YIELD, filter: passAll, why: "threads of the caller", support: passed},
+	{nr: unix.SYS_MREMAP, filter: passAll, why: "memory management of the caller", support: passed},
+	{nr: unix.SYS_MSYNC, filter: passAll, why: "memory management of the caller", support: passed},
+	{nr: unix.SYS_MINCORE, filter: passAll, why: "memory management of the caller", support: passed},
+	{nr: unix.SYS_MADVISE, filter: passAll, why: "memory management of the caller", support: passed},
+	{nr: unix.SYS_SHMGET, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_SHMAT, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_SHMCTL, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_DUP, filter: func(f fds) []seccompbpf.Rule { return rules(allow(arg(0, lt, f.reserved()))) }, checks: "every descriptor number < cwdFD", why: "the kernel numbers the new descriptors (threat model); in the filter so that no signal fails them with `EINTR` while the Sentry would serve them", handler: (*sentry).sysDup, support: emulated, how: "when the filter sent them (a descriptor at or above cwdFD): `EBADF` for the reserved descriptors (`EINVAL` for a minimum there)"},
+	{nr: unix.SYS_DUP2, filter: func(f fds) []seccompbpf.Rule { return rules(allow(arg(0, lt, f.reserved()), arg(1, lt, f.reserved()))) }, checks: "every descriptor number < cwdFD", why: "the kernel numbers the new descriptors (threat model); in the filter so that no signal fails them with `EINTR` while the Sentry would serve them", handler: (*sentry).sysDup2, support: emulated, how: "when the filter sent them (a descriptor at or above cwdFD): `EBADF` for the reserved descriptors (`EINVAL` for a minimum there)"},
+	{nr: unix.SYS_PAUSE, filter: passAll, why: "the caller's own signal state", support: passed},
+	{nr: unix.SYS_NANOSLEEP, filter: passAll, why: "name nothing", support: passed},
+	{nr: unix.SYS_GETITIMER, filter: passAll, why: "name nothing", support: passed},
+	{nr: unix.SYS_ALARM, filter: passAll, why: "name nothing", support: passed},
+	{nr: unix.SYS_SETITIMER, filter: passAll, why: "name nothing", support: passed},
+	{nr: unix.SYS_GETPID, handler: (*sentry).sysGetpid, flags: quick | ownIDs, support: emulated, how: "sandbox pids (0 for the first process's parent)"},
+	{nr: unix.SYS_SENDFILE, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_SOCKET, handler: (*sentry).sysSocket, support: emulated, how: "`AF_UNIX`, `AF_INET`, `AF_INET6`, `AF_NETLINK` (`NETLINK_ROUTE`); made in the container's network namespace (so loopback TCP and UDP work, and the host's network is not there); `SOCK_RAW` IP sockets `EPERM` even with `CAP_NET_RAW`; other families `EAFNOSUPPORT`"},
+	{nr: unix.SYS_CONNECT, handler: (*sentry).sysConnect, flags: mayBlock, support: emulated, how: "on the Sentry's copy of the socket; a unix path is resolved by the Sentry (`connect` reaches the resolved inode, `bind` makes a name in the resolved parent); a netlink address must be the kernel's (port 0) for `connect` and `sendto`"},
+	{nr: unix.SYS_ACCEPT, filter: passAll, why: "on sockets the Sentry made; addresses are outputs", support: passed},
+	{nr: unix.SYS_SENDTO, filter: rulesOf(allow(wide(4, eq, 0))), checks: "address pointer == NULL", why: "with an address it is emulated", handler: (*sentry).sysSendto, flags: mayBlock, support: emulated, how: "the Sentry reads the data (up to 1 MiB a message), resolves the address and translates `SCM_RIGHTS` descriptors; `SCM_CREDENTIALS` `EINVAL`"},
+	{nr: unix.SYS_RECVFROM, filter: passAll, why: "on sockets the Sentry made; addresses are outputs", support: passed},
+	{nr: unix.SYS_SENDMSG, handler: (*sentry).sysSendmsg, flags: mayBlock, support: emulated, how: "the Sentry reads the data (up to 1 MiB a message), resolves the address and translates `SCM_RIGHTS` descriptors; `SCM_CREDENTIALS` `EINVAL`"},
+	{nr: unix.SYS_RECVMSG, filter: passAll, why: "on sockets the Sentry made; addresses are outputs", support: passed},
+	{nr: unix.SYS_SHUTDOWN, filter: passAll, why: "on sockets the Sentry made; addresses are outputs", support: passed},
+	{nr: unix.SYS_BIND, handler: (*sentry).sysBind, support: emulated, how: "on the Sentry's copy of the socket; a unix path is resolved by the Sentry (`connect` reaches the resolved inode, `bind` makes a name in the resolved parent); a netlink address must be the kernel's (port 0) for `connect` and `sendto`"},
+	{nr: unix.SYS_LISTEN, filter: passAll, why: "on sockets the Sentry made; addresses are outputs", support: passed},
+	{nr: unix.SYS_GETSOCKNAME, filter: passAll, why: "on sockets the Sentry made; addresses are outputs", support: passed},
+	{nr: unix.SYS_GETPEERNAME, filter: passAll, why: "on sockets the Sentry made; addresses are outputs", support: passed},
+	{nr: unix.SYS_SOCKETPAIR, handler: (*sentry).sysSocketpair, support: emulated, how: "`AF_UNIX`"},
+	{nr: unix.SYS_SETSOCKOPT, filter: passAll, why: "on sockets the Sentry made; addresses are outputs", support: passed},
+	{nr: unix.SYS_GETSOCKOPT, filter: rulesOf(toSentry(arg(1, eq, unix.SOL_SOCKET), arg(2, eq, unix.SO_PEERCRED)), allow()), checks: "not `SOL_SOCKET` `SO_PEERCRED`", why: "on sockets the Sentry made; addresses are outputs", handler: (*sentry).sysGetsockopt, support: emulated, how: "`SO_PEERCRED` (the filter sends nothing else): the kernel records the Sentry as the maker of the pairs and connections it makes: the Sentry notes, by socket inode, the process it made each for (the accepted end's peer found with `sock_diag`), and answers with that process's sandbox pid and effective ids; a peer that called `listen` itself is translated to sandbox numbers and ids"},
+	{nr: unix.SYS_CLONE, filter: rulesOf(allow(arg(0, noBits, cloneRefused|unix.CLONE_PIDFD))), checks: "flags without `CLONE_NEW*` (namespaces), `CLONE_PTRACE` and `CLONE_PIDFD`; the others go to the Sentry (refused)", why: "flags are in a register; in the filter, so that a signal cannot fail a fork with `EINTR` while the Sentry looks at it", handler: (*sentry).sysClone, support: refused, how: "when the filter sent it: a new namespace or `CLONE_PTRACE` `EPERM`, `CLONE_PIDFD` `EINVAL`"},
+	{nr: unix.SYS_FORK, filter: passAll, why: "the child inherits the filter, the listener and the reserved descriptors; in the filter so that a signal cannot fail it with `EINTR`", support: passed},
+	{nr: unix.SYS_VFORK, filter: passAll, why: "the child inherits the filter, the listener and the reserved descriptors; in the filter so that a signal cannot fail it with `EINTR`", support: passed},
+	{nr: unix.SYS_EXECVE, handler: (*sentry).sysExecve, support: emulated, how: "see exec"},
+	{nr: unix.SYS_EXIT, filter: passAll, why: "ends the caller", support: passed},
+	{nr: unix.SYS_WAIT4, handler: (*sentry).sysWait4, support: checked, how: "a pid must be a child of the caller, a group must exist; `P_PIDFD` `EBADF`"},
+	{nr: unix.SYS_KILL, filter: passAll, why: "pids resolve in the caller's pid namespace, the sandbox's own, which holds only workload processes (the Sentry is in its parent); the kernel spares the sandbox's pid 1 the signals it does not handle", support: passed},
+	{nr: unix.SYS_UNAME, handler: (*sentry).sysUname, flags: quick | ownIDs, support: emulated, how: "the host's kernel; the sandbox's host and domain names"},
+	{nr: unix.SYS_SEMGET, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_SEMOP, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_SEMCTL, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_SHMDT, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_MSGGET, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_MSGSND, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_MSGRCV, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_MSGCTL, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_FCNTL, filter: passFcntl, checks: "fd < cwdFD (else `EBADF`), cmd one of `F_GETFD` `F_SETFD` `F_GETFL` `F_SETFL` `F_GETLK` `F_SETLK` `F_SETLKW` `F_OFD_GETLK` `F_OFD_SETLK` `F_OFD_SETLKW` `F_GETPIPE_SZ` `F_SETPIPE_SZ` `F_ADD_SEALS` `F_GET_SEALS`, or `F_DUPFD` `F_DUPFD_CLOEXEC` from a number < cwdFD", why: "`F_SETOWN` and others go to the Sentry (refused)", handler: (*sentry).sysFcntl, support: refused, how: "the commands the filter sends on: `EINVAL`, logged once (`F_SETOWN` and `F_SETSIG` name processes)"},
+	{nr: unix.SYS_FLOCK, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_FSYNC, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_FDATASYNC, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_TRUNCATE, handler: (*sentry).sysTruncate, support: emulated, how: "on the resolved inode"},
+	{nr: unix.SYS_FTRUNCATE, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_GETDENTS, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_GETCWD, handler: (*sentry).sysGetcwd, flags: quick, support: emulated, how: "the working directory is the reserved `cwdFD`"},
+	{nr: unix.SYS_CHDIR, handler: (*sentry).sysChdir, support: emulated, how: "the working directory is the reserved `cwdFD`"},
+	{nr: unix.SYS_FCHDIR, handler: (*sentry).sysFchdir, support: emulated, how: "the working directory is the reserved `cwdFD`"},
+	{nr: unix.SYS_RENAME, handler: (*sentry).sysRename, support: emulated, how: "on a resolved parent and one name"},
+	{nr: unix.SYS_MKDIR, handler: (*sentry).sysMkdir, support: emulated, how: "on a resolved parent and one name"},
+	{nr: unix.SYS_RMDIR, handler: (*sentry).sysRmdir, support: emulated, how: "on a resolved parent and one name"},
+	{nr: unix.SYS_CREAT, handler: (*sentry).sysCreat, flags: mayBlock, support: emulated, how: "resolved by the Sentry, opened by it, handed over with `ADDFD`, answered once its own copy is closed; `O_PATH` gets a read-only descriptor"},
+	{nr: unix.SYS_LINK, handler: (*sentry).sysLink, support: emulated, how: "on a resolved parent and one name"},
+	{nr: unix.SYS_UNLINK, handler: (*sentry).sysUnlink, support: emulated, how: "on a resolved parent and one name"},
+	{nr: unix.SYS_SYMLINK, handler: (*sentry).sysSymlink, support: emulated, how: "on a resolved parent and one name"},
+	{nr: unix.SYS_READLINK, handler: (*sentry).sysReadlink, flags: quick, support: emulated, how: ""},
+	{nr: unix.SYS_CHMOD, handler: (*sentry).sysChmod, support: emulated, how: "on the resolved inode"},
+	{nr: unix.SYS_FCHMOD, handler: (*sentry).sysFchmod, support: emulated, how: "on the Sentry's copy of the descriptor: the workload's user namespace maps no uid, so the host kernel would refuse any owner (`EINVAL`) and the spec's `CAP_CHOWN`/`CAP_FOWNER`"},
+	{nr: unix.SYS_CHOWN, handler: (*sentry).sysChown, support: emulated, how: "on the resolved inode"},
+	{nr: unix.SYS_FCHOWN, handler: (*sentry).sysFchown, support: emulated, how: "on the Sentry's copy of the descriptor: the workload's user namespace maps no uid, so the host kernel would refuse any owner (`EINVAL`) and the spec's `CAP_CHOWN`/`CAP_FOWNER`"},
+	{nr: unix.SYS_LCHOWN, handler: (*sentry).sysLchown, support: emulated, how: "on the resolved inode"},
+	{nr: unix.SYS_UMASK, filter: passAll, why: "the caller's own mask, which the Sentry reads when it creates files for it", support: passed},
+	{nr: unix.SYS_GETTIMEOFDAY, filter: passAll, why: "name nothing", support: passed},
+	{nr: unix.SYS_GETRLIMIT, handler: (*sentry).sysGetrlimit, support: emulated, how: "for `RLIMIT_NOFILE` (N-2, which cannot be raised); for another process, the Sentry's call on its host pid; the caller's own other limits pass"},
+	{nr: unix.SYS_GETRUSAGE, filter: passAll, why: "name nothing", support: passed},
+	{nr: unix.SYS_SYSINFO, filter: passAll, why: "name nothing", support: passed},
+	{nr: unix.SYS_TIMES, filter: passAll, why: "name nothing", support: passed},
+	{nr: unix.SYS_PTRACE, handler: (*sentry).sysRefused, support: refused, how: "`EPERM`"},
+	{nr: unix.SYS_GETUID, handler: (*sentry).sysGetuid, flags: quick | ownIDs, support: emulated, how: "the caller's credentials (see Identities)"},
+	{nr: unix.SYS_GETGID, handler: (*sentry).sysGetgid, flags: quick | ownIDs, support: emulated, how: "the caller's credentials (see Identities)"},
+	{nr: unix.SYS_SETUID, handler: (*sentry).sysSetuid, flags: ownIDs, support: emulated, how: "the kernel's rules: `CAP_SETUID`/`CAP_SETGID` or one of the real, effective and saved ids; a uid change drops capabilities as Linux does (keep-caps honoured)"},
+	{nr: unix.SYS_SETGID, handler: (*sentry).sysSetgid, flags: ownIDs, support: emulated, how: "the kernel's rules: `CAP_SETUID`/`CAP_SETGID` or one of the real, effective and saved ids; a uid change drops capabilities as Linux does (keep-caps honoured)"},
+	{nr: unix.SYS_GETEUID, handler: (*sentry).sysGeteuid, flags: quick | ownIDs, support: emulated, how: "the caller's credentials (see Identities)"},
+	{nr: unix.SYS_GETEGID, handler: (*sentry).sysGetegid, flags: quick | ownIDs, support: emulated, how: "the caller's credentials (see Identities)"},
+	{nr: unix.SYS_SETPGID, handler: (*sentry).sysSetpgid, support: checked, how: "both must be sandbox pids/groups (only the caller or its child can be moved, so the Sentry cannot do it for it)"},
+	{nr: unix.SYS_GETPPID, handler: (*sentry).sysGetppid, flags: quick | ownIDs, support: emulated, how: "sandbox pids (0 for the first process's parent)"},
+	{nr: unix.SYS_GETPGRP, filter: passAll, why: "the caller's own process group and session, in the sandbox's pid namespace", support: passed},
+	{nr: unix.SYS_SETSID, filter: passAll, why: "the caller's own process group and session, in the sandbox's pid namespace", support: passed},
+	{nr: unix.SYS_SETREUID, handler: (*sentry).sysSetreuid, flags: ownIDs, support: emulated, how: "the kernel's rules: `CAP_SETUID`/`CAP_SETGID` or one of the real, effective and saved ids; a uid change drops capabilities as Linux does (keep-caps honoured)"},
+	{nr: unix.SYS_SETREGID, handler: (*sentry).sysSetregid, flags: ownIDs, support: emulated, how: "the kernel's rules: `CAP_SETUID`/`CAP_SETGID` or one of the real, effective and saved ids; a uid change drops capabilities as Linux does (keep-caps honoured)"},
+	{nr: unix.SYS_GETGROUPS, handler: (*sentry).sysGetgroups, flags: quick | ownIDs, support: emulated, how: "the caller's credentials (see Identities)"},
+	{nr: unix.SYS_SETGROUPS, handler: (*sentry).sysSetgroups, flags: ownIDs, support: emulated, how: "the kernel's rules: `CAP_SETUID`/`CAP_SETGID` or one of the real, effective and saved ids; a uid change drops capabilities as Linux does (keep-caps honoured)"},
+	{nr: unix.SYS_SETRESUID, handler: (*sentry).sysSetresuid, flags: ownIDs, support: emulated, how: "the kernel's rules: `CAP_SETUID`/`CAP_SETGID` or one of the real, effective and saved ids; a uid change drops capabilities as Linux does (keep-caps honoured)"},
+	{nr: unix.SYS_GETRESUID, handler: (*sentry).sysGetresuid, flags: quick | ownIDs, support: emulated, how: "the caller's credentials (see Identities)"},
+	{nr: unix.SYS_SETRESGID, handler: (*sentry).sysSetresgid, flags: ownIDs, support: emulated, how: "the kernel's rules: `CAP_SETUID`/`CAP_SETGID` or one of the real, effective and saved ids; a uid change drops capabilities as Linux does (keep-caps honoured)"},
+	{nr: unix.SYS_GETRESGID, handler: (*sentry).sysGetresgid, flags: quick | ownIDs, support: emulated, how: "the caller's credentials (see Identities)"},
+	{nr: unix.SYS_GETPGID, filter: rulesOf(allow(arg(0, eq, 0))), checks: "pid == 0", why: "others are checked by the Sentry", handler: (*sentry).sysGetpgid, flags: quick, support: emulated, how: "from the target's `NSpgid`/`NSsid`"},
+	{nr: unix.SYS_SETFSUID, handler: (*sentry).sysSetfsuid, flags: ownIDs, support: emulated, how: "the kernel's rules: `CAP_SETUID`/`CAP_SETGID` or one of the real, effective and saved ids; a uid change drops capabilities as Linux does (keep-caps honoured)"},
+	{nr: unix.SYS_SETFSGID, handler: (*sentry).sysSetfsgid, flags: ownIDs, support: emulated, how: "the kernel's rules: `CAP_SETUID`/`CAP_SETGID` or one of the real, effective and saved ids; a uid change drops capabilities as Linux does (keep-caps honoured)"},
+	{nr: unix.SYS_GETSID, filter: rulesOf(allow(arg(0, eq, 0))), checks: "pid == 0", why: "others are checked by the Sentry", handler: (*sentry).sysGetsid, flags: quick, support: emulated, how: "from the target's `NSpgid`/`NSsid`"},
+	{nr: unix.SYS_CAPGET, handler: (*sentry).sysCapget, flags: ownIDs, support: emulated, how: "the caller's sets, or another sandbox process's (`capget`); `capset` within the permitted and bounding sets, as the kernel checks"},
+	{nr: unix.SYS_CAPSET, handler: (*sentry).sysCapset, flags: ownIDs, support: emulated, how: "the caller's sets, or another sandbox process's (`capget`); `capset` within the permitted and bounding sets, as the kernel checks"},
+	{nr: unix.SYS_RT_SIGPENDING, filter: passAll, why: "the caller's own signal state", support: passed},
+	{nr: unix.SYS_RT_SIGTIMEDWAIT, filter: passAll, why: "the caller's own signal state", support: passed},
+	{nr: unix.SYS_RT_SIGSUSPEND, filter: passAll, why: "the caller's own signal state", support: passed},
+	{nr: unix.SYS_SIGALTSTACK, filter: passAll, why: "the caller's own signal state", support: passed},
+	{nr: unix.SYS_MKNOD, handler: (*sentry).sysMknod, support: emulated, how: "on a resolved parent and one name"},
+	{nr: unix.SYS_PERSONALITY, handler: (*sentry).sysContinue, support: checked, how: "name nothing"},
+	{nr: unix.SYS_STATFS, handler: (*sentry).sysStatfs, support: emulated, how: "resolved, then `fstatat`/`statx`/`fstatfs` on the Sentry's descriptor; an empty path with `AT_EMPTY_PATH` is the caller's descriptor"},
+	{nr: unix.SYS_FSTATFS, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_GETPRIORITY, handler: (*sentry).sysPriority, support: emulated, how: "who ≠ 0: on the host's pid or group; `PRIO_USER` means the sandbox's processes; who == 0 passes"},
+	{nr: unix.SYS_SETPRIORITY, handler: (*sentry).sysPriority, support: emulated, how: "who ≠ 0: on the host's pid or group; `PRIO_USER` means the sandbox's processes; who == 0 passes"},
+	{nr: unix.SYS_SCHED_SETPARAM, handler: (*sentry).sysSchedSetparam, support: emulated, how: "the Sentry's call on the host tid of the sandbox thread; pid 0 passes (`sched_get/setaffinity` by the filter, the others checked, passed)"},
+	{nr: unix.SYS_SCHED_GETPARAM, handler: (*sentry).sysSchedGetparam, support: emulated, how: "the Sentry's call on the host tid of the sandbox thread; pid 0 passes (`sched_get/setaffinity` by the filter, the others checked, passed)"},
+	{nr: unix.SYS_SCHED_SETSCHEDULER, handler: (*sentry).sysSchedSetscheduler, support: emulated, how: "the Sentry's call on the host tid of the sandbox thread; pid 0 passes (`sched_get/setaffinity` by the filter, the others checked, passed)"},
+	{nr: unix.SYS_SCHED_GETSCHEDULER, handler: (*sentry).sysSchedGetscheduler, support: emulated, how: "the Sentry's call on the host tid of the sandbox thread; pid 0 passes (`sched_get/setaffinity` by the filter, the others checked, passed)"},
+	{nr: unix.SYS_SCHED_GET_PRIORITY_MAX, filter: passAll, why: "threads of the caller", support: passed},
+	{nr: unix.SYS_SCHED_GET_PRIORITY_MIN, filter: passAll, why: "threads of the caller", support: passed},
+	{nr: unix.SYS_SCHED_RR_GET_INTERVAL, handler: (*sentry).sysSchedRRGetInterval, support: emulated, how: "the Sentry's call on the host tid of the sandbox thread; pid 0 passes (`sched_get/setaffinity` by the filter, the others checked, passed)"},
+	{nr: unix.SYS_MLOCK, filter: passAll, why: "memory management of the caller", support: passed},
+	{nr: unix.SYS_MUNLOCK, filter: passAll, why: "memory management of the caller", support: passed},
+	{nr: unix.SYS_PIVOT_ROOT, handler: (*sentry).sysRefused, support: refused, how: "`EPERM`"},
+	{nr: unix.SYS_PRCTL, filter: rulesOf(allow(arg(0, eq, unix.PR_SET_NAME)), allow(arg(0, eq, unix.PR_GET_NAME))), checks: "`PR_SET_NAME`, `PR_GET_NAME`", why: "others go to the Sentry", handler: (*sentry).sysPrctl, support: checked, how: "`PR_SET/GET_PDEATHSIG`, `DUMPABLE`, `CHILD_SUBREAPER`, `SECCOMP`, `TIMERSLACK`, `TID_ADDRESS`, `THP_DISABLE`, `PR_SET_VMA`, `SPECULATION_CTRL`, `TIMING`, `ENDIAN`; emulated on the caller's credentials: `PR_SET/GET_NO_NEW_PRIVS`, `PR_SET/GET_KEEPCAPS`, `PR_SET/GET_SECUREBITS` (kept, only keep-caps acted on), `PR_CAPBSET_READ`, `PR_CAPBSET_DROP`, `PR_CAP_AMBIENT`; `PR_SET_PTRACER` a no-op; others `EINVAL`, logged once"},
+	{nr: unix.SYS_ARCH_PRCTL, filter: passAll, why: "threads of the caller", support: passed},
+	{nr: unix.SYS_SETRLIMIT, handler: (*sentry).sysSetrlimit, support: emulated, how: "for `RLIMIT_NOFILE` (N-2, which cannot be raised); for another process, the Sentry's call on its host pid; the caller's own other limits pass"},
+	{nr: unix.SYS_CHROOT, handler: (*sentry).sysChroot, support: refused, how: "`EPERM`"},
+	{nr: unix.SYS_SYNC, filter: passAll, why: "names nothing", support: passed},
+	{nr: unix.SYS_MOUNT, handler: (*sentry).sysRefused, support: refused, how: "`EPERM`"},
+	{nr: unix.SYS_UMOUNT2, handler: (*sentry).sysRefused, support: refused, how: "`EPERM`"},
+	{nr: unix.SYS_SETHOSTNAME, handler: (*sentry).sysSethostname, support: emulated, how: "with `CAP_SYS_ADMIN` in the spec's capabilities, else `EPERM`; the Sentry's copy only"},
+	{nr: unix.SYS_SETDOMAINNAME, handler: (*sentry).sysSetdomainname, support: emulated, how: "with `CAP_SYS_ADMIN` in the spec's capabilities, else `EPERM`; the Sentry's copy only"},
+	{nr: unix.SYS_GETTID, handler: (*sentry).sysGettid, flags: quick | ownIDs, support: emulated, how: "sandbox pids (0 for the first process's parent)"},
+	{nr: unix.SYS_READAHEAD, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_SETXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
+	{nr: unix.SYS_LSETXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
+	{nr: unix.SYS_FSETXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
+	{nr: unix.SYS_GETXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
+	{nr: unix.SYS_LGETXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
+	{nr: unix.SYS_FGETXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
+	{nr: unix.SYS_LISTXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
+	{nr: unix.SYS_LLISTXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
+	{nr: unix.SYS_FLISTXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
+	{nr: unix.SYS_REMOVEXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
+	{nr: unix.SYS_LREMOVEXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
+	{nr: unix.SYS_FREMOVEXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
+	{nr: unix.SYS_TKILL, filter: passAll, why: "pids resolve in the caller's pid namespace, the sandbox's own, which holds only workload processes (the Sentry is in its parent); the kernel spares the sandbox's pid 1 the signals it does not handle", support: passed},
+	{nr: unix.SYS_TIME, filter: passAll, why: "name nothing", support: passed},
+	{nr: unix.SYS_FUTEX, filter: passAll, why: "threads of the caller", support: passed},
+	{nr: unix.SYS_SCHED_SETAFFINITY, filter: rulesOf(allow(arg(0, eq, 0))), checks: "pid == 0", why: "others are checked by the Sentry", handler: (*sentry).sysSchedSetaffinity, support: emulated, how: "the Sentry's call on the host tid of the sandbox thread; pid 0 passes (`sched_get/setaffinity` by the filter, the others checked, passed)"},
+	{nr: unix.SYS_SCHED_GETAFFINITY, filter: rulesOf(allow(arg(0, eq, 0))), checks: "pid == 0", why: "others are checked by the Sentry", handler: (*sentry).sysSchedGetaffinity, support: emulated, how: "the Sentry's call on the host tid of the sandbox thread; pid 0 passes (`sched_get/setaffinity` by the filter, the others checked, passed)"},
+	{nr: unix.SYS_EPOLL_CREATE, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_GETDENTS64, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_SET_TID_ADDRESS, filter: passAll, why: "threads of the caller", support: passed},
+	{nr: unix.SYS_RESTART_SYSCALL, filter: passAll, why: "the caller's own signal state", support: passed},
+	{nr: unix.SYS_SEMTIMEDOP, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_FADVISE64, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_TIMER_CREATE, filter: passAll, why: "the caller's own timers; a thread to signal must be in its thread group", support: passed},
+	{nr: unix.SYS_TIMER_SETTIME, filter: passAll, why: "the caller's own timers; a thread to signal must be in its thread group", support: passed},
+	{nr: unix.SYS_TIMER_GETTIME, filter: passAll, why: "the caller's own timers; a thread to signal must be in its thread group", support: passed},
+	{nr: unix.SYS_TIMER_GETOVERRUN, filter: passAll, why: "the caller's own timers; a thread to signal must be in its thread group", support: passed},
+	{nr: unix.SYS_TIMER_DELETE, filter: passAll, why: "the caller's own timers; a thread to signal must be in its thread group", support: passed},
+	{nr: unix.SYS_CLOCK_GETTIME, filter: passAll, why: "name nothing", support: passed},
+	{nr: unix.SYS_CLOCK_GETRES, filter: passAll, why: "name nothing", support: passed},
+	{nr: unix.SYS_CLOCK_NANOSLEEP, filter: passAll, why: "name nothing", support: passed},
+	{nr: unix.SYS_EXIT_GROUP, filter: passAll, why: "ends the caller", support: passed},
+	{nr: unix.SYS_EPOLL_WAIT, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_EPOLL_CTL, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_TGKILL, filter: passAll, why: "pids resolve in the caller's pid namespace, the sandbox's own, which holds only workload processes (the Sentry is in its parent); the kernel spares the sandbox's pid 1 the signals it does not handle", support: passed},
+	{nr: unix.SYS_MBIND, handler: (*sentry).sysContinue, support: checked, how: "name nothing"},
+	{nr: unix.SYS_SET_MEMPOLICY, handler: (*sentry).sysContinue, support: checked, how: "name nothing"},
+	{nr: unix.SYS_GET_MEMPOLICY, handler: (*sentry).sysContinue, support: checked, how: "name nothing"},
+	{nr: unix.SYS_MQ_OPEN, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_MQ_UNLINK, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_MQ_TIMEDSEND, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_MQ_TIMEDRECEIVE, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_MQ_NOTIFY, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_MQ_GETSETATTR, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_WAITID, handler: (*sentry).sysWaitid, support: checked, how: "a pid must be a child of the caller, a group must exist; `P_PIDFD` `EBADF`"},
+	{nr: unix.SYS_IOPRIO_SET, handler: (*sentry).sysIoprio, support: emulated, how: "who ≠ 0: on the host's pid or group; 0 passes; a user's processes `EINVAL`"},
+	{nr: unix.SYS_IOPRIO_GET, handler: (*sentry).sysIoprio, support: emulated, how: "who ≠ 0: on the host's pid or group; 0 passes; a user's processes `EINVAL`"},
+	{nr: unix.SYS_INOTIFY_INIT, filter: passAll, why: "new descriptors, watches by number (adding one names a path: the Sentry's)", support: passed},
+	{nr: unix.SYS_INOTIFY_ADD_WATCH, handler: (*sentry).sysInotifyAddWatch, support: emulated, how: "resolved by the Sentry (`IN_DONT_FOLLOW` honoured), added on its copy of the caller's inotify descriptor through the resolved file's `/proc/self/fd` link; the Sentry's `/proc` files `EACCES`"},
+	{nr: unix.SYS_INOTIFY_RM_WATCH, filter: passAll, why: "new descriptors, watches by number (adding one names a path: the Sentry's)", support: passed},
+	{nr: unix.SYS_OPENAT, handler: (*sentry).sysOpenat, flags: mayBlock, support: emulated, how: "resolved by the Sentry, opened by it, handed over with `ADDFD`, answered once its own copy is closed; `O_PATH` gets a read-only descriptor"},
+	{nr: unix.SYS_MKDIRAT, handler: (*sentry).sysMkdirat, support: emulated, how: "on a resolved parent and one name"},
+	{nr: unix.SYS_MKNODAT, handler: (*sentry).sysMknodat, support: emulated, how: "on a resolved parent and one name"},
+	{nr: unix.SYS_FCHOWNAT, handler: (*sentry).sysFchownat, support: emulated, how: "on the resolved inode"},
+	{nr: unix.SYS_NEWFSTATAT, handler: (*sentry).sysNewfstatat, flags: quick, support: emulated, how: "resolved, then `fstatat`/`statx`/`fstatfs` on the Sentry's descriptor; an empty path with `AT_EMPTY_PATH` is the caller's descriptor"},
+	{nr: unix.SYS_UNLINKAT, handler: (*sentry).sysUnlinkat, support: emulated, how: "on a resolved parent and one name"},
+	{nr: unix.SYS_RENAMEAT, handler: (*sentry).sysRenameat, support: emulated, how: "on a resolved parent and one name"},
+	{nr: unix.SYS_LINKAT, handler: (*sentry).sysLinkat, support: emulated, how: "on a resolved parent and one name"},
+	{nr: unix.SYS_SYMLINKAT, handler: (*sentry).sysSymlinkat, support: emulated, how: "on a resolved parent and one name"},
+	{nr: unix.SYS_READLINKAT, handler: (*sentry).sysReadlinkat, flags: quick, support: emulated, how: ""},
+	{nr: unix.SYS_FCHMODAT, handler: (*sentry).sysFchmodat, support: emulated, how: "on the resolved inode"},
+	{nr: unix.SYS_FACCESSAT, handler: (*sentry).sysFaccessat, flags: quick, support: emulated, how: "`faccessat2(AT_EMPTY_PATH)` on the resolved file"},
+	{nr: unix.SYS_PSELECT6, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_PPOLL, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_UNSHARE, handler: (*sentry).sysUnshare, support: emulated, how: "0 succeeds, anything else `EPERM`"},
+	{nr: unix.SYS_SET_ROBUST_LIST, filter: passAll, why: "threads of the caller", support: passed},
+	{nr: unix.SYS_SPLICE, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_TEE, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_UTIMENSAT, handler: (*sentry).sysUtimensat, support: emulated, how: "on the resolved inode"},
+	{nr: unix.SYS_EPOLL_PWAIT, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_SIGNALFD, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_TIMERFD_CREATE, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_EVENTFD, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_FALLOCATE, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_TIMERFD_SETTIME, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_TIMERFD_GETTIME, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_ACCEPT4, filter: passAll, why: "on sockets the Sentry made; addresses are outputs", support: passed},
+	{nr: unix.SYS_SIGNALFD4, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_EVENTFD2, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_EPOLL_CREATE1, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_DUP3, filter: func(f fds) []seccompbpf.Rule { return rules(allow(arg(0, lt, f.reserved()), arg(1, lt, f.reserved()))) }, checks: "every descriptor number < cwdFD", why: "the kernel numbers the new descriptors (threat model); in the filter so that no signal fails them with `EINTR` while the Sentry would serve them", handler: (*sentry).sysDup3, support: emulated, how: "when the filter sent them (a descriptor at or above cwdFD): `EBADF` for the reserved descriptors (`EINVAL` for a minimum there)"},
+	{nr: unix.SYS_PIPE2, filter: rulesOf(allow(arg(1, noBits, ^uint64(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT)&0xffffffff))), checks: "flags among `O_CLOEXEC` `O_NONBLOCK` `O_DIRECT`", why: "others (`O_NOTIFICATION_PIPE`) go to the Sentry", handler: (*sentry).sysPipe2, support: emulated, how: "when the filter sent it (other flags than `O_CLOEXEC` `O_NONBLOCK` `O_DIRECT`): `EINVAL`"},
+	{nr: unix.SYS_INOTIFY_INIT1, filter: passAll, why: "new descriptors, watches by number (adding one names a path: the Sentry's)", support: passed},
+	{nr: unix.SYS_PREADV, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_PWRITEV, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_RECVMMSG, filter: passAll, why: "on sockets the Sentry made; addresses are outputs", support: passed},
+	{nr: unix.SYS_PRLIMIT64, handler: (*sentry).sysPrlimit64, support: emulated, how: "for `RLIMIT_NOFILE` (N-2, which cannot be raised); for another process, the Sentry's call on its host pid; the caller's own other limits pass"},
+	{nr: unix.SYS_SYNCFS, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_SENDMMSG, handler: (*sentry).sysSendmmsg, flags: mayBlock, support: emulated, how: "the Sentry reads the data (up to 1 MiB a message), resolves the address and translates `SCM_RIGHTS` descriptors; `SCM_CREDENTIALS` `EINVAL`"},
+	{nr: unix.SYS_SETNS, handler: (*sentry).sysRefused, support: refused, how: "`EPERM`"},
+	{nr: unix.SYS_GETCPU, filter: passAll, why: "threads of the caller", support: passed},
+	{nr: unix.SYS_SCHED_SETATTR, handler: (*sentry).sysSchedSetattr, support: emulated, how: "the Sentry's call on the host tid of the sandbox thread; pid 0 passes (`sched_get/setaffinity` by the filter, the others checked, passed)"},
+	{nr: unix.SYS_SCHED_GETATTR, handler: (*sentry).sysSchedGetattr, support: emulated, how: "the Sentry's call on the host tid of the sandbox thread; pid 0 passes (`sched_get/setaffinity` by the filter, the others checked, passed)"},
+	{nr: unix.SYS_RENAMEAT2, handler: (*sentry).sysRenameat2, support: emulated, how: "on a resolved parent and one name"},
+	{nr: unix.SYS_SECCOMP, handler: (*sentry).sysSeccomp, support: checked, how: "not with `SECCOMP_FILTER_FLAG_NEW_LISTENER` (`EPERM`)"},
+	{nr: unix.SYS_GETRANDOM, filter: passAll, why: "name nothing", support: passed},
+	{nr: unix.SYS_MEMFD_CREATE, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_EXECVEAT, filter: func(f fds) []seccompbpf.Rule {
+		return rules(allow(arg(0, eq, uint64(f.exec)), arg(4, eq, unix.AT_EMPTY_PATH)))
+	}, checks: "fd == execFD and flags == `AT_EMPTY_PATH` exactly", why: "the exec the Sentry set up (see exec)", handler: (*sentry).sysExecveat, support: emulated, how: "see exec"},
+	{nr: unix.SYS_MEMBARRIER, filter: passAll, why: "memory management of the caller", support: passed},
+	{nr: unix.SYS_MLOCK2, filter: passAll, why: "memory management of the caller", support: passed},
+	{nr: unix.SYS_COPY_FILE_RANGE, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_PREADV2, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_PWRITEV2, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
+	{nr: unix.SYS_STATX, handler: (*sentry).sysStatx, flags: quick, support: emulated, how: "resolved, then `fstatat`/`statx`/`fstatfs` on the Sentry's descriptor; an empty path with `AT_EMPTY_PATH` is the caller's descriptor"},
+	{nr: unix.SYS_RSEQ, filter: passAll, why: "threads of the caller", support: passed},
+	{nr: unix.SYS_CLONE3, filter: rulesOf(answer(unix.ENOSYS)), checks: "refused with `ENOSYS`", why: "its flags are in memory, where the Sentry could not check them without a race; libc falls back to `clone`", support: refused},
+	{nr: unix.SYS_CLOSE_RANGE, handler: (*sentry).sysCloseRange, support: checked, how: "when it spares the reserved descriptors; `ENOSYS` when it would reach them: libc falls back to closing one by one"},
+	{nr: unix.SYS_OPENAT2, handler: (*sentry).sysOpenat2, flags: mayBlock, support: emulated, how: "without `RESOLVE_*` flags; with them `ENOSYS`"},
+	{nr: unix.SYS_FACCESSAT2, handler: (*sentry).sysFaccessat2, flags: quick, support: emulated, how: "`faccessat2(AT_EMPTY_PATH)` on the resolved file"},
+	{nr: unix.SYS_EPOLL_PWAIT2, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_FCHMODAT2, handler: (*sentry).sysFchmodat2, support: emulated, how: "on the resolved inode"},
+}
+
+// rowOf indexes syscallTable by number.
+var rowOf = func() map[int]*syscallRow {
+	m := make(map[int]*syscallRow, len(syscallTable))
+	for i := range syscallTable {
+		m[syscallTable[i].nr] = &syscallTable[i]
+	}
+	return m
+}()
+
+// flagsOf are the rows' flags by number, for the notification loop.
+var flagsOf = func() (f [512]callFlags) {
+	for _, r := range syscallTable {
+		f[r.nr] = r.flags
+	}
+	return f
+}()
+
+func callFlagsOf(nr int) callFlags {
+	if nr < 0 || nr >= len(flagsOf) {
+		return 0
+	}
+	return flagsOf[nr]
 }
 
 // dispatch serves a notification.
 func (s *sentry) dispatch(t *task) result {
 	nr := t.nr()
-	h, ok := handlers[nr]
-	if !ok {
+	row := rowOf[nr]
+	if row == nil || row.handler == nil {
 		name := sysName(nr)
 		s.logOnce("nosys-"+name, "unsupported system call %s (%d): returning ENOSYS", name, nr)
 		return fail(unix.ENOSYS)
 	}
-	r := s.asCaller(t, func() result { return h(s, t) })
+	r := s.asCaller(t, func() result { return row.handler(s, t) })
 	if s.opts.debug {
 		switch r.kind {
 		case kindContinue:
