@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"encoding/binary"
-	"os"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -53,59 +52,6 @@ func (s *sentry) peer(ino uint64) (peerRecord, bool) {
 	defer s.peers.mu.Unlock()
 	r, ok := s.peers.m[ino]
 	return r, ok
-}
-
-// sysGetsockopt serves getsockopt(SOL_SOCKET, SO_PEERCRED), the only one
-// the filter sends.
-func (s *sentry) sysGetsockopt(t *task) result {
-	fd, err := t.getFD(t.argInt(0))
-	if err != nil {
-		return fail(toErrno(err))
-	}
-	var n int32
-	if err := readVal(t, t.arg(4), &n); err != nil {
-		return fail(unix.EFAULT)
-	}
-	if n < 0 {
-		return fail(unix.EINVAL)
-	}
-	uc, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
-	if err != nil {
-		return fail(toErrno(err))
-	}
-	out := peerRecord{vpid: 0, uid: overflowID, gid: overflowID}
-	switch {
-	case uc.Pid == int32(os.Getpid()):
-		// Made by the Sentry: a pair (this socket's own record) or a
-		// connect (the record of the socket at the other end).
-		var st unix.Stat_t
-		if unix.Fstat(fd, &st) == nil {
-			if r, ok := s.peer(st.Ino); ok {
-				out = r
-			} else if p, err := unixPeerInode(st.Ino); err == nil {
-				if r, ok := s.peer(p); ok {
-					out = r
-				}
-			}
-		}
-	case uc.Pid > 0:
-		// A workload process that called listen (or the like) itself.
-		out.vpid = int32(s.virtualPid(int(uc.Pid)))
-		c := s.creds.of(int(uc.Pid))
-		out.uid, out.gid = c.euid, c.egid
-	}
-	b := make([]byte, 12)
-	binary.LittleEndian.PutUint32(b, uint32(out.vpid))
-	binary.LittleEndian.PutUint32(b[4:], out.uid)
-	binary.LittleEndian.PutUint32(b[8:], out.gid)
-	n = min(n, 12)
-	if err := t.write(t.arg(3), b[:n]); err != nil {
-		return fail(unix.EFAULT)
-	}
-	if err := writeVal(t, t.arg(4), &n); err != nil {
-		return fail(unix.EFAULT)
-	}
-	return ok(0)
 }
 
 const overflowID = 65534

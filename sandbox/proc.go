@@ -422,7 +422,7 @@ func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) 
 }
 
 // invocation is a dynamic program as the Sentry started it: its ELF
-// interpreter with the program as argument (exec.go).
+// interpreter with the program as argument (sys_exec.go).
 type invocation struct {
 	prog string
 	argv []string

@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"strconv"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/runx-dev/runx/internal/seccompbpf"
@@ -466,4 +468,12 @@ func (s *sentry) dispatch(t *task) result {
 		}
 	}
 	return r
+}
+
+// sysName names a system call for the log.
+func sysName(nr int) string {
+	if n, ok := sysNames[nr]; ok {
+		return n
+	}
+	return "syscall_" + strconv.Itoa(nr)
 }

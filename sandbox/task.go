@@ -348,3 +348,12 @@ func (t *task) cwd() (string, error) {
 	}
 	return p, nil
 }
+
+// trimNul cuts a C string.
+func trimNul(b []byte) string {
+	s := string(b)
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

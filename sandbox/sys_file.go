@@ -974,28 +974,4 @@ func (s *sentry) sysInotifyAddWatch(t *task) result {
 	return orFail(err, int64(wd))
 }
 
-// clone serves FICLONE and FICLONERANGE (cp --reflink): both descriptors
-// are the caller's, the call runs on the Sentry's copies.
-func (s *sentry) clone(t *task, req uint32) result {
-	dst, err := t.getFD(t.argInt(0))
-	if err != nil {
-		return fail(toErrno(err))
-	}
-	if req == unix.FICLONE {
-		src, err := t.getFD(t.argInt(2))
-		if err != nil {
-			return fail(toErrno(err))
-		}
-		return orFail(unix.IoctlFileClone(dst, src), 0)
-	}
-	var r unix.FileCloneRange
-	if err := readVal(t, t.arg(2), &r); err != nil {
-		return fail(unix.EFAULT)
-	}
-	src, err := t.getFD(int(int32(r.Src_fd)))
-	if err != nil {
-		return fail(toErrno(err))
-	}
-	r.Src_fd = int64(src)
-	return orFail(unix.IoctlFileCloneRange(dst, &r), 0)
-}
+func (s *sentry) sysNoXattr(t *task) result { return fail(unix.EOPNOTSUPP) }

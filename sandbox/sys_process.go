@@ -10,7 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Processes, identities and signals. Pids are the workload's own pid
+// Processes: pids, waits, clone, groups and sessions, scheduling, limits,
+// prctl. Signals pass through the filter. Pids are the workload's own pid
 // namespace's: the Sentry maps them to its namespace to act, and checks
 // every pid a call names against the workload's processes before the call
 // may reach the kernel.
@@ -29,45 +30,6 @@ func (s *sentry) sysGetppid(t *task) result {
 	id, err := t.ids()
 	return orFail(err, int64(id.vppid))
 }
-
-// uname: the host's kernel, the sandbox's host and domain names.
-func (s *sentry) sysUname(t *task) result {
-	u := hostUname()
-	s.mu.Lock()
-	setUts(u.Nodename[:], s.hostname)
-	setUts(u.Domainname[:], s.domain)
-	s.mu.Unlock()
-	if err := writeVal(t, t.arg(0), &u); err != nil {
-		return fail(unix.EFAULT)
-	}
-	return ok(0)
-}
-
-func setUts(dst []byte, v string) {
-	clear(dst)
-	copy(dst[:len(dst)-1], v)
-}
-
-func (s *sentry) setName(t *task, dst *string) result {
-	if !s.caller(t).has(unix.CAP_SYS_ADMIN) {
-		return fail(unix.EPERM)
-	}
-	n := t.argInt(1)
-	if n < 0 || n > 64 {
-		return fail(unix.EINVAL)
-	}
-	b, err := t.read(t.arg(0), n)
-	if err != nil {
-		return fail(unix.EFAULT)
-	}
-	s.mu.Lock()
-	*dst = string(b)
-	s.mu.Unlock()
-	return ok(0)
-}
-
-func (s *sentry) sysSethostname(t *task) result   { return s.setName(t, &s.hostname) }
-func (s *sentry) sysSetdomainname(t *task) result { return s.setName(t, &s.domain) }
 
 // Processes. (Signals pass through the filter: kill, tkill and tgkill
 // resolve pids in the sandbox's own pid namespace.)
@@ -606,61 +568,4 @@ func (s *sentry) sysUnshare(t *task) result {
 	return fail(unix.EPERM)
 }
 
-func (s *sentry) sysNoXattr(t *task) result { return fail(unix.EOPNOTSUPP) }
-
 func (s *sentry) sysContinue(t *task) result { return contin() }
-
-// sysIoctl serves the ioctl requests the filter does not let through.
-func (s *sentry) sysIoctl(t *task) result {
-	req := uint32(t.arg(1))
-	switch req {
-	case unix.TIOCSPGRP:
-		var pgid int32
-		if err := readVal(t, t.arg(2), &pgid); err != nil {
-			return fail(unix.EFAULT)
-		}
-		if !s.groupExists(int(pgid)) {
-			return fail(unix.EPERM)
-		}
-		// The pgid is read again by the kernel, and can only name a group
-		// of the caller's own session on its terminal.
-		return contin()
-	case unix.TIOCSTI, unix.TIOCSCTTY, unix.TIOCCONS, unix.TIOCLINUX:
-		return fail(unix.EPERM)
-	}
-	if r, ok := s.netIoctl(t, req); ok {
-		return r
-	}
-	if req == unix.FICLONE || req == unix.FICLONERANGE {
-		return s.clone(t, req)
-	}
-	s.logOnce("ioctl-"+strconv.FormatUint(uint64(req), 16), "ioctl request %#x not supported: returning ENOTTY", req)
-	return fail(unix.ENOTTY)
-}
-
-func (s *sentry) sysFcntl(t *task) result {
-	switch cmd := t.argInt(1); cmd {
-	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
-		return s.dupFrom(t, t.argInt(0), t.argInt(2), cmd == unix.F_DUPFD_CLOEXEC)
-	default:
-		s.logOnce("fcntl-"+strconv.Itoa(cmd), "fcntl command %d not supported: returning EINVAL", cmd)
-		return fail(unix.EINVAL)
-	}
-}
-
-// sysName names a system call for the log.
-func sysName(nr int) string {
-	if n, ok := sysNames[nr]; ok {
-		return n
-	}
-	return "syscall_" + strconv.Itoa(nr)
-}
-
-// trimNul cuts a C string.
-func trimNul(b []byte) string {
-	s := string(b)
-	if i := strings.IndexByte(s, 0); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
