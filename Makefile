@@ -10,7 +10,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.gitCommit=$(VERSION) -extldflags '-static -Wl,-Ttext-segment=0x70000000'
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all build deps demo test unit integration conformance engines bench clean
+.PHONY: all build deps demo check test unit integration conformance engines bench clean
 
 all: build
 
@@ -32,6 +32,10 @@ build:
 demo: deps build
 	@bash tests/scripts/demo.sh
 
+# Static checks: go vet, gofmt, generated files up to date.
+check:
+	@BUILDTAGS="$(BUILDTAGS)" bash tests/scripts/check.sh
+
 unit:
 	CGO_ENABLED=1 $(GO) test -tags "$(BUILDTAGS)" ./ ./isolation/... ./libct/... ./unikernel/... ./sandbox/... ./internal/...
 
@@ -49,9 +53,9 @@ engines: build
 bench: deps build
 	@bash tests/bench/run.sh $(CURDIR)/runx -n 30 -order rotate
 
-# Every test: unit, integration against the built binary, the conformance suite
-# and the engines.
-test: deps build unit integration conformance engines
+# Every test: the static checks, unit, integration against the built binary,
+# the conformance suite and the engines.
+test: deps build check unit integration conformance engines
 
 clean:
 	rm -f runx
