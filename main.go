@@ -19,7 +19,7 @@ import (
 
 	"github.com/runx-dev/runx/isolation"
 	_ "github.com/runx-dev/runx/libct"
-	"github.com/runx-dev/runx/sandbox"
+	_ "github.com/runx-dev/runx/sandbox"
 	_ "github.com/runx-dev/runx/unikernel"
 )
 
@@ -49,15 +49,13 @@ runx was called by (runx-namespace, runx-sandbox, ...), else "namespace".
 func main() {
 	// The tender skips the command-line framework: its start-up time is the
 	// unikernel's (the spt command below only serves help and global flags).
-	if isSolo5Spt() {
-		runSpt("solo5-spt", os.Args[1:])
-	}
 	if len(os.Args) > 1 && os.Args[1] == "spt" {
 		runSpt("runx spt", os.Args[2:])
 	}
-	// The sandbox mode's Sentry: the container's process, as runx-sentry.
-	if filepath.Base(os.Args[0]) == "runx-sentry" {
-		sandbox.Main(os.Args[1:])
+	// A mode's own program (solo5-spt, the Sentry, a guest agent, ...), by
+	// the name runx was started as.
+	if entry := isolation.EntryFor(os.Args[0]); entry != nil {
+		entry(os.Args[1:])
 	}
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/runx-dev/runx/isolation"
 	"github.com/runx-dev/runx/unikernel"
 )
 
@@ -24,8 +24,10 @@ var sptCommand = &cli.Command{
 	},
 }
 
-// isSolo5Spt tells whether runx was called by the name of upstream's tender.
-func isSolo5Spt() bool { return filepath.Base(os.Args[0]) == "solo5-spt" }
+// Called by the name of upstream's tender, runx is that tender.
+func init() {
+	isolation.RegisterEntry("solo5-spt", func(args []string) { runSpt("solo5-spt", args) })
+}
 
 // runSpt never returns: it exits with the guest's status, or 1 on a setup error.
 func runSpt(prog string, args []string) {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +50,11 @@ const (
 // Mode runs the container's process under the Sentry.
 type Mode struct{}
 
-func init() { isolation.Register(Mode{}) }
+func init() {
+	isolation.Register(Mode{})
+	// The container's process: the Sentry, started as runx-sentry.
+	isolation.RegisterEntry(filepath.Base(SentryPath), Main)
+}
 
 // Name implements isolation.Mode.
 func (Mode) Name() string { return Name }
