@@ -10,13 +10,18 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.gitCommit=$(VERSION) -extldflags '-static -Wl,-Ttext-segment=0x70000000'
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all build deps demo check test unit integration conformance engines bench clean
+.PHONY: all build deps microvm-kernel demo check test unit integration conformance engines bench clean
 
 all: build
 
 # Debian packages the build, the tests and the benchmark need.
 deps:
 	@bash tests/scripts/deps.sh
+
+# The microvm mode's QEMU and guest kernel (Debian's cloud kernel, unpacked
+# into /usr/local/lib/runx/microvm, not installed).
+microvm-kernel:
+	@bash tests/scripts/microvm-kernel.sh
 
 build:
 	@# glibc warns that a static getpwnam needs its shared libraries: runx uses Go's own.
@@ -39,7 +44,7 @@ check:
 unit:
 	CGO_ENABLED=1 $(GO) test -tags "$(BUILDTAGS)" ./ ./isolation/... ./libct/... ./unikernel/... ./sandbox/... ./internal/...
 
-integration: build
+integration: build microvm-kernel
 	CGO_ENABLED=1 RUNX=$(CURDIR)/runx $(GO) test -count=1 -tags "$(BUILDTAGS)" -timeout 30m ./tests/ -v
 
 conformance: build

@@ -19,6 +19,7 @@ import (
 
 	"github.com/runx-dev/runx/isolation"
 	_ "github.com/runx-dev/runx/libct"
+	_ "github.com/runx-dev/runx/microvm"
 	_ "github.com/runx-dev/runx/sandbox"
 	_ "github.com/runx-dev/runx/unikernel"
 )

@@ -1,0 +1,190 @@
+package microvm
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Hypervisor boots a VM. QEMU is the one backend today; runx's own VMM
+// (vmm/) is to plug in here.
+type Hypervisor interface {
+	Name() string
+	// Boot starts the VM described by cfg; the VM runs until Stop or its
+	// kernel powers off.
+	Boot(cfg *VMConfig) (VM, error)
+}
+
+// VM is a running virtual machine.
+type VM interface {
+	// Pids are the host processes of the VM (hypervisor, device daemons).
+	Pids() []int
+	// Wait returns when the VM has ended.
+	Wait() error
+	// Stop ends the VM at once.
+	Stop()
+}
+
+// VMConfig is what a VM is made of.
+type VMConfig struct {
+	Kernel, Initrd string
+	Cmdline        string
+	MemoryMiB      int
+	VCPUs          int
+	Accel          string // tcg or kvm
+	Dir            string // sockets and logs of this VM
+	Rootfs         string // shared with the guest over virtio-fs, tag "rootfs"
+}
+
+// Paths of the programs QEMU's backend runs (Debian's qemu-system-x86 and
+// qemu-system-common).
+var (
+	qemuBinary = "/usr/bin/qemu-system-x86_64"
+	virtiofsd  = "/usr/lib/qemu/virtiofsd"
+)
+
+type qemu struct{}
+
+func (qemu) Name() string { return "qemu" }
+
+type qemuVM struct {
+	vfs, hv *exec.Cmd
+	done    chan struct{} // closed when both have ended
+	err     error
+}
+
+func (v *qemuVM) Pids() []int { return []int{v.hv.Process.Pid, v.vfs.Process.Pid} }
+
+func (v *qemuVM) Wait() error {
+	<-v.done
+	return v.err
+}
+
+// Stop kills the hypervisor and its daemon and waits for them.
+func (v *qemuVM) Stop() {
+	_ = v.hv.Process.Kill()
+	_ = v.vfs.Process.Kill()
+	<-v.done
+}
+
+// child makes a command that dies with its parent (the monitor).
+func child(path string, args []string, log *os.File) *exec.Cmd {
+	c := exec.Command(path, args...)
+	c.Stdout, c.Stderr = log, log
+	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	return c
+}
+
+func (qemu) Boot(cfg *VMConfig) (VM, error) {
+	log, err := os.OpenFile(cfg.Dir+"/vm.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer log.Close()
+	vfsSock, agentSock := cfg.Dir+"/virtiofs.sock", cfg.Dir+"/agent.sock"
+	// QEMU's C virtiofsd has no read-only export: a read-only root is made
+	// read-only by runx in the guest, as on a host (README.md, threat model).
+	vfsArgs := []string{"--socket-path=" + vfsSock, "-o", "source=" + cfg.Rootfs, "-o", "cache=none", "-o", "announce_submounts"}
+	vfs := child(virtiofsd, vfsArgs, log)
+	if err := vfs.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", virtiofsd, err)
+	}
+	vfsDone := make(chan struct{})
+	go func() { _ = vfs.Wait(); close(vfsDone) }()
+	if err := waitPath(vfsSock, vfsDone, 10*time.Second); err != nil {
+		_ = vfs.Process.Kill()
+		<-vfsDone
+		return nil, fmt.Errorf("%s: %w (its log: %s)", virtiofsd, err, tail(cfg.Dir+"/vm.log"))
+	}
+	mem := strconv.Itoa(cfg.MemoryMiB) + "M"
+	args := []string{
+		"-M", "microvm,accel=" + cfg.Accel + ",memory-backend=mem,rtc=on",
+		"-cpu", "max", "-smp", strconv.Itoa(cfg.VCPUs), "-m", mem,
+		"-object", "memory-backend-memfd,id=mem,size=" + mem + ",share=on",
+		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+		"-serial", "file:" + cfg.Dir + "/console.log",
+		"-kernel", cfg.Kernel, "-initrd", cfg.Initrd, "-append", cfg.Cmdline,
+		"-global", "virtio-mmio.force-legacy=false",
+		"-device", "virtio-serial-device",
+		"-chardev", "socket,id=agent,path=" + agentSock + ",server=on,wait=off",
+		"-device", "virtserialport,chardev=agent,name=" + agentPort,
+		"-chardev", "socket,id=vfs,path=" + vfsSock,
+		"-device", "vhost-user-fs-device,chardev=vfs,tag=" + rootfsTag,
+	}
+	hv := child(qemuBinary, args, log)
+	if err := hv.Start(); err != nil {
+		_ = vfs.Process.Kill()
+		<-vfsDone
+		return nil, fmt.Errorf("starting %s: %w", qemuBinary, err)
+	}
+	v := &qemuVM{vfs: vfs, hv: hv, done: make(chan struct{})}
+	go func() {
+		err := hv.Wait()
+		_ = vfs.Process.Kill()
+		<-vfsDone
+		if err != nil {
+			v.err = fmt.Errorf("%s: %w (its log: %s)", qemuBinary, err, tail(cfg.Dir+"/vm.log"))
+		}
+		close(v.done)
+	}()
+	return v, nil
+}
+
+// waitPath waits for a daemon's socket to appear.
+func waitPath(path string, exited <-chan struct{}, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		select {
+		case <-exited:
+			return errors.New("exited before it made its socket")
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no socket %s after %v", path, limit)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// tscKHz is the host's TSC rate, which the microvm machine's guest cannot
+// calibrate against a PIT it does not have (without it most boots hang).
+func tscKHz() (int, error) {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == "cpu MHz" {
+			mhz, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err == nil && mhz > 0 {
+				return int(mhz * 1000), nil
+			}
+		}
+	}
+	return 0, errors.New("/proc/cpuinfo has no cpu MHz")
+}
+
+// tail is the end of a log, for an error message.
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	s := strings.TrimSpace(string(b))
+	if len(s) > 400 {
+		s = "..." + s[len(s)-400:]
+	}
+	if s == "" {
+		return "empty"
+	}
+	return strings.ReplaceAll(s, "\n", "; ")
+}

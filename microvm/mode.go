@@ -1,0 +1,627 @@
+// Package microvm is runx's microvm isolation mode: each container in its
+// own virtual machine (QEMU today), with runx as the guest's /init and agent,
+// which makes the container inside the guest with the namespace mode's code.
+// See README.md.
+package microvm
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/runc/types"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/runx-dev/runx/isolation"
+)
+
+// Name is the isolation mode's name.
+const Name = "microvm"
+
+// Annotations that size and place the VM.
+const (
+	annMemory = "dev.runx.microvm.memory" // MiB
+	annVCPUs  = "dev.runx.microvm.vcpus"
+	annKernel = "dev.runx.microvm.kernel"
+	annInitrd = "dev.runx.microvm.initrd"
+	annAccel  = "dev.runx.microvm.accel" // tcg, kvm
+	annBoot   = "dev.runx.microvm.boot-timeout"
+	annDebug  = "dev.runx.microvm.debug" // "true": the guest kernel and agent log to console.log
+)
+
+const (
+	defaultMemoryMiB = 512
+	minMemoryMiB     = 128
+)
+
+// Mode is the microvm isolation mode.
+type Mode struct{}
+
+func init() {
+	isolation.Register(Mode{})
+	isolation.RegisterEntry("init", agentMain)
+	isolation.RegisterEntry(monitorName, monitorMain)
+}
+
+// Name implements isolation.Mode.
+func (Mode) Name() string { return Name }
+
+// Check implements isolation.Mode.
+func (Mode) Check() isolation.Report {
+	r := isolation.Report{Mode: Name, Built: true, Usable: true}
+	var why []string
+	for _, p := range []string{qemuBinary, virtiofsd} {
+		if _, err := os.Stat(p); err != nil {
+			why = append(why, p+" is missing (apt-get install qemu-system-x86)")
+		}
+	}
+	if _, err := os.Stat(filepath.Join(KernelDir, "vmlinuz")); err != nil {
+		why = append(why, "no guest kernel at "+KernelDir+"/vmlinuz (make microvm-kernel)")
+	}
+	accel, reason := autoAccel()
+	r.Facts = append(r.Facts, "hypervisor: qemu", "accel: "+accel+" ("+reason+")")
+	if len(why) > 0 {
+		r.Usable, r.Why = false, strings.Join(why, "; ")
+	}
+	return r
+}
+
+// autoAccel picks KVM where the host's CPU offers hardware virtualization
+// to its guests, else QEMU's emulation (TCG).
+func autoAccel() (string, string) {
+	if _, err := os.Stat("/dev/kvm"); err != nil {
+		return "tcg", "no /dev/kvm"
+	}
+	if !hasVirtFlags() {
+		return "tcg", "/dev/kvm without VMX or SVM in the CPU flags (a nested PVM /dev/kvm cannot run a Linux guest)"
+	}
+	return "kvm", "/dev/kvm with hardware virtualization"
+}
+
+func hasVirtFlags() bool {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "flags" {
+			for _, f := range strings.Fields(v) {
+				if f == "vmx" || f == "svm" {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return false
+}
+
+// vmSettings reads the VM's size, kernel and accelerator from the spec.
+func vmSettings(spec *specs.Spec) (*VMConfig, error) {
+	ann := spec.Annotations
+	cfg := &VMConfig{MemoryMiB: defaultMemoryMiB, VCPUs: 1}
+	if r := spec.Linux; r != nil && r.Resources != nil && r.Resources.Memory != nil && r.Resources.Memory.Limit != nil && *r.Resources.Memory.Limit > 0 {
+		cfg.MemoryMiB = int(*r.Resources.Memory.Limit >> 20)
+	}
+	if v, ok := ann[annMemory]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("config.json: annotations[%q]: %q is not a number of MiB", annMemory, v)
+		}
+		cfg.MemoryMiB = n
+	}
+	var si unix.Sysinfo_t
+	host := 0
+	if unix.Sysinfo(&si) == nil {
+		host = int(uint64(si.Totalram) * uint64(si.Unit) >> 20)
+	}
+	switch {
+	case cfg.MemoryMiB < minMemoryMiB:
+		return nil, fmt.Errorf("config.json: VM memory %d MiB (%s or linux.resources.memory.limit) is below the %d MiB a guest needs", cfg.MemoryMiB, annMemory, minMemoryMiB)
+	case host > 0 && cfg.MemoryMiB > host:
+		return nil, fmt.Errorf("config.json: VM memory %d MiB (%s or linux.resources.memory.limit) is more than the host's %d MiB", cfg.MemoryMiB, annMemory, host)
+	}
+	if v, ok := ann[annVCPUs]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > runtime.NumCPU() {
+			return nil, fmt.Errorf("config.json: annotations[%q]: %q: give 1 to %d vCPUs (the host's CPUs)", annVCPUs, v, runtime.NumCPU())
+		}
+		cfg.VCPUs = n
+	}
+	auto, reason := autoAccel()
+	switch v := ann[annAccel]; v {
+	case "":
+		cfg.Accel = auto
+	case "tcg":
+		cfg.Accel = "tcg"
+	case "kvm":
+		if auto != "kvm" {
+			return nil, fmt.Errorf("config.json: annotations[%q]: kvm is not usable here: %s", annAccel, reason)
+		}
+		cfg.Accel = "kvm"
+	default:
+		return nil, fmt.Errorf("config.json: annotations[%q]: %q is not tcg or kvm", annAccel, v)
+	}
+	cfg.Kernel = filepath.Join(KernelDir, "vmlinuz")
+	if v, ok := ann[annKernel]; ok {
+		cfg.Kernel = v
+	}
+	if st, err := os.Stat(cfg.Kernel); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("guest kernel %s (%s): not a file (make microvm-kernel installs one)", cfg.Kernel, annKernel)
+	} else if st.Size() < 1<<20 {
+		return nil, fmt.Errorf("guest kernel %s (%s): %d bytes is not a kernel", cfg.Kernel, annKernel, st.Size())
+	}
+	if v, ok := ann[annInitrd]; ok {
+		if st, err := os.Stat(v); err != nil || !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("config.json: annotations[%q]: %s is not a file", annInitrd, v)
+		}
+		cfg.Initrd = v
+	}
+	for _, p := range []string{qemuBinary, virtiofsd} {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("the microvm mode needs %s: %w (apt-get install qemu-system-x86)", p, err)
+		}
+	}
+	return cfg, nil
+}
+
+// guestSpec is the config.json the guest's runx gets: the container's, with
+// the root shared over virtio-fs and what names host objects left out.
+func guestSpec(spec *specs.Spec) ([]byte, error) {
+	g := *spec
+	root := *spec.Root
+	root.Path = guestRootfs
+	g.Root = &root
+	g.Hooks = nil // they name host programs (run on the host: not yet)
+	// In the guest the container is the namespace mode's.
+	g.Annotations = map[string]string{}
+	for k, v := range spec.Annotations {
+		if k != isolation.Annotation && !strings.HasPrefix(k, "dev.runx.microvm.") {
+			g.Annotations[k] = v
+		}
+	}
+	var mounts []specs.Mount
+	for _, m := range spec.Mounts {
+		if m.Type == "bind" || slicesContain(m.Options, "bind") || slicesContain(m.Options, "rbind") {
+			continue // host paths: shared mounts are not done yet
+		}
+		mounts = append(mounts, m)
+	}
+	g.Mounts = mounts
+	if spec.Linux != nil {
+		l := *spec.Linux
+		l.Namespaces = nil
+		for _, ns := range spec.Linux.Namespaces {
+			ns.Path = "" // host namespaces mean nothing in the guest
+			if ns.Type == specs.UserNamespace {
+				continue
+			}
+			l.Namespaces = append(l.Namespaces, ns)
+		}
+		l.UIDMappings, l.GIDMappings = nil, nil
+		g.Linux = &l
+	}
+	return json.Marshal(&g)
+}
+
+func slicesContain(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Create implements isolation.Mode.
+func (Mode) Create(req *isolation.CreateRequest) (int, error) {
+	spec := req.Spec
+	if spec.Process == nil || len(spec.Process.Args) == 0 {
+		return -1, errors.New("config.json: process.args must name the program to run")
+	}
+	if spec.Process.Terminal {
+		return -1, errors.New("config.json: process.terminal: a terminal is not supported in the microvm isolation mode yet")
+	}
+	if spec.Root == nil || spec.Root.Path == "" {
+		return -1, errors.New("config.json: root.path is required")
+	}
+	rootfs := spec.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(req.Bundle, rootfs)
+	}
+	if st, err := os.Stat(rootfs); err != nil || !st.IsDir() {
+		return -1, fmt.Errorf("config.json: root.path %s: not a directory", rootfs)
+	}
+	if req.PreserveFDs > 0 {
+		return -1, errors.New("--preserve-fds is not supported in the microvm isolation mode yet")
+	}
+	vm, err := vmSettings(spec)
+	if err != nil {
+		return -1, err
+	}
+	gspec, err := guestSpec(spec)
+	if err != nil {
+		return -1, err
+	}
+	if vm.Initrd == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return -1, err
+		}
+		if vm.Initrd, err = initrd(filepath.Dir(vm.Kernel), self); err != nil {
+			return -1, fmt.Errorf("guest initramfs: %w", err)
+		}
+	}
+	khz, err := tscKHz()
+	if err != nil {
+		return -1, err
+	}
+	vm.Cmdline = fmt.Sprintf("console=ttyS0 panic=-1 tsc_early_khz=%d tsc=reliable no_timer_check "+
+		"cryptomgr.notests mitigations=off rdinit=/init", khz)
+	if spec.Annotations[annDebug] == "true" {
+		vm.Cmdline += " runx.debug"
+	} else {
+		vm.Cmdline += " quiet"
+	}
+	vm.Rootfs = rootfs
+
+	dir := filepath.Join(req.Root, req.ID)
+	if err := os.MkdirAll(req.Root, 0o711); err != nil {
+		return -1, err
+	}
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return -1, fmt.Errorf("container with id exists: %s", req.ID)
+		}
+		return -1, err
+	}
+	vm.Dir = dir
+	c := &container{root: req.Root, id: req.ID, dir: dir}
+	fail := func(err error) (int, error) {
+		_ = c.destroy()
+		return -1, err
+	}
+	boot := ""
+	if v, ok := spec.Annotations[annBoot]; ok {
+		if _, err := time.ParseDuration(v); err != nil {
+			return fail(fmt.Errorf("config.json: annotations[%q]: %q is not a duration", annBoot, v))
+		}
+		boot = v
+	}
+	if err := writeJSON(filepath.Join(dir, "monitor.json"), monitorConfig{ID: req.ID, VM: *vm, Hypervisor: "qemu",
+		GuestSpec: gspec, BootLimit: boot}); err != nil {
+		return fail(err)
+	}
+	if err := isolation.Record(req.Root, req.ID, Name); err != nil {
+		return fail(err)
+	}
+	st := &isolation.State{OCIVersion: spec.Version, ID: req.ID, Status: "creating", Bundle: req.Bundle,
+		Rootfs: rootfs, Created: time.Now().UTC(), Owner: "", Annotations: spec.Annotations}
+	if err := c.saveState(st); err != nil {
+		return fail(err)
+	}
+	mon, err := startMonitor(dir)
+	if err != nil {
+		return fail(err)
+	}
+	st.Pid = mon.Process.Pid
+	st.Status = "created"
+	if err := c.saveState(st); err != nil {
+		_ = mon.Process.Kill()
+		_ = mon.Wait()
+		return fail(err)
+	}
+	if req.PidFile != "" {
+		if err := writePidFile(req.PidFile, st.Pid); err != nil {
+			_ = mon.Process.Kill()
+			_ = mon.Wait()
+			return fail(err)
+		}
+	}
+	if !req.Run {
+		return 0, nil
+	}
+	if err := c.Start(); err != nil {
+		_ = mon.Process.Kill()
+		_ = mon.Wait()
+		return fail(err)
+	}
+	if req.Detach {
+		return 0, nil
+	}
+	// Foreground: the container's status is the monitor's, and signals to
+	// runx run are the container's.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH)
+	go func() {
+		for s := range sigs {
+			_ = mon.Process.Signal(s)
+		}
+	}()
+	err = mon.Wait()
+	signal.Stop(sigs)
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		ws := ee.Sys().(syscall.WaitStatus)
+		code = ws.ExitStatus()
+		if ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
+	} else if err != nil {
+		return -1, err
+	}
+	if !req.Keep {
+		_ = c.destroy()
+	}
+	return code, nil
+}
+
+// startMonitor starts runx as the VM's monitor with this process's stdio,
+// and waits for it to report the container created.
+func startMonitor(dir string) (*exec.Cmd, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{monitorName, dir},
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ExtraFiles: []*os.File{w}}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("starting the VM monitor: %w", err)
+	}
+	w.Close()
+	b, _ := io.ReadAll(r)
+	if string(b) != "ok" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		msg := strings.TrimSpace(string(b))
+		if msg == "" {
+			msg = "the VM monitor ended before the container was created"
+		}
+		return nil, errors.New(msg)
+	}
+	return cmd, nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func writePidFile(path string, pid int) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Load implements isolation.Mode.
+func (Mode) Load(root, id string) (isolation.Container, error) {
+	dir := filepath.Join(root, id)
+	if _, err := os.Stat(filepath.Join(dir, "state.json")); err != nil {
+		return nil, isolation.ErrNotExist
+	}
+	return &container{root: root, id: id, dir: dir}, nil
+}
+
+type container struct {
+	root, id, dir string
+}
+
+// savedState is the state file: runc's state and what tells the monitor's
+// process from a later one with its pid.
+type savedState struct {
+	isolation.State
+	MonitorStart uint64 `json:"monitorStart,omitempty"`
+	Started      bool   `json:"started,omitempty"`
+}
+
+func (c *container) ID() string   { return c.id }
+func (c *container) Mode() string { return Name }
+
+func (c *container) load() (*savedState, error) {
+	p := filepath.Join(c.dir, "state.json")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var s savedState
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("container %s: state file %s: %w", c.id, p, err)
+	}
+	return &s, nil
+}
+
+func (c *container) saveState(st *isolation.State) error {
+	s := savedState{State: *st}
+	if old, err := c.load(); err == nil {
+		s.Started = old.Started
+		s.MonitorStart = old.MonitorStart
+	}
+	if st.Pid > 0 && s.MonitorStart == 0 {
+		s.MonitorStart = startTime(st.Pid)
+	}
+	return writeJSON(filepath.Join(c.dir, "state.json"), &s)
+}
+
+// startTime is field 22 of /proc/PID/stat, 0 when the process is gone.
+func startTime(pid int) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(f[19], 10, 64)
+	return n
+}
+
+// alive tells whether the monitor still runs (and is not a zombie).
+func (s *savedState) alive() bool {
+	if s.Pid <= 0 {
+		return false
+	}
+	st := startTime(s.Pid)
+	if st == 0 || st != s.MonitorStart {
+		return false
+	}
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.Pid))
+	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && len(b) > i+2 && b[i+2] == 'Z' {
+		return false
+	}
+	return true
+}
+
+func (c *container) State() (*isolation.State, error) {
+	s, err := c.load()
+	if err != nil {
+		return nil, err
+	}
+	st := s.State
+	switch {
+	case st.Status == "creating":
+	case !s.alive():
+		st.Status, st.Pid = "stopped", 0
+	case s.Started:
+		st.Status = "running"
+	default:
+		st.Status = "created"
+	}
+	return &st, nil
+}
+
+// call sends a request to the monitor.
+func (c *container) call(req control) error {
+	nc, err := net.DialTimeout("unix", filepath.Join(c.dir, "monitor.sock"), 5*time.Second)
+	if err != nil {
+		return isolation.ErrNotRunning
+	}
+	defer nc.Close()
+	if err := json.NewEncoder(nc).Encode(req); err != nil {
+		return err
+	}
+	var rep controlReply
+	if err := json.NewDecoder(nc).Decode(&rep); err != nil {
+		return fmt.Errorf("the VM monitor did not answer: %w", err)
+	}
+	if rep.Err != "" {
+		return errors.New(rep.Err)
+	}
+	return nil
+}
+
+func (c *container) Start() error {
+	s, err := c.load()
+	if err != nil {
+		return err
+	}
+	if !s.alive() {
+		return errors.New("cannot start a container that has stopped")
+	}
+	if s.Started {
+		return errors.New("cannot start an already running container")
+	}
+	if err := c.call(control{Op: "start"}); err != nil {
+		return err
+	}
+	s.Started = true
+	return writeJSON(filepath.Join(c.dir, "state.json"), s)
+}
+
+func (c *container) Signal(sig syscall.Signal, all bool) error {
+	s, err := c.load()
+	if err != nil {
+		return err
+	}
+	if !s.alive() {
+		return isolation.ErrNotRunning
+	}
+	if sig == unix.SIGKILL && !all {
+		// The monitor dies, and the VM with it.
+		return unix.Kill(s.Pid, unix.SIGKILL)
+	}
+	if all {
+		return c.call(control{Op: "signal-all", Signal: int(sig)})
+	}
+	return c.call(control{Op: "signal", Signal: int(sig)})
+}
+
+func (c *container) Delete(force bool) error {
+	s, err := c.load()
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return isolation.ErrNotExist
+		}
+		if !force {
+			return err
+		}
+		return c.destroy()
+	}
+	if s.alive() {
+		if !force {
+			st, _ := c.State()
+			return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.id, st.Status)
+		}
+		_ = unix.Kill(s.Pid, unix.SIGKILL)
+		deadline := time.Now().Add(10 * time.Second)
+		for s.alive() && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return c.destroy()
+}
+
+// destroy kills what may be left of the VM and removes the state.
+func (c *container) destroy() error {
+	if b, err := os.ReadFile(filepath.Join(c.dir, "vm.pids")); err == nil {
+		var pids []int
+		_ = json.Unmarshal(b, &pids)
+		for _, p := range pids {
+			// Only the VM's own processes, not a later one with a reused pid.
+			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p)); exe == qemuBinary || exe == virtiofsd {
+				_ = unix.Kill(p, unix.SIGKILL)
+			}
+		}
+	}
+	return os.RemoveAll(c.dir)
+}
+
+var errNotYet = errors.New("not supported in the microvm isolation mode yet")
+
+func (c *container) Exec(*isolation.ExecRequest) (int, error) {
+	return -1, fmt.Errorf("exec: %w", errNotYet)
+}
+func (c *container) Pause() error                       { return fmt.Errorf("pause: %w", errNotYet) }
+func (c *container) Resume() error                      { return fmt.Errorf("resume: %w", errNotYet) }
+func (c *container) Processes() ([]int, error)          { return nil, fmt.Errorf("ps: %w", errNotYet) }
+func (c *container) Update(*specs.LinuxResources) error { return fmt.Errorf("update: %w", errNotYet) }
+func (c *container) Stats() (*types.Stats, error) {
+	return nil, fmt.Errorf("events --stats: %w", errNotYet)
+}
+func (c *container) OOMNotify() (<-chan struct{}, error) { return nil, nil }

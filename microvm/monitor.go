@@ -1,0 +1,390 @@
+package microvm
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The monitor: one host process per VM, runx started as runx-vm-monitor. It
+// is the container's process as the engines see it (state pid, pid file):
+// it owns the hypervisor and its device daemons and the agent connection,
+// relays the container's stdio, forwards signals, and exits with the
+// container's exit status (killing itself with the container's signal when
+// a signal ended it). If it dies, the hypervisor dies with it (PDEATHSIG).
+
+const monitorName = "runx-vm-monitor"
+
+// monitorConfig is what create hands the monitor (monitor.json in the
+// container's state directory).
+type monitorConfig struct {
+	ID         string   `json:"id"`
+	VM         VMConfig `json:"vm"`
+	Hypervisor string   `json:"hypervisor"`
+	GuestSpec  []byte   `json:"guestSpec"` // config.json for the guest's runx
+	BootLimit  string   `json:"bootLimit"`
+}
+
+// control is a request on the monitor's socket.
+type control struct {
+	Op     string `json:"op"` // start, signal, signal-all
+	Signal int    `json:"signal,omitempty"`
+}
+
+type controlReply struct {
+	Err string `json:"err,omitempty"`
+}
+
+// Streams of the agent channel the monitor uses.
+const (
+	streamCreate uint32 = 1 // runx create in the guest: its stdio is the container's
+	streamInit   uint32 = 2 // the container's init, reaped by the agent
+	streamFirst  uint32 = 16
+)
+
+type monitor struct {
+	dir   string
+	cfg   monitorConfig
+	vm    VM
+	c     *conn
+	mu    sync.Mutex
+	next  uint32
+	waits map[uint32]chan exitMsg
+	// started is closed once the container's process runs.
+	started chan struct{}
+	initEx  chan exitMsg
+	outputs map[uint32]io.Writer // of the guest commands the monitor runs
+}
+
+func monitorMain(args []string) {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: runx-vm-monitor STATE-DIR")
+		os.Exit(2)
+	}
+	// fd 3: a pipe to the create that started us; closed with "ok" or an
+	// error. Not for the hypervisor: create reads it to its end.
+	unix.CloseOnExec(3)
+	report := os.NewFile(3, "report")
+	status, err := runMonitor(args[0], report)
+	if err != nil {
+		if report != nil {
+			fmt.Fprint(report, err.Error())
+			report.Close()
+		}
+		fmt.Fprintf(os.Stderr, "runx: microvm: %v\n", err)
+		os.Exit(1)
+	}
+	exitLike(status)
+}
+
+// exitLike ends the monitor as the container's process ended.
+func exitLike(ws unix.WaitStatus) {
+	if ws.Signaled() {
+		sig := ws.Signal()
+		signal.Reset(sig)
+		_ = unix.Kill(os.Getpid(), sig)
+		time.Sleep(100 * time.Millisecond)
+		os.Exit(128 + int(sig))
+	}
+	os.Exit(ws.ExitStatus())
+}
+
+func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
+	m := &monitor{dir: dir, next: streamFirst, waits: map[uint32]chan exitMsg{},
+		started: make(chan struct{}), initEx: make(chan exitMsg, 1)}
+	b, err := os.ReadFile(filepath.Join(dir, "monitor.json"))
+	if err != nil {
+		return 0, err
+	}
+	if err := json.Unmarshal(b, &m.cfg); err != nil {
+		return 0, fmt.Errorf("%s/monitor.json: %w", dir, err)
+	}
+	// Signals for the container: forwarded once it runs.
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH)
+	signal.Ignore(unix.SIGPIPE)
+
+	vm, err := qemu{}.Boot(&m.cfg.VM)
+	if err != nil {
+		return 0, err
+	}
+	m.vm = vm
+	defer vm.Stop()
+	if err := m.writePids(); err != nil {
+		return 0, err
+	}
+	limit, _ := time.ParseDuration(m.cfg.BootLimit)
+	if err := m.connect(limit); err != nil {
+		return 0, fmt.Errorf("%w (the guest's console: %s/console.log)", err, dir)
+	}
+	go m.readLoop()
+	// runx create in the guest: the container's stdio is this stream's.
+	created := m.waitFor(streamCreate)
+	if err := m.c.sendJSON(kindRun, streamCreate, runRequest{Runx: true, Stdin: true,
+		Argv:  []string{"--root", guestState, "create", "--bundle", guestBundle, "--pid-file", guestPid, m.cfg.ID},
+		Files: map[string][]byte{guestBundle + "/config.json": m.cfg.GuestSpec}}); err != nil {
+		return 0, err
+	}
+	go m.relayStdin()
+	ex := <-created
+	if ex.Err != "" || unix.WaitStatus(ex.Status).ExitStatus() != 0 {
+		return 0, fmt.Errorf("creating the container in the guest failed (%s)", describe(ex))
+	}
+	ln, err := net.Listen("unix", filepath.Join(dir, "monitor.sock"))
+	if err != nil {
+		return 0, err
+	}
+	go m.serveControl(ln)
+	if report != nil {
+		fmt.Fprint(report, "ok")
+		report.Close()
+	}
+	for {
+		select {
+		case s := <-sigs:
+			m.forward(s.(unix.Signal))
+		case ex := <-m.initEx:
+			return unix.WaitStatus(ex.Status), nil
+		}
+	}
+}
+
+func describe(ex exitMsg) string {
+	if ex.Err != "" {
+		return ex.Err
+	}
+	ws := unix.WaitStatus(ex.Status)
+	if ws.Signaled() {
+		return "killed by " + ws.Signal().String()
+	}
+	return fmt.Sprintf("exit status %d", ws.ExitStatus())
+}
+
+func (m *monitor) writePids() error {
+	b, _ := json.Marshal(m.vm.Pids())
+	return os.WriteFile(filepath.Join(m.dir, "vm.pids"), b, 0o600)
+}
+
+// connect reaches the agent port and waits for the agent's first frame.
+func (m *monitor) connect(limit time.Duration) error {
+	if limit <= 0 {
+		limit = 120 * time.Second
+	}
+	deadline := time.Now().Add(limit)
+	var nc net.Conn
+	for {
+		var err error
+		nc, err = net.Dial("unix", filepath.Join(m.dir, "agent.sock"))
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the hypervisor did not open the agent port: %w", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	m.c = &conn{rw: nc}
+	ready := make(chan error, 1)
+	go func() {
+		f, err := m.c.recv()
+		if err == nil && f.kind != kindReady {
+			err = fmt.Errorf("the agent said %d before it was ready", f.kind)
+		}
+		ready <- err
+	}()
+	ended := make(chan error, 1)
+	go func() { ended <- m.vm.Wait() }()
+	select {
+	case err := <-ready:
+		if err != nil {
+			return fmt.Errorf("the guest agent: %w", err)
+		}
+		return nil
+	case err := <-ended:
+		return fmt.Errorf("the VM ended before its agent answered (%v)", err)
+	case <-time.After(time.Until(deadline)):
+		return fmt.Errorf("the guest agent did not answer within %v", limit)
+	}
+}
+
+// readLoop dispatches the agent's frames.
+func (m *monitor) readLoop() {
+	for {
+		f, err := m.c.recv()
+		if err != nil {
+			// The VM is gone: the container with it.
+			m.initEx <- exitMsg{Status: int(unix.SIGKILL), Err: "the VM ended"}
+			return
+		}
+		switch f.kind {
+		case kindStdout, kindStderr:
+			if f.stream == streamCreate {
+				out := os.Stdout
+				if f.kind == kindStderr {
+					out = os.Stderr
+				}
+				_, _ = out.Write(f.payload)
+			} else {
+				m.mu.Lock()
+				w := m.outputs[f.stream]
+				m.mu.Unlock()
+				if w != nil {
+					_, _ = w.Write(f.payload)
+				}
+			}
+		case kindExit:
+			var ex exitMsg
+			_ = json.Unmarshal(f.payload, &ex)
+			if f.stream == streamInit {
+				m.initEx <- ex
+				continue
+			}
+			m.mu.Lock()
+			ch := m.waits[f.stream]
+			delete(m.waits, f.stream)
+			m.mu.Unlock()
+			if ch != nil {
+				ch <- ex
+			}
+		}
+	}
+}
+
+// relayStdin copies the monitor's stdin to the container's.
+func (m *monitor) relayStdin() {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := os.Stdin.Read(buf)
+		if n > 0 {
+			if m.c.send(kindStdin, streamCreate, buf[:n]) != nil {
+				return
+			}
+		}
+		if err != nil {
+			_ = m.c.send(kindEOF, streamCreate, nil)
+			return
+		}
+	}
+}
+
+// waitFor registers for stream's exit; call before the stream can end.
+func (m *monitor) waitFor(stream uint32) chan exitMsg {
+	ch := make(chan exitMsg, 1)
+	m.mu.Lock()
+	m.waits[stream] = ch
+	m.mu.Unlock()
+	return ch
+}
+
+// runx runs a runx command in the guest and returns its status and output.
+func (m *monitor) runx(args ...string) (exitMsg, string) {
+	m.mu.Lock()
+	s := m.next
+	m.next++
+	var out syncBuffer
+	if m.outputs == nil {
+		m.outputs = map[uint32]io.Writer{}
+	}
+	m.outputs[s] = &out
+	m.mu.Unlock()
+	ch := m.waitFor(s)
+	if err := m.c.sendJSON(kindRun, s, runRequest{Runx: true, Argv: append([]string{"--root", guestState}, args...)}); err != nil {
+		return exitMsg{Status: 1 << 8, Err: err.Error()}, ""
+	}
+	ex := <-ch
+	m.mu.Lock()
+	delete(m.outputs, s)
+	m.mu.Unlock()
+	return ex, out.String()
+}
+
+// start starts the container's process in the guest and begins to wait for
+// its end.
+func (m *monitor) start() error {
+	select {
+	case <-m.started:
+		return errors.New("the container was started already")
+	default:
+	}
+	ex, out := m.runx("start", m.cfg.ID)
+	if ex.Err != "" || unix.WaitStatus(ex.Status).ExitStatus() != 0 {
+		return fmt.Errorf("%s%s", out, describe(ex))
+	}
+	if err := m.c.sendJSON(kindReap, streamInit, reapRequest{PidFile: guestPid, Drain: streamCreate}); err != nil {
+		return err
+	}
+	close(m.started)
+	return nil
+}
+
+// forward sends a signal to the container's process.
+func (m *monitor) forward(sig unix.Signal) {
+	select {
+	case <-m.started:
+		_ = m.c.send(kindSignal, streamInit, []byte{byte(sig)})
+	default:
+		// Before start the process is runx's init in the guest: as runc, kill it.
+		_, _ = m.runx("kill", m.cfg.ID, fmt.Sprint(int(sig)))
+	}
+}
+
+func (m *monitor) serveControl(ln net.Listener) {
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer nc.Close()
+			var req control
+			if err := json.NewDecoder(nc).Decode(&req); err != nil {
+				return
+			}
+			var rep controlReply
+			switch req.Op {
+			case "start":
+				if err := m.start(); err != nil {
+					rep.Err = err.Error()
+				}
+			case "signal":
+				m.forward(unix.Signal(req.Signal))
+			case "signal-all":
+				ex, out := m.runx("kill", "--all", m.cfg.ID, fmt.Sprint(req.Signal))
+				if ex.Status != 0 || ex.Err != "" {
+					rep.Err = out + describe(ex)
+				}
+			default:
+				rep.Err = "unknown request " + req.Op
+			}
+			_ = json.NewEncoder(nc).Encode(rep)
+		}()
+	}
+}
+
+// syncBuffer collects a command's output.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	b.buf = append(b.buf, p...)
+	b.mu.Unlock()
+	return len(p), nil
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
