@@ -461,9 +461,14 @@ func (a *agentState) exited(p *guestProc, ws unix.WaitStatus) {
 		drained(d, 2*time.Second) // unless a daemon of the container holds it
 		unix.Sync()               // the container's writes reach the host before it is reported gone
 	}
-	a.mu.Lock()
-	delete(a.procs, p.stream)
-	a.mu.Unlock()
+	// A stream whose stdio others hold (the container's, after create)
+	// stays, for its stdin, until its output ends.
+	go func() {
+		p.relay.Wait()
+		a.mu.Lock()
+		delete(a.procs, p.stream)
+		a.mu.Unlock()
+	}()
 	debugf("stream %d: pid %d ended: %#x", p.stream, p.pid, int(ws))
 	_ = a.c.sendJSON(kindExit, p.stream, exitMsg{Status: int(ws)})
 }

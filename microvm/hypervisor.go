@@ -2,6 +2,9 @@ package microvm
 
 import (
 	"bufio"
+	"net"
+	"path/filepath"
+
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Hypervisor boots a VM. QEMU is the one backend today; runx's own VMM
@@ -73,9 +78,12 @@ func (v *qemuVM) Stop() {
 	<-v.done
 }
 
-// child makes a command that dies with its parent (the monitor).
-func child(path string, args []string, log *os.File) *exec.Cmd {
+// child makes a command that dies with its parent (the monitor), in dir:
+// socket paths are given relative to it, as a state directory's full path
+// may be longer than a unix socket's address can be.
+func child(path string, args []string, dir string, log *os.File) *exec.Cmd {
 	c := exec.Command(path, args...)
+	c.Dir = dir
 	c.Stdout, c.Stderr = log, log
 	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	return c
@@ -87,17 +95,17 @@ func (qemu) Boot(cfg *VMConfig) (VM, error) {
 		return nil, err
 	}
 	defer log.Close()
-	vfsSock, agentSock := cfg.Dir+"/virtiofs.sock", cfg.Dir+"/agent.sock"
+	const vfsSock, agentSock = "virtiofs.sock", "agent.sock"
 	// QEMU's C virtiofsd has no read-only export: a read-only root is made
 	// read-only by runx in the guest, as on a host (README.md, threat model).
 	vfsArgs := []string{"--socket-path=" + vfsSock, "-o", "source=" + cfg.Rootfs, "-o", "cache=none", "-o", "announce_submounts"}
-	vfs := child(virtiofsd, vfsArgs, log)
+	vfs := child(virtiofsd, vfsArgs, cfg.Dir, log)
 	if err := vfs.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", virtiofsd, err)
 	}
 	vfsDone := make(chan struct{})
 	go func() { _ = vfs.Wait(); close(vfsDone) }()
-	if err := waitPath(vfsSock, vfsDone, 10*time.Second); err != nil {
+	if err := waitPath(filepath.Join(cfg.Dir, vfsSock), vfsDone, 10*time.Second); err != nil {
 		_ = vfs.Process.Kill()
 		<-vfsDone
 		return nil, fmt.Errorf("%s: %w (its log: %s)", virtiofsd, err, tail(cfg.Dir+"/vm.log"))
@@ -117,7 +125,7 @@ func (qemu) Boot(cfg *VMConfig) (VM, error) {
 		"-chardev", "socket,id=vfs,path=" + vfsSock,
 		"-device", "vhost-user-fs-device,chardev=vfs,tag=" + rootfsTag,
 	}
-	hv := child(qemuBinary, args, log)
+	hv := child(qemuBinary, args, cfg.Dir, log)
 	if err := hv.Start(); err != nil {
 		_ = vfs.Process.Kill()
 		<-vfsDone
@@ -134,6 +142,16 @@ func (qemu) Boot(cfg *VMConfig) (VM, error) {
 		close(v.done)
 	}()
 	return v, nil
+}
+
+// dialIn connects to the unix socket name in dir, however long dir's path.
+func dialIn(dir, name string, timeout time.Duration) (net.Conn, error) {
+	d, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(d)
+	return net.DialTimeout("unix", fmt.Sprintf("/proc/self/fd/%d/%s", d, name), timeout)
 }
 
 // waitPath waits for a daemon's socket to appear.

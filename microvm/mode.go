@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -297,8 +296,12 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 		}
 		boot = v
 	}
+	cg, err := hostCgroup(req.ID, spec, req.SystemdCgroup)
+	if err != nil {
+		return fail(err)
+	}
 	if err := writeJSON(filepath.Join(dir, "monitor.json"), monitorConfig{ID: req.ID, VM: *vm, Hypervisor: "qemu",
-		GuestSpec: gspec, BootLimit: boot}); err != nil {
+		GuestSpec: gspec, BootLimit: boot, Cgroup: cg}); err != nil {
 		return fail(err)
 	}
 	if err := isolation.Record(req.Root, req.ID, Name); err != nil {
@@ -518,7 +521,7 @@ func (c *container) State() (*isolation.State, error) {
 
 // call sends a request to the monitor.
 func (c *container) call(req control) error {
-	nc, err := net.DialTimeout("unix", filepath.Join(c.dir, "monitor.sock"), 5*time.Second)
+	nc, err := dialIn(c.dir, "monitor.sock", 5*time.Second)
 	if err != nil {
 		return isolation.ErrNotRunning
 	}
@@ -597,8 +600,15 @@ func (c *container) Delete(force bool) error {
 	return c.destroy()
 }
 
-// destroy kills what may be left of the VM and removes the state.
+// destroy kills what may be left of the VM, removes its cgroup and the
+// state.
 func (c *container) destroy() error {
+	var cfg monitorConfig
+	if b, err := os.ReadFile(filepath.Join(c.dir, "monitor.json")); err == nil && json.Unmarshal(b, &cfg) == nil && cfg.Cgroup != nil {
+		if err := removeCgroup(cfg.Cgroup); err != nil {
+			return fmt.Errorf("container %s: removing the VM's cgroup: %w", c.id, err)
+		}
+	}
 	if b, err := os.ReadFile(filepath.Join(c.dir, "vm.pids")); err == nil {
 		var pids []int
 		_ = json.Unmarshal(b, &pids)
@@ -625,3 +635,5 @@ func (c *container) Stats() (*types.Stats, error) {
 	return nil, fmt.Errorf("events --stats: %w", errNotYet)
 }
 func (c *container) OOMNotify() (<-chan struct{}, error) { return nil, nil }
+
+func killPid(pid int) error { return unix.Kill(pid, unix.SIGKILL) }

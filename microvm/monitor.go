@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opencontainers/cgroups"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -32,6 +34,8 @@ type monitorConfig struct {
 	Hypervisor string   `json:"hypervisor"`
 	GuestSpec  []byte   `json:"guestSpec"` // config.json for the guest's runx
 	BootLimit  string   `json:"bootLimit"`
+	// Cgroup is the VM's host cgroup, which the monitor joins first.
+	Cgroup *cgroups.Cgroup `json:"cgroup"`
 }
 
 // control is a request on the monitor's socket.
@@ -108,6 +112,9 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	if err := json.Unmarshal(b, &m.cfg); err != nil {
 		return 0, fmt.Errorf("%s/monitor.json: %w", dir, err)
 	}
+	if _, err := joinCgroup(m.cfg.Cgroup, os.Getpid()); err != nil {
+		return 0, err
+	}
 	// Signals for the container: forwarded once it runs.
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH)
@@ -139,7 +146,7 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	if ex.Err != "" || unix.WaitStatus(ex.Status).ExitStatus() != 0 {
 		return 0, fmt.Errorf("creating the container in the guest failed (%s)", describe(ex))
 	}
-	ln, err := net.Listen("unix", filepath.Join(dir, "monitor.sock"))
+	ln, err := listenIn(dir, "monitor.sock")
 	if err != nil {
 		return 0, err
 	}
@@ -183,7 +190,7 @@ func (m *monitor) connect(limit time.Duration) error {
 	var nc net.Conn
 	for {
 		var err error
-		nc, err = net.Dial("unix", filepath.Join(m.dir, "agent.sock"))
+		nc, err = dialIn(m.dir, "agent.sock", time.Second)
 		if err == nil {
 			break
 		}
@@ -387,4 +394,15 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(b.buf)
+}
+
+// listenIn listens on the unix socket name in dir, however long dir's path
+// (through the directory's /proc/self/fd link, as dialIn).
+func listenIn(dir, name string) (net.Listener, error) {
+	d, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(d)
+	return net.Listen("unix", fmt.Sprintf("/proc/self/fd/%d/%s", d, name))
 }

@@ -145,6 +145,11 @@ func (c container) Exec(req *isolation.ExecRequest) (int, error) {
 	if req.PreserveFDs > 0 {
 		return -1, errors.New("exec --preserve-fds is not supported in the sandbox isolation mode yet")
 	}
+	// The Sentry, through which every process of the container runs, starts
+	// with the container: before start there is nothing to join.
+	if st, err := c.State(); err == nil && st.Status == "created" {
+		return -1, fmt.Errorf("exec: container %s is created but not started: in the sandbox isolation mode a process can join it only once it is started (its Sentry runs)", c.ID())
+	}
 	p := *req.Process
 	p.Args = append([]string{SentryPath, "--join", "--"}, p.Args...)
 	r := *req

@@ -11,47 +11,50 @@ import (
 )
 
 func TestPauseResume(t *testing.T) {
-	r := newRuntime(t)
-	// the container bumps a counter file; while paused it must not move
-	b := newBundle(t, "sh", "-c", `i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done`)
-	b.edit(func(s *specs.Spec) { s.Root.Readonly = false })
-	id := newID(t)
-	startContainer(r, b, id)
-	counter := filepath.Join(b.rootfs, "tmp", "count")
-	waitFile(t, counter, 10*time.Second)
+	forEachMode(t, "pause", func(t *testing.T, m mode) {
+		r := newRuntime(t)
+		// the container bumps a counter file; while paused it must not move
+		b := newBundle(t, "sh", "-c", `i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done`)
+		m.apply(b)
+		b.edit(func(s *specs.Spec) { s.Root.Readonly = false })
+		id := newID(t)
+		startContainer(r, b, id)
+		counter := filepath.Join(b.rootfs, "tmp", "count")
+		waitFile(t, counter, 10*time.Second)
 
-	r.ok("pause", id)
-	if st := r.state(id); st.Status != "paused" {
-		t.Fatalf("status after pause = %q, want paused", st.Status)
-	}
-	// list agrees
-	res := r.ok("list")
-	if !strings.Contains(res.stdout, "paused") {
-		t.Errorf("list does not show the container paused\n%s", res)
-	}
-	c1 := readCount(t, counter)
-	time.Sleep(300 * time.Millisecond)
-	if c2 := readCount(t, counter); c2 != c1 {
-		t.Errorf("counter moved from %q to %q while paused", c1, c2)
-	}
-
-	r.ok("resume", id)
-	if st := r.state(id); st.Status != "running" {
-		t.Fatalf("status after resume = %q, want running", st.Status)
-	}
-	c1 = readCount(t, counter)
-	deadline := time.Now().Add(5 * time.Second)
-	for readCount(t, counter) == c1 {
-		if time.Now().After(deadline) {
-			t.Fatal("counter did not move after resume")
+		r.ok("pause", id)
+		if st := r.state(id); st.Status != "paused" {
+			t.Fatalf("status after pause = %q, want paused", st.Status)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		// list agrees
+		res := r.ok("list")
+		if !strings.Contains(res.stdout, "paused") {
+			t.Errorf("list does not show the container paused\n%s", res)
+		}
+		c1 := readCount(t, counter)
+		time.Sleep(300 * time.Millisecond)
+		if c2 := readCount(t, counter); c2 != c1 {
+			t.Errorf("counter moved from %q to %q while paused", c1, c2)
+		}
 
-	// a paused container can be force-deleted
-	r.ok("pause", id)
-	r.ok("delete", "-f", id)
-	assertNothingLeft(t, r.root, id, b.dir)
+		r.ok("resume", id)
+		if st := r.state(id); st.Status != "running" {
+			t.Fatalf("status after resume = %q, want running", st.Status)
+		}
+		c1 = readCount(t, counter)
+		deadline := time.Now().Add(5 * time.Second)
+		for readCount(t, counter) == c1 {
+			if time.Now().After(deadline) {
+				t.Fatal("counter did not move after resume")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+
+		// a paused container can be force-deleted
+		r.ok("pause", id)
+		r.ok("delete", "-f", id)
+		assertNothingLeft(t, r.root, id, b.dir)
+	})
 }
 
 func readCount(t testing.TB, path string) string {
@@ -69,15 +72,18 @@ func readCount(t testing.TB, path string) string {
 }
 
 func TestPauseNotRunning(t *testing.T) {
-	r := newRuntime(t)
-	b := newBundle(t)
-	id := newID(t)
-	r.ok("create", "--bundle", b.dir, id)
-	// resume of a container that is not paused fails
-	res := r.run("resume", id)
-	expectFailure(t, res, "not paused", "paused")
-	if st := r.state(id); st.Status != "created" {
-		t.Errorf("status = %q, want created", st.Status)
-	}
-	expectFailure(t, r.run("pause", "rxt-no-such-container"), "not exist", "rxt-no-such-container")
+	forEachMode(t, "bad-input", func(t *testing.T, m mode) {
+		r := newRuntime(t)
+		b := newBundle(t)
+		m.apply(b)
+		id := newID(t)
+		r.ok("create", "--bundle", b.dir, id)
+		// resume of a container that is not paused fails
+		res := r.run("resume", id)
+		expectFailure(t, res, "not paused", "paused")
+		if st := r.state(id); st.Status != "created" {
+			t.Errorf("status = %q, want created", st.Status)
+		}
+		expectFailure(t, r.run("pause", "rxt-no-such-container"), "not exist", "rxt-no-such-container")
+	})
 }

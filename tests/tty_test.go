@@ -18,53 +18,56 @@ import (
 // TestCreateStdio checks that the stdio given to `create` becomes the
 // container process's stdio.
 func TestCreateStdio(t *testing.T) {
-	r := newRuntime(t)
-	b := newBundle(t, "sh", "-c", `while read line; do echo "got: $line"; done; echo "stderr: eof" >&2`)
-	id := newID(t)
+	forEachMode(t, "stdio", func(t *testing.T, m mode) {
+		r := newRuntime(t)
+		b := newBundle(t, "sh", "-c", `while read line; do echo "got: $line"; done; echo "stderr: eof" >&2`)
+		m.apply(b)
+		id := newID(t)
 
-	inR, inW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer inW.Close()
-	defer outR.Close()
-	defer errR.Close()
+		inR, inW, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		outR, outW, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		errR, errW, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer inW.Close()
+		defer outR.Close()
+		defer errR.Close()
 
-	cmd := execCommand(r, "create", "--bundle", b.dir, id)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
-	r.track(id)
-	runErr := cmd.Run()
-	// our copies of the container's ends
-	inR.Close()
-	outW.Close()
-	errW.Close()
-	if runErr != nil {
-		t.Fatalf("create with pipes: %v", runErr)
-	}
-	r.ok("start", id)
+		cmd := execCommand(r, "create", "--bundle", b.dir, id)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+		r.track(id)
+		runErr := cmd.Run()
+		// our copies of the container's ends
+		inR.Close()
+		outW.Close()
+		errW.Close()
+		if runErr != nil {
+			t.Fatalf("create with pipes: %v", runErr)
+		}
+		r.ok("start", id)
 
-	if _, err := io.WriteString(inW, "one\ntwo\n"); err != nil {
-		t.Fatal(err)
-	}
-	inW.Close()
+		if _, err := io.WriteString(inW, "one\ntwo\n"); err != nil {
+			t.Fatal(err)
+		}
+		inW.Close()
 
-	out := readAllTimeout(t, outR, 10*time.Second)
-	if out != "got: one\ngot: two\n" {
-		t.Errorf("container stdout = %q, want the two lines echoed", out)
-	}
-	errOut := readAllTimeout(t, errR, 10*time.Second)
-	if !strings.Contains(errOut, "stderr: eof") {
-		t.Errorf("container stderr = %q, want \"stderr: eof\"", errOut)
-	}
-	r.waitStatus(id, "stopped", 10*time.Second)
+		out := readAllTimeout(t, outR, 10*time.Second)
+		if out != "got: one\ngot: two\n" {
+			t.Errorf("container stdout = %q, want the two lines echoed", out)
+		}
+		errOut := readAllTimeout(t, errR, 10*time.Second)
+		if !strings.Contains(errOut, "stderr: eof") {
+			t.Errorf("container stderr = %q, want \"stderr: eof\"", errOut)
+		}
+		r.waitStatus(id, "stopped", 10*time.Second)
+	})
 }
 
 // readAllTimeout reads f to EOF, failing after timeout.
@@ -185,47 +188,54 @@ func readPty(master *os.File, timeout time.Duration) string {
 }
 
 func TestTerminalConsoleSocket(t *testing.T) {
-	r := newRuntime(t)
-	b := newBundle(t, "sh", "-c", `echo "hello tty"; [ -t 0 ] && [ -t 1 ] && echo "is a tty"`)
-	b.edit(func(s *specs.Spec) { s.Process.Terminal = true })
-	id := newID(t)
-	cs := newConsoleSocket(t)
+	forEachMode(t, "tty", func(t *testing.T, m mode) {
+		r := newRuntime(t)
+		b := newBundle(t, "sh", "-c", `echo "hello tty"; [ -t 0 ] && [ -t 1 ] && echo "is a tty"`)
+		m.apply(b)
+		b.edit(func(s *specs.Spec) { s.Process.Terminal = true })
+		id := newID(t)
+		cs := newConsoleSocket(t)
 
-	r.ok("create", "--console-socket", cs.path, "--bundle", b.dir, id)
-	master, _ := cs.master(t)
-	r.ok("start", id)
-	out := readPty(master, 10*time.Second)
-	if !strings.Contains(out, "hello tty") {
-		t.Errorf("pty output = %q, want it to contain \"hello tty\"", out)
-	}
-	if !strings.Contains(out, "is a tty") {
-		t.Errorf("pty output = %q: stdin/stdout of the process are not a terminal", out)
-	}
-	if !strings.Contains(out, "\r\n") {
-		t.Errorf("pty output = %q: expected the tty's CRLF line endings", out)
-	}
-	r.waitStatus(id, "stopped", 10*time.Second)
-	r.ok("delete", id)
-	assertNothingLeft(t, r.root, id, b.dir)
+		r.ok("create", "--console-socket", cs.path, "--bundle", b.dir, id)
+		master, _ := cs.master(t)
+		r.ok("start", id)
+		out := readPty(master, 10*time.Second)
+		if !strings.Contains(out, "hello tty") {
+			t.Errorf("pty output = %q, want it to contain \"hello tty\"", out)
+		}
+		if !strings.Contains(out, "is a tty") {
+			t.Errorf("pty output = %q: stdin/stdout of the process are not a terminal", out)
+		}
+		if !strings.Contains(out, "\r\n") {
+			t.Errorf("pty output = %q: expected the tty's CRLF line endings", out)
+		}
+		r.waitStatus(id, "stopped", 10*time.Second)
+		r.ok("delete", id)
+		assertNothingLeft(t, r.root, id, b.dir)
+	})
 }
 
 func TestTerminalExecConsoleSocket(t *testing.T) {
-	r := newRuntime(t)
-	b := newBundle(t)
-	id := newID(t)
-	startContainer(r, b, id)
-	cs := newConsoleSocket(t)
-	done := make(chan result, 1)
-	go func() {
-		done <- r.run("exec", "-t", "-d", "--console-socket", cs.path, id, "sh", "-c", `echo "exec tty"; [ -t 1 ] && echo yes-tty`)
-	}()
-	master, _ := cs.master(t)
-	res := <-done
-	if res.code != 0 {
-		t.Fatalf("exec -t -d --console-socket failed\n%s", res)
-	}
-	out := readPty(master, 10*time.Second)
-	if !strings.Contains(out, "exec tty") || !strings.Contains(out, "yes-tty") {
-		t.Errorf("pty output = %q, want \"exec tty\" and \"yes-tty\"", out)
-	}
+	forEachMode(t, "tty", func(t *testing.T, m mode) {
+		m.require(t, "exec")
+		r := newRuntime(t)
+		b := newBundle(t)
+		m.apply(b)
+		id := newID(t)
+		startContainer(r, b, id)
+		cs := newConsoleSocket(t)
+		done := make(chan result, 1)
+		go func() {
+			done <- r.run("exec", "-t", "-d", "--console-socket", cs.path, id, "sh", "-c", `echo "exec tty"; [ -t 1 ] && echo yes-tty`)
+		}()
+		master, _ := cs.master(t)
+		res := <-done
+		if res.code != 0 {
+			t.Fatalf("exec -t -d --console-socket failed\n%s", res)
+		}
+		out := readPty(master, 10*time.Second)
+		if !strings.Contains(out, "exec tty") || !strings.Contains(out, "yes-tty") {
+			t.Errorf("pty output = %q, want \"exec tty\" and \"yes-tty\"", out)
+		}
+	})
 }

@@ -1,0 +1,66 @@
+package microvm
+
+import (
+	"fmt"
+
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/cgroups/manager"
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// The VM's host cgroup: the container's cgroup path (linux.cgroupsPath, or
+// the id as runc names it), holding the monitor, the hypervisor and its
+// daemons, as Kata's sandbox cgroup holds its VM. The container's own
+// limits apply in the guest, to its processes; here the VM is accounted and
+// every process of it is found and killed by the cgroup.
+
+// hostCgroup is the cgroup config for the container's VM.
+func hostCgroup(id string, spec *specs.Spec, systemd bool) (*cgroups.Cgroup, error) {
+	cg, err := specconv.CreateCgroupConfig(&specconv.CreateOpts{CgroupName: id, UseSystemdCgroup: systemd, Spec: spec}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("config.json: linux.cgroupsPath: %w", err)
+	}
+	// The guest applies the container's limits (its memory is the VM's).
+	cg.Resources = &cgroups.Resources{SkipDevices: true}
+	return cg, nil
+}
+
+// newManager is the cgroup's manager (Resources do not travel in JSON).
+func newManager(cg *cgroups.Cgroup) (cgroups.Manager, error) {
+	if cg.Resources == nil {
+		cg.Resources = &cgroups.Resources{SkipDevices: true}
+	}
+	return manager.New(cg)
+}
+
+// joinCgroup makes the cgroup and moves pid into it.
+func joinCgroup(cg *cgroups.Cgroup, pid int) (cgroups.Manager, error) {
+	m, err := newManager(cg)
+	if err != nil {
+		return nil, fmt.Errorf("the VM's cgroup: %w", err)
+	}
+	if err := m.Apply(pid); err != nil {
+		_ = m.Destroy()
+		return nil, fmt.Errorf("the VM's cgroup: %w", err)
+	}
+	return m, nil
+}
+
+// removeCgroup kills what is left in the cgroup and removes it.
+func removeCgroup(cg *cgroups.Cgroup) error {
+	if cg == nil {
+		return nil
+	}
+	m, err := newManager(cg)
+	if err != nil {
+		return err
+	}
+	_ = m.Freeze(cgroups.Frozen)
+	pids, _ := m.GetAllPids()
+	for _, p := range pids {
+		_ = killPid(p)
+	}
+	_ = m.Freeze(cgroups.Thawed)
+	return m.Destroy()
+}

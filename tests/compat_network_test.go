@@ -1,0 +1,283 @@
+package tests
+
+// compatNetwork covers sockets: unix (paths, abstract names, descriptor passing, peer credentials), TCP and UDP on loopback over IPv4 and IPv6, interfaces, servers and event loops.
+var compatNetwork = []compatWorkload{
+	{"proc-net-listen", `python3 -c '
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 34567)); s.listen()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 34568))
+print("tcp", any(l.split()[1] == "0100007F:8707" and l.split()[3] == "0A" for l in open("/proc/net/tcp").readlines()[1:]))
+print("udp", any(l.split()[1] == "0100007F:8708" for l in open("/proc/net/udp").readlines()[1:]))
+'; busybox netstat -ltn | grep -c 34567; head -1 /proc/net/unix`},
+	{"ifconfig-lo", `busybox ifconfig lo | head -2; busybox ifconfig -a | grep -c '^lo'`},
+	{"py-socketpair", `python3 -c 'import socket; a, b = socket.socketpair(); a.sendall(b"ping"); print(b.recv(10)); b.sendall(b"pong"); print(a.recv(10))'`},
+	{"py-unix-socket", `python3 - <<'EOF'
+import os, socket, threading
+path = "/tmp/s.sock"
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(path)
+srv.listen(1)
+def serve():
+    c, _ = srv.accept()
+    c.sendall(c.recv(100).upper())
+    c.close()
+t = threading.Thread(target=serve); t.start()
+cl = socket.socket(socket.AF_UNIX)
+cl.connect(path)
+cl.sendall(b"hello unix")
+print(cl.recv(100), os.path.exists(path))
+t.join()
+EOF`},
+	{"py-tcp-loopback", `python3 - <<'EOF'
+import socket, threading
+srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+port = srv.getsockname()[1]
+def serve():
+    c, addr = srv.accept()
+    data = b""
+    while not data.endswith(b"\n"):
+        data += c.recv(100)
+    c.sendall(data.upper())
+    c.close()
+t = threading.Thread(target=serve); t.start()
+cl = socket.create_connection(("127.0.0.1", port))
+cl.sendall(b"hello tcp\n")
+print(cl.recv(100), cl.getpeername()[0])
+t.join()
+EOF`},
+	{"py-udp-loopback", `python3 - <<'EOF'
+import socket
+a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+a.bind(("127.0.0.1", 0))
+b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+b.sendto(b"datagram", a.getsockname())
+data, addr = a.recvfrom(100)
+print(data, addr[0])
+a.sendto(b"reply", addr)
+print(b.recvfrom(100)[0])
+EOF`},
+	{"py-tcp6-loopback", `python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0)); s.listen(); c = socket.create_connection(("::1", s.getsockname()[1])); a, _ = s.accept(); c.sendall(b"six"); print(a.recv(10))'`},
+	{"py-if-nameindex", `python3 -c 'import socket; print(socket.if_nameindex())'`},
+	{"py-getaddrinfo", `python3 -c 'import socket; print(socket.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM)[0][4], socket.getaddrinfo("::1", 80, type=socket.SOCK_STREAM)[0][4][:2])'`},
+	{"py-send-fds", `python3 - <<'EOF'
+import os, socket
+open("/tmp/shared", "w").write("via SCM_RIGHTS\n")
+a, b = socket.socketpair()
+f = os.open("/tmp/shared", os.O_RDONLY)
+r, w = os.pipe()
+socket.send_fds(a, [b"two fds"], [f, w])
+os.close(f); os.close(w)
+msg, fds, flags, _ = socket.recv_fds(b, 100, 4)
+print(msg, len(fds), flags)
+print(os.read(fds[0], 100))
+os.write(fds[1], b"through the passed pipe")
+os.close(fds[1])
+print(os.read(r, 100))
+if os.fork() == 0:
+    c = socket.socket(fileno=os.dup(a.fileno()))
+    socket.send_fds(c, [b"from child"], [os.open("/etc/hostname", os.O_RDONLY)])
+    os._exit(0)
+os.wait()
+msg, fds, _, _ = socket.recv_fds(b, 100, 1)
+print(msg, len(os.read(fds[0], 100)) > 0)
+EOF`},
+	{"py-http-server", `mkdir /tmp/www && printf 'hello over http\n' > /tmp/www/f.txt && cd /tmp/www && python3 -m http.server 38080 --bind 127.0.0.1 2>/dev/null &
+python3 - <<'EOF'
+import time, urllib.request, urllib.error
+for i in range(200):
+    try:
+        r = urllib.request.urlopen("http://127.0.0.1:38080/f.txt")
+        break
+    except OSError:
+        time.sleep(0.05)
+print(r.status, r.read(), r.headers["Content-Length"], r.headers["Content-Type"])
+print(b"f.txt" in urllib.request.urlopen("http://127.0.0.1:38080/").read())
+try:
+    urllib.request.urlopen("http://127.0.0.1:38080/missing")
+except urllib.error.HTTPError as e:
+    print(e.code)
+EOF
+kill $!; wait $!; echo "server $?"`},
+	{"py-asyncio", `python3 - <<'EOF'
+import asyncio, sys
+async def handle(r, w):
+    line = await r.readline()
+    w.write(line.upper()); await w.drain(); w.close(); await w.wait_closed()
+async def main():
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    async def client(i):
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.write(b"msg %d\n" % i); await w.drain()
+        data = await r.read()
+        w.close(); await w.wait_closed()
+        return data
+    print(await asyncio.gather(*(client(i) for i in range(5))))
+    p = await asyncio.create_subprocess_exec("sh", "-c", "cat; echo err >&2; exit 3", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await p.communicate(b"to cat\n")
+    print(p.returncode, out, err)
+    p = await asyncio.create_subprocess_shell("for i in 1 2 3; do echo $i; sleep 0.05; done", stdout=asyncio.subprocess.PIPE)
+    lines = [l async for l in p.stdout]
+    print(lines, await p.wait())
+    try:
+        await asyncio.wait_for(asyncio.sleep(5), 0.1)
+    except asyncio.TimeoutError:
+        print("timeout")
+    srv.close(); await srv.wait_closed()
+asyncio.run(main())
+EOF`},
+	{"py-selectors", `python3 - <<'EOF'
+import os, selectors, socket
+sel = selectors.DefaultSelector()
+print(type(sel).__name__)
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(); srv.setblocking(False)
+sel.register(srv, selectors.EVENT_READ, "accept")
+r, w = os.pipe()
+sel.register(r, selectors.EVENT_READ, "pipe")
+clients = [socket.create_connection(srv.getsockname()) for _ in range(3)]
+os.write(w, b"pipe data")
+got, conns = [], 0
+for c in clients: c.sendall(b"hi")
+while len(got) < 4:
+    for key, ev in sel.select(timeout=5):
+        if key.data == "accept":
+            c, _ = srv.accept(); c.setblocking(False); sel.register(c, selectors.EVENT_READ, "conn"); conns += 1
+        elif key.data == "pipe":
+            got.append(os.read(r, 100)); sel.unregister(r)
+        else:
+            got.append(key.fileobj.recv(100)); sel.unregister(key.fileobj)
+print(conns, sorted(got))
+a, b = socket.socketpair()
+sel.register(a, selectors.EVENT_WRITE)
+print([ev for _, ev in sel.select(0)])
+sel.modify(a, selectors.EVENT_READ)
+print(sel.select(0.05))
+b.close()
+print([ev for _, ev in sel.select(1)], a.recv(10))
+EOF`},
+	{"py-reuseaddr", `python3 - <<'EOF'
+import errno, socket
+def listener(port, reuse):
+    s = socket.socket()
+    if reuse:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port)); s.listen()
+    return s
+s = listener(0, True); port = s.getsockname()[1]
+c = socket.create_connection(("127.0.0.1", port)); a, _ = s.accept()
+a.close(); s.close(); c.close()
+try:
+    listener(port, False)
+    print("rebound without SO_REUSEADDR")
+except OSError as e:
+    print("without:", errno.errorcode[e.errno])
+s2 = listener(port, True)
+print("with: rebound", s2.getsockname()[1] == port)
+try:
+    listener(port, True)
+except OSError as e:
+    print("second listener:", errno.errorcode[e.errno])
+print(s2.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR), s2.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE), s2.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+EOF`},
+	{"py-udp-addresses", `python3 - <<'EOF'
+import socket
+srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); srv.bind(("127.0.0.1", 0))
+senders = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
+for i, s in enumerate(senders):
+    s.bind(("127.0.0.1", 0)); s.sendto(b"from %d" % i, srv.getsockname())
+names = {s.getsockname(): i for i, s in enumerate(senders)}
+for _ in senders:
+    data, addr = srv.recvfrom(100)
+    print(data, names[addr])
+    srv.sendto(data.upper(), addr)
+print([s.recv(100) for s in senders])
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.connect(srv.getsockname())
+c.send(b"0123456789")
+print(srv.recv(4, socket.MSG_PEEK), srv.recvfrom(4)[0])
+c.send(b"x" * 100)
+data, anc, flags, addr = srv.recvmsg(10)
+print(len(data), flags & socket.MSG_TRUNC != 0, addr == c.getsockname())
+c2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c2.bind(("127.0.0.1", 0))
+c2.sendto(b"stranger", c.getsockname())
+c.setblocking(False)
+try:
+    print(c.recv(100))
+except BlockingIOError:
+    print("filtered by connect")
+print(socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"", srv.getsockname()), srv.recvfrom(10)[0])
+EOF`},
+	{"py-ipv6-dualstack", `python3 - <<'EOF'
+import socket
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 0)); s.listen()
+port = s.getsockname()[1]
+for host in ("127.0.0.1", "::1"):
+    c = socket.create_connection((host, port))
+    a, addr = s.accept()
+    print(host, addr[0], a.getsockname()[0], c.getpeername()[0])
+    c.sendall(b"x"); print(a.recv(1))
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::1", 0))
+v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); v.bind(("::1", 0))
+v.sendto(b"udp6", u.getsockname())
+d, addr = u.recvfrom(10)
+print(d, addr[0], addr[1] == v.getsockname()[1], len(addr))
+o = socket.socket(socket.AF_INET6); o.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1); o.bind(("::", 0)); o.listen()
+try:
+    socket.create_connection(("127.0.0.1", o.getsockname()[1]), timeout=2)
+except OSError as e:
+    print("v6only refuses v4:", type(e).__name__)
+print(socket.inet_pton(socket.AF_INET6, "::1"), socket.getaddrinfo("::1", 0, socket.AF_INET6)[0][4][0])
+EOF`},
+	{"py-abstract-unix", `python3 - <<'EOF'
+import os, socket, struct
+srv = socket.socket(socket.AF_UNIX); srv.bind("\0runx-abstract"); srv.listen()
+print(srv.getsockname(), os.path.exists("/tmp/runx-abstract"))
+c = socket.socket(socket.AF_UNIX); c.connect("\0runx-abstract")
+a, addr = srv.accept()
+print(repr(addr), c.getpeername())
+try:
+    socket.socket(socket.AF_UNIX).bind("\0runx-abstract")
+except OSError as e:
+    print("in use:", e.strerror)
+d1 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d1.bind("\0dg-one")
+d2 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d2.bind("\0dg-two")
+d2.sendto(b"to abstract", "\0dg-one")
+print(d1.recvfrom(100))
+d1.sendto(b"back", "\0dg-two")
+print(d2.recvfrom(100))
+d3 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d3.sendto(b"unbound", "\0dg-one")
+print(d1.recvfrom(100))
+sp = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); sp.bind("\0sp"); sp.listen()
+x = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); x.connect("\0sp"); y, _ = sp.accept()
+x.send(b"one"); x.send(b"two")
+print(y.recv(100), y.recv(100))
+a.close(); srv.close()
+try:
+    socket.socket(socket.AF_UNIX).connect("\0runx-abstract")
+except OSError as e:
+    print("after close:", e.strerror)
+EOF`},
+	{"py-so-peercred", `python3 - <<'EOF'
+import os, socket, struct
+def cred(s):
+    pid, uid, gid = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    return pid == os.getpid(), uid, gid
+a, b = socket.socketpair()
+print("socketpair", cred(a), cred(b))
+srv = socket.socket(socket.AF_UNIX); srv.bind("/tmp/pc.sock"); srv.listen()
+c = socket.socket(socket.AF_UNIX); c.connect("/tmp/pc.sock"); s, _ = srv.accept()
+print("server sees client", cred(s), "client sees server", cred(c))
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    k = socket.socket(socket.AF_UNIX); k.connect("/tmp/pc.sock"); os.read(r, 1); os._exit(0)
+s2, _ = srv.accept()
+p, u, g = struct.unpack("3i", s2.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+print("a child", p == pid, u, g)
+os.write(w, b"x"); os.waitpid(pid, 0)
+EOF`},
+}
