@@ -181,6 +181,12 @@ func guestSpec(spec *specs.Spec) ([]byte, error) {
 	root.Path = guestRootfs
 	g.Root = &root
 	g.Hooks = nil // they name host programs (run on the host: not yet)
+	if spec.Process != nil {
+		// The host's LSM policies are not loaded in the guest's kernel.
+		p := *spec.Process
+		p.ApparmorProfile, p.SelinuxLabel = "", ""
+		g.Process = &p
+	}
 	// In the guest the container is the namespace mode's.
 	g.Annotations = map[string]string{}
 	for k, v := range spec.Annotations {
