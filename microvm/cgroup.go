@@ -64,3 +64,22 @@ func removeCgroup(cg *cgroups.Cgroup) error {
 	_ = m.Freeze(cgroups.Thawed)
 	return m.Destroy()
 }
+
+// freeze freezes or thaws every process of the VM: pause and resume.
+func freeze(cg *cgroups.Cgroup, state cgroups.FreezerState) error {
+	m, err := newManager(cg)
+	if err != nil {
+		return err
+	}
+	return m.Freeze(state)
+}
+
+// frozen tells whether the VM's cgroup is frozen.
+func frozen(cg *cgroups.Cgroup) bool {
+	m, err := newManager(cg)
+	if err != nil {
+		return false
+	}
+	st, err := m.GetFreezerState()
+	return err == nil && st == cgroups.Frozen
+}

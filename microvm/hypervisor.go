@@ -2,6 +2,8 @@ package microvm
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"path/filepath"
 
@@ -95,7 +97,11 @@ func (qemu) Boot(cfg *VMConfig) (VM, error) {
 		return nil, err
 	}
 	defer log.Close()
-	const vfsSock, agentSock = "virtiofs.sock", "agent.sock"
+	// virtiofsd names its pid file (in /run/virtiofsd) after the socket's
+	// path as given: each VM's must differ.
+	sum := sha256.Sum256([]byte(cfg.Dir))
+	vfsSock := "virtiofs-" + hex.EncodeToString(sum[:8]) + ".sock"
+	const agentSock = "agent.sock"
 	// QEMU's C virtiofsd has no read-only export: a read-only root is made
 	// read-only by runx in the guest, as on a host (README.md, threat model).
 	vfsArgs := []string{"--socket-path=" + vfsSock, "-o", "source=" + cfg.Rootfs, "-o", "cache=none", "-o", "announce_submounts"}

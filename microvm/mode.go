@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runc/types"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -519,30 +520,43 @@ func (c *container) State() (*isolation.State, error) {
 		st.Status, st.Pid = "stopped", 0
 	case s.Started:
 		st.Status = "running"
+		if cg, err := c.cgroup(); err == nil && frozen(cg) {
+			st.Status = "paused"
+		}
 	default:
 		st.Status = "created"
 	}
 	return &st, nil
 }
 
-// call sends a request to the monitor.
+// call sends a request to the monitor and waits for its answer.
 func (c *container) call(req control) error {
 	nc, err := dialIn(c.dir, "monitor.sock", 5*time.Second)
 	if err != nil {
 		return isolation.ErrNotRunning
 	}
 	defer nc.Close()
-	if err := json.NewEncoder(nc).Encode(req); err != nil {
+	cc := &conn{rw: nc}
+	if err := cc.sendJSON(kindRun, 0, req); err != nil {
 		return err
 	}
-	var rep controlReply
-	if err := json.NewDecoder(nc).Decode(&rep); err != nil {
-		return fmt.Errorf("the VM monitor did not answer: %w", err)
+	for {
+		f, err := cc.recv()
+		if err != nil {
+			return fmt.Errorf("the VM monitor did not answer: %w", err)
+		}
+		if f.kind != kindExit {
+			continue
+		}
+		var ex exitMsg
+		if err := json.Unmarshal(f.payload, &ex); err != nil {
+			return err
+		}
+		if ex.Err != "" {
+			return errors.New(ex.Err)
+		}
+		return nil
 	}
-	if rep.Err != "" {
-		return errors.New(rep.Err)
-	}
-	return nil
 }
 
 func (c *container) Start() error {
@@ -575,6 +589,13 @@ func (c *container) Signal(sig syscall.Signal, all bool) error {
 		// The monitor dies, and the VM with it.
 		return unix.Kill(s.Pid, unix.SIGKILL)
 	}
+	if cg, err := c.cgroup(); err == nil && frozen(cg) {
+		if all {
+			return isolation.ErrPaused
+		}
+		// Pending on the monitor, which forwards it once thawed.
+		return unix.Kill(s.Pid, sig)
+	}
 	if all {
 		return c.call(control{Op: "signal-all", Signal: int(sig)})
 	}
@@ -598,6 +619,9 @@ func (c *container) Delete(force bool) error {
 			return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.id, st.Status)
 		}
 		_ = unix.Kill(s.Pid, unix.SIGKILL)
+		if cg, err := c.cgroup(); err == nil {
+			_ = freeze(cg, cgroups.Thawed) // a paused VM dies once thawed
+		}
 		deadline := time.Now().Add(10 * time.Second)
 		for s.alive() && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
@@ -630,11 +654,6 @@ func (c *container) destroy() error {
 
 var errNotYet = errors.New("not supported in the microvm isolation mode yet")
 
-func (c *container) Exec(*isolation.ExecRequest) (int, error) {
-	return -1, fmt.Errorf("exec: %w", errNotYet)
-}
-func (c *container) Pause() error                       { return fmt.Errorf("pause: %w", errNotYet) }
-func (c *container) Resume() error                      { return fmt.Errorf("resume: %w", errNotYet) }
 func (c *container) Processes() ([]int, error)          { return nil, fmt.Errorf("ps: %w", errNotYet) }
 func (c *container) Update(*specs.LinuxResources) error { return fmt.Errorf("update: %w", errNotYet) }
 func (c *container) Stats() (*types.Stats, error) {
@@ -643,3 +662,129 @@ func (c *container) Stats() (*types.Stats, error) {
 func (c *container) OOMNotify() (<-chan struct{}, error) { return nil, nil }
 
 func killPid(pid int) error { return unix.Kill(pid, unix.SIGKILL) }
+
+// Exec runs runx exec in the guest, through the monitor, with this
+// process's stdio and signals, and returns its exit code.
+func (c *container) Exec(req *isolation.ExecRequest) (int, error) {
+	switch {
+	case req.Process == nil || len(req.Process.Args) == 0:
+		return -1, errors.New("exec: no program to run")
+	case req.Process.Terminal || req.ConsoleSocket != "":
+		return -1, fmt.Errorf("exec --tty: %w", errNotYet)
+	case req.Detach:
+		return -1, fmt.Errorf("exec --detach: %w", errNotYet)
+	case req.PreserveFDs > 0:
+		return -1, fmt.Errorf("exec --preserve-fds: %w", errNotYet)
+	}
+	st, err := c.State()
+	if err != nil {
+		return -1, err
+	}
+	if st.Status == "stopped" {
+		return -1, errors.New("cannot exec in a stopped container")
+	}
+	proc, err := json.Marshal(req.Process)
+	if err != nil {
+		return -1, err
+	}
+	nc, err := dialIn(c.dir, "monitor.sock", 5*time.Second)
+	if err != nil {
+		return -1, isolation.ErrNotRunning
+	}
+	defer nc.Close()
+	cc := &conn{rw: nc}
+	if err := cc.sendJSON(kindRun, 0, control{Op: "exec", Process: proc}); err != nil {
+		return -1, err
+	}
+	go func() {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := os.Stdin.Read(buf)
+			if n > 0 && cc.send(kindStdin, 0, buf[:n]) != nil {
+				return
+			}
+			if err != nil {
+				_ = cc.send(kindEOF, 0, nil)
+				return
+			}
+		}
+	}()
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH)
+	defer signal.Stop(sigs)
+	go func() {
+		for s := range sigs {
+			_ = cc.send(kindSignal, 0, []byte{byte(s.(unix.Signal))})
+		}
+	}()
+	for {
+		f, err := cc.recv()
+		if err != nil {
+			return -1, fmt.Errorf("exec: the VM monitor went away: %w", err)
+		}
+		switch f.kind {
+		case kindStdout:
+			_, _ = os.Stdout.Write(f.payload)
+		case kindStderr:
+			_, _ = os.Stderr.Write(f.payload)
+		case kindExit:
+			var ex exitMsg
+			if err := json.Unmarshal(f.payload, &ex); err != nil {
+				return -1, err
+			}
+			if ex.Err != "" {
+				return -1, errors.New(ex.Err)
+			}
+			ws := unix.WaitStatus(ex.Status)
+			if ws.Signaled() {
+				return 128 + int(ws.Signal()), nil
+			}
+			return ws.ExitStatus(), nil
+		}
+	}
+}
+
+// cgroup is the VM's host cgroup config.
+func (c *container) cgroup() (*cgroups.Cgroup, error) {
+	var cfg monitorConfig
+	b, err := os.ReadFile(filepath.Join(c.dir, "monitor.json"))
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil || cfg.Cgroup == nil {
+		return nil, fmt.Errorf("container %s: %s/monitor.json names no cgroup", c.id, c.dir)
+	}
+	return cfg.Cgroup, nil
+}
+
+// Pause freezes the whole VM (the monitor, QEMU and virtiofsd), as runc
+// freezes a container's processes.
+func (c *container) Pause() error {
+	st, err := c.State()
+	if err != nil {
+		return err
+	}
+	if st.Status != "running" {
+		return isolation.ErrNotRunning
+	}
+	cg, err := c.cgroup()
+	if err != nil {
+		return err
+	}
+	return freeze(cg, cgroups.Frozen)
+}
+
+func (c *container) Resume() error {
+	st, err := c.State()
+	if err != nil {
+		return err
+	}
+	if st.Status != "paused" {
+		return isolation.ErrNotPaused
+	}
+	cg, err := c.cgroup()
+	if err != nil {
+		return err
+	}
+	return freeze(cg, cgroups.Thawed)
+}

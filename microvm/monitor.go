@@ -38,14 +38,13 @@ type monitorConfig struct {
 	Cgroup *cgroups.Cgroup `json:"cgroup"`
 }
 
-// control is a request on the monitor's socket.
+// control is a request on the monitor's socket, in a kindRun frame; the
+// answer is a kindExit frame (exitMsg: Err when it failed). An exec streams
+// the process's stdio in frames on the same connection before its exit.
 type control struct {
-	Op     string `json:"op"` // start, signal, signal-all
-	Signal int    `json:"signal,omitempty"`
-}
-
-type controlReply struct {
-	Err string `json:"err,omitempty"`
+	Op      string `json:"op"` // start, signal, signal-all, exec
+	Signal  int    `json:"signal,omitempty"`
+	Process []byte `json:"process,omitempty"` // exec: the process, as runx exec --process takes it
 }
 
 // Streams of the agent channel the monitor uses.
@@ -66,7 +65,8 @@ type monitor struct {
 	// started is closed once the container's process runs.
 	started chan struct{}
 	initEx  chan exitMsg
-	outputs map[uint32]io.Writer // of the guest commands the monitor runs
+	outputs map[uint32]io.Writer // stdout of the guest commands the monitor runs
+	errputs map[uint32]io.Writer // and their stderr, where it goes elsewhere
 }
 
 func monitorMain(args []string) {
@@ -104,6 +104,7 @@ func exitLike(ws unix.WaitStatus) {
 
 func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	m := &monitor{dir: dir, next: streamFirst, waits: map[uint32]chan exitMsg{},
+		outputs: map[uint32]io.Writer{}, errputs: map[uint32]io.Writer{},
 		started: make(chan struct{}), initEx: make(chan exitMsg, 1)}
 	b, err := os.ReadFile(filepath.Join(dir, "monitor.json"))
 	if err != nil {
@@ -243,6 +244,9 @@ func (m *monitor) readLoop() {
 			} else {
 				m.mu.Lock()
 				w := m.outputs[f.stream]
+				if e := m.errputs[f.stream]; e != nil && f.kind == kindStderr {
+					w = e
+				}
 				m.mu.Unlock()
 				if w != nil {
 					_, _ = w.Write(f.payload)
@@ -352,29 +356,95 @@ func (m *monitor) serveControl(ln net.Listener) {
 		}
 		go func() {
 			defer nc.Close()
-			var req control
-			if err := json.NewDecoder(nc).Decode(&req); err != nil {
+			cc := &conn{rw: nc}
+			f, err := cc.recv()
+			if err != nil || f.kind != kindRun {
 				return
 			}
-			var rep controlReply
+			var req control
+			if err := json.Unmarshal(f.payload, &req); err != nil {
+				return
+			}
+			fail := func(err error) { _ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: err.Error()}) }
 			switch req.Op {
 			case "start":
 				if err := m.start(); err != nil {
-					rep.Err = err.Error()
+					fail(err)
+					return
 				}
 			case "signal":
 				m.forward(unix.Signal(req.Signal))
 			case "signal-all":
 				ex, out := m.runx("kill", "--all", m.cfg.ID, fmt.Sprint(req.Signal))
 				if ex.Status != 0 || ex.Err != "" {
-					rep.Err = out + describe(ex)
+					fail(errors.New(out + describe(ex)))
+					return
 				}
+			case "exec":
+				m.exec(cc, req.Process)
+				return
 			default:
-				rep.Err = "unknown request " + req.Op
+				fail(errors.New("unknown request " + req.Op))
+				return
 			}
-			_ = json.NewEncoder(nc).Encode(rep)
+			_ = cc.sendJSON(kindExit, 0, exitMsg{})
 		}()
 	}
+}
+
+// exec runs runx exec in the guest for a client of the monitor's socket,
+// relaying its stdio and signals both ways, and ends with its status.
+func (m *monitor) exec(cc *conn, process []byte) {
+	m.mu.Lock()
+	s := m.next
+	m.next++
+	if m.outputs == nil {
+		m.outputs = map[uint32]io.Writer{}
+	}
+	m.outputs[s] = frameWriter{cc, kindStdout}
+	m.errputs[s] = frameWriter{cc, kindStderr}
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.outputs, s)
+		delete(m.errputs, s)
+		m.mu.Unlock()
+	}()
+	ch := m.waitFor(s)
+	path := fmt.Sprintf("/run/exec/%d.json", s)
+	if err := m.c.sendJSON(kindRun, s, runRequest{Runx: true, Stdin: true, Files: map[string][]byte{path: process},
+		Argv: []string{"--root", guestState, "exec", "--process", path, m.cfg.ID}}); err != nil {
+		_ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: err.Error()})
+		return
+	}
+	go func() {
+		for {
+			f, err := cc.recv()
+			if err != nil {
+				_ = m.c.send(kindEOF, s, nil)
+				return
+			}
+			switch f.kind {
+			case kindStdin, kindEOF, kindSignal:
+				_ = m.c.send(f.kind, s, f.payload)
+			}
+		}
+	}()
+	ex := <-ch
+	_ = cc.sendJSON(kindExit, 0, ex)
+}
+
+// frameWriter writes what it is given as frames of one kind.
+type frameWriter struct {
+	c    *conn
+	kind byte
+}
+
+func (w frameWriter) Write(p []byte) (int, error) {
+	if err := w.c.send(w.kind, 0, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // syncBuffer collects a command's output.

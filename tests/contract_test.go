@@ -111,10 +111,7 @@ var notApplicable = map[string]map[string]string{
 // notApplicable, every entry here is to go.
 var notYet = map[string]map[string]string{
 	"microvm": {
-		"exec":     "microvm: exec is not built yet (issue 11)",
-		"kill-all": "microvm: kill --all needs a second process, made with exec, which is not built yet (issue 11)",
 		"tty":      "microvm: terminals are not built yet (issue 11)",
-		"pause":    "microvm: pause and resume are not built yet (issue 11)",
 		"ps":       "microvm: ps is not built yet (issue 11)",
 		"events":   "microvm: events --stats is not built yet (issue 11)",
 		"update":   "microvm: update is not built yet (issue 11)",
