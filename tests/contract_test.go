@@ -71,7 +71,8 @@ var contractFeatures = map[string]string{
 	"signals":        "kill by name or number of a process that does not handle the signal, of a created container, of a foreground run: TestKillSignals, TestKillCreated, TestRunForegroundKilledBySignal",
 	"signal-handler": "a signal the container's process handles (a shell's trap), and kill's default TERM: TestKillSignals (TERM), TestKillDefaultIsTERM, TestRunForegroundSignalHandled",
 	"kill-all":       "kill --all reaches every process of the container: TestKillAll",
-	"exec":           "exec: stdio, exit status, env, cwd, user, --process, -d with a pid file, into a created container: TestExec, TestExecIntoCreated (and what needs a second process: TestKillAll, TestPs, TestTerminalExecConsoleSocket, TestBadExecStopped)",
+	"exec":           "exec: stdio, exit status, env, cwd, user, --process, into a created container: TestExec, TestExecIntoCreated (and what needs a second process: TestPs, TestTerminalExecConsoleSocket, TestBadExecStopped)",
+	"exec-detach":    "exec -d with a pid file naming the exec'd process: TestExec/detach-pid-file, TestKillAll",
 	"stdio":          "the stdio given to create is the container process's: TestCreateStdio",
 	"tty":            "process.terminal with --console-socket, for the process and for exec -t: TestTerminalConsoleSocket, TestTerminalExecConsoleSocket",
 	"pause":          "pause stops the process, resume lets it go on, a paused container can be force-deleted: TestPauseResume",
@@ -100,6 +101,7 @@ var notApplicable = map[string]map[string]string{
 		"run":            "unikernel: the workloads are busybox programs whose output and status the test checks (echo, sh -c 'exit N'); a guest's own statuses are checked by TestUnikernelOCIRun and TestUnikernelOCIExitStatuses",
 		"signal-handler": "unikernel: a guest cannot handle a signal: Solo5 has no signal interface, so no guest can trap TERM and end as the test's shell does",
 		"exec":           "unikernel: exec is refused by design: the guest is alone in its address space and the container has no other program to run (README, The unikernel mode)",
+		"exec-detach":    "unikernel: exec is refused by design: the guest is alone in its address space and the container has no other program to run (README, The unikernel mode)",
 		"stdio":          "unikernel: a guest has no stdin (Solo5's console is output only), and the test's process is a shell reading it",
 		"tty":            "unikernel: the test's process is a shell testing that its stdio is a terminal; a guest has only Solo5's console",
 		"pause":          "unikernel: the test watches a counter a shell loop writes into the rootfs; a guest writes only to its block devices",
@@ -111,10 +113,11 @@ var notApplicable = map[string]map[string]string{
 // notApplicable, every entry here is to go.
 var notYet = map[string]map[string]string{
 	"microvm": {
-		"tty":      "microvm: terminals are not built yet (issue 11)",
-		"ps":       "microvm: ps is not built yet (issue 11)",
-		"events":   "microvm: events --stats is not built yet (issue 11)",
-		"update":   "microvm: update is not built yet (issue 11)",
+		"exec-detach": "microvm: exec -d is not built yet: its pid file must name a host process that stands for the guest's (issue 11)",
+		"tty":         "microvm: terminals are not built yet (issue 11)",
+		"ps":          "microvm: ps is not built yet (issue 11)",
+		"events":      "microvm: events --stats is not built yet (issue 11)",
+		"update":      "microvm: update is not built yet (issue 11)",
 	},
 }
 

@@ -142,6 +142,7 @@ func TestExec(t *testing.T) {
 		})
 
 		t.Run("detach-pid-file", func(t *testing.T) {
+			m.require(t, "exec-detach")
 			pidFile := filepath.Join(t.TempDir(), "exec.pid")
 			res := r.ok("exec", "-d", "--pid-file", pidFile, id, "sleep", "1001")
 			if res.stdout != "" {

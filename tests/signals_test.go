@@ -80,7 +80,7 @@ func TestKillDefaultIsTERM(t *testing.T) {
 
 func TestKillAll(t *testing.T) {
 	forEachMode(t, "kill-all", func(t *testing.T, m mode) {
-		m.require(t, "exec") // the second process is an exec's
+		m.require(t, "exec-detach") // the second process is an exec's
 		r := newRuntime(t)
 		b := newBundle(t)
 		m.apply(b)
