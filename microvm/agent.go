@@ -244,6 +244,7 @@ func readFile(p string) string {
 type guestProc struct {
 	stream uint32
 	pid    int
+	sigPid string // a file naming the pid its signals go to
 	stdin  *os.File
 	relay  sync.WaitGroup // stdout and stderr copied out
 	// reaped: a process the monitor waits for without having started it
@@ -293,7 +294,13 @@ func (a *agentState) serve() error {
 			p := a.procs[f.stream]
 			a.mu.Unlock()
 			if p != nil && p.pid > 0 && len(f.payload) == 1 {
-				_ = unix.Kill(p.pid, unix.Signal(f.payload[0]))
+				pid := p.pid
+				if p.sigPid != "" {
+					if n, err := strconv.Atoi(strings.TrimSpace(readFile(p.sigPid))); err == nil && n > 0 {
+						pid = n
+					}
+				}
+				_ = unix.Kill(pid, unix.Signal(f.payload[0]))
 			}
 		case kindReap:
 			var req reapRequest
@@ -334,7 +341,7 @@ func (a *agentState) start(stream uint32, req *runRequest) error {
 	}
 	var files [3]*os.File
 	var parent []*os.File
-	p := &guestProc{stream: stream}
+	p := &guestProc{stream: stream, sigPid: req.SignalPid}
 	if req.Stdin {
 		r, w, err := os.Pipe()
 		if err != nil {
@@ -385,6 +392,27 @@ func (a *agentState) start(stream uint32, req *runRequest) error {
 	p.pid = proc.Pid
 	debugf("stream %d: pid %d runs %q", stream, p.pid, req.Argv)
 	_ = proc.Release() // the reaper waits for it
+	if req.SignalPid == "" {
+		_ = a.c.send(kindStarted, stream, nil)
+	} else {
+		// runx exec writes its pid file once the program runs: started then,
+		// as runc's exec -d returns then.
+		go func() {
+			for i := 0; i < 60000; i++ {
+				if _, err := os.Stat(req.SignalPid); err == nil {
+					_ = a.c.send(kindStarted, stream, nil)
+					return
+				}
+				a.mu.Lock()
+				_, running := a.byPid[p.pid]
+				a.mu.Unlock()
+				if !running {
+					return // its exit frame tells
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
 	a.procs[stream] = p
 	a.byPid[p.pid] = p
 	if ws, ok := a.early[p.pid]; ok {

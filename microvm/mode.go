@@ -53,6 +53,7 @@ func init() {
 	isolation.Register(Mode{})
 	isolation.RegisterEntry("init", agentMain)
 	isolation.RegisterEntry(monitorName, monitorMain)
+	isolation.RegisterEntry(execRelayName, execRelayMain)
 }
 
 // Name implements isolation.Mode.
@@ -664,15 +665,16 @@ func (c *container) OOMNotify() (<-chan struct{}, error) { return nil, nil }
 func killPid(pid int) error { return unix.Kill(pid, unix.SIGKILL) }
 
 // Exec runs runx exec in the guest, through the monitor, with this
-// process's stdio and signals, and returns its exit code.
+// process's stdio and signals, and returns its exit code. With Detach a
+// host process stands for the guest's (the pid file names it, an engine
+// waits for it and signals it): runx again, as runx-vm-exec, relaying as a
+// foreground exec does, and ending as the guest process ended.
 func (c *container) Exec(req *isolation.ExecRequest) (int, error) {
 	switch {
 	case req.Process == nil || len(req.Process.Args) == 0:
 		return -1, errors.New("exec: no program to run")
 	case req.Process.Terminal || req.ConsoleSocket != "":
 		return -1, fmt.Errorf("exec --tty: %w", errNotYet)
-	case req.Detach:
-		return -1, fmt.Errorf("exec --detach: %w", errNotYet)
 	case req.PreserveFDs > 0:
 		return -1, fmt.Errorf("exec --preserve-fds: %w", errNotYet)
 	}
@@ -687,14 +689,98 @@ func (c *container) Exec(req *isolation.ExecRequest) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	nc, err := dialIn(c.dir, "monitor.sock", 5*time.Second)
+	if !req.Detach {
+		ex, err := execRelay(c.dir, proc, nil)
+		if err != nil {
+			return -1, err
+		}
+		ws := unix.WaitStatus(ex.Status)
+		if ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ws.ExitStatus(), nil
+	}
+	f, err := os.CreateTemp(c.dir, "exec-*.json")
 	if err != nil {
-		return -1, isolation.ErrNotRunning
+		return -1, err
+	}
+	_, err = f.Write(proc)
+	f.Close()
+	if err != nil {
+		os.Remove(f.Name())
+		return -1, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return -1, err
+	}
+	defer r.Close()
+	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{execRelayName, c.dir, f.Name()},
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ExtraFiles: []*os.File{w}}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		os.Remove(f.Name())
+		return -1, err
+	}
+	w.Close()
+	b, _ := io.ReadAll(r)
+	if string(b) != "ok" {
+		_ = cmd.Wait()
+		msg := strings.TrimSpace(string(b))
+		if msg == "" {
+			msg = "the exec relay ended before the process ran"
+		}
+		return -1, errors.New(msg)
+	}
+	if req.PidFile != "" {
+		if err := writePidFile(req.PidFile, cmd.Process.Pid); err != nil {
+			_ = cmd.Process.Kill()
+			return -1, err
+		}
+	}
+	return 0, nil
+}
+
+const execRelayName = "runx-vm-exec"
+
+// execRelayMain is a detached exec's host process: runx-vm-exec DIR FILE.
+func execRelayMain(args []string) {
+	unix.CloseOnExec(3)
+	report := os.NewFile(3, "report")
+	if len(args) != 2 {
+		fmt.Fprintln(report, "usage: runx-vm-exec STATE-DIR PROCESS-FILE")
+		os.Exit(2)
+	}
+	proc, err := os.ReadFile(args[1])
+	os.Remove(args[1])
+	if err != nil {
+		fmt.Fprint(report, err.Error())
+		os.Exit(1)
+	}
+	ex, err := execRelay(args[0], proc, func() {
+		fmt.Fprint(report, "ok")
+		report.Close()
+	})
+	if err != nil {
+		fmt.Fprint(report, err.Error())
+		fmt.Fprintf(os.Stderr, "runx: exec: %v\n", err)
+		os.Exit(1)
+	}
+	exitLike(unix.WaitStatus(ex.Status))
+}
+
+// execRelay has the monitor of the VM in dir run process in the guest, and
+// relays this process's stdio and signals until it ends. started, when
+// set, is called once the guest process runs.
+func execRelay(dir string, process []byte, started func()) (exitMsg, error) {
+	nc, err := dialIn(dir, "monitor.sock", 5*time.Second)
+	if err != nil {
+		return exitMsg{}, isolation.ErrNotRunning
 	}
 	defer nc.Close()
 	cc := &conn{rw: nc}
-	if err := cc.sendJSON(kindRun, 0, control{Op: "exec", Process: proc}); err != nil {
-		return -1, err
+	if err := cc.sendJSON(kindRun, 0, control{Op: "exec", Process: process}); err != nil {
+		return exitMsg{}, err
 	}
 	go func() {
 		buf := make([]byte, 32<<10)
@@ -720,26 +806,27 @@ func (c *container) Exec(req *isolation.ExecRequest) (int, error) {
 	for {
 		f, err := cc.recv()
 		if err != nil {
-			return -1, fmt.Errorf("exec: the VM monitor went away: %w", err)
+			return exitMsg{}, fmt.Errorf("exec: the VM monitor went away: %w", err)
 		}
 		switch f.kind {
 		case kindStdout:
 			_, _ = os.Stdout.Write(f.payload)
 		case kindStderr:
 			_, _ = os.Stderr.Write(f.payload)
+		case kindStarted:
+			if started != nil {
+				started()
+				started = nil
+			}
 		case kindExit:
 			var ex exitMsg
 			if err := json.Unmarshal(f.payload, &ex); err != nil {
-				return -1, err
+				return exitMsg{}, err
 			}
 			if ex.Err != "" {
-				return -1, errors.New(ex.Err)
+				return exitMsg{}, errors.New(ex.Err)
 			}
-			ws := unix.WaitStatus(ex.Status)
-			if ws.Signaled() {
-				return 128 + int(ws.Signal()), nil
-			}
-			return ws.ExitStatus(), nil
+			return ex, nil
 		}
 	}
 }

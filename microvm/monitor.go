@@ -67,6 +67,7 @@ type monitor struct {
 	initEx  chan exitMsg
 	outputs map[uint32]io.Writer // stdout of the guest commands the monitor runs
 	errputs map[uint32]io.Writer // and their stderr, where it goes elsewhere
+	clients map[uint32]*conn     // the exec clients of streams, told when their process runs
 }
 
 func monitorMain(args []string) {
@@ -104,7 +105,7 @@ func exitLike(ws unix.WaitStatus) {
 
 func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	m := &monitor{dir: dir, next: streamFirst, waits: map[uint32]chan exitMsg{},
-		outputs: map[uint32]io.Writer{}, errputs: map[uint32]io.Writer{},
+		outputs: map[uint32]io.Writer{}, errputs: map[uint32]io.Writer{}, clients: map[uint32]*conn{},
 		started: make(chan struct{}), initEx: make(chan exitMsg, 1)}
 	b, err := os.ReadFile(filepath.Join(dir, "monitor.json"))
 	if err != nil {
@@ -251,6 +252,13 @@ func (m *monitor) readLoop() {
 				if w != nil {
 					_, _ = w.Write(f.payload)
 				}
+			}
+		case kindStarted:
+			m.mu.Lock()
+			cc := m.clients[f.stream]
+			m.mu.Unlock()
+			if cc != nil {
+				_ = cc.send(kindStarted, 0, nil)
 			}
 		case kindExit:
 			var ex exitMsg
@@ -403,17 +411,20 @@ func (m *monitor) exec(cc *conn, process []byte) {
 	}
 	m.outputs[s] = frameWriter{cc, kindStdout}
 	m.errputs[s] = frameWriter{cc, kindStderr}
+	m.clients[s] = cc
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
 		delete(m.outputs, s)
 		delete(m.errputs, s)
+		delete(m.clients, s)
 		m.mu.Unlock()
 	}()
 	ch := m.waitFor(s)
-	path := fmt.Sprintf("/run/exec/%d.json", s)
+	path, pidFile := fmt.Sprintf("/run/exec/%d.json", s), fmt.Sprintf("/run/exec/%d.pid", s)
 	if err := m.c.sendJSON(kindRun, s, runRequest{Runx: true, Stdin: true, Files: map[string][]byte{path: process},
-		Argv: []string{"--root", guestState, "exec", "--process", path, m.cfg.ID}}); err != nil {
+		SignalPid: pidFile,
+		Argv:      []string{"--root", guestState, "exec", "--process", path, "--pid-file", pidFile, m.cfg.ID}}); err != nil {
 		_ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: err.Error()})
 		return
 	}
@@ -421,7 +432,11 @@ func (m *monitor) exec(cc *conn, process []byte) {
 		for {
 			f, err := cc.recv()
 			if err != nil {
+				// The client is gone (killed, or an engine's exec timed
+				// out): so is its process, as runc's exec'd process would be
+				// were its runtime process killed with it.
 				_ = m.c.send(kindEOF, s, nil)
+				_ = m.c.send(kindSignal, s, []byte{byte(unix.SIGKILL)})
 				return
 			}
 			switch f.kind {

@@ -18,15 +18,16 @@ import (
 // /dev/vhost-vsock; the frames would travel over it unchanged.)
 
 const (
-	kindRun    byte = iota + 1 // monitor -> agent: runRequest (JSON), opens the stream
-	kindStdin                  // monitor -> agent: data for the process's stdin
-	kindEOF                    // monitor -> agent: stdin is closed
-	kindSignal                 // monitor -> agent: one byte, a signal for the process
-	kindStdout                 // agent -> monitor
-	kindStderr                 // agent -> monitor
-	kindExit                   // agent -> monitor: exitMsg (JSON), the stream is over
-	kindReady                  // agent -> monitor, stream 0: the agent runs
-	kindReap                   // monitor -> agent: pid (JSON); exit frame when that guest process ends
+	kindRun     byte = iota + 1 // monitor -> agent: runRequest (JSON), opens the stream
+	kindStdin                   // monitor -> agent: data for the process's stdin
+	kindEOF                     // monitor -> agent: stdin is closed
+	kindSignal                  // monitor -> agent: one byte, a signal for the process
+	kindStdout                  // agent -> monitor
+	kindStderr                  // agent -> monitor
+	kindExit                    // agent -> monitor: exitMsg (JSON), the stream is over
+	kindReady                   // agent -> monitor, stream 0: the agent runs
+	kindReap                    // monitor -> agent: pid (JSON); exit frame when that guest process ends
+	kindStarted                 // agent -> monitor (and on to an exec's client): the stream's process runs
 )
 
 // maxPayload bounds a frame: the stdio relay sends at most this at a time.
@@ -46,6 +47,9 @@ type runRequest struct {
 	Stdin bool     `json:"stdin,omitempty"` // the process gets a stdin pipe (else /dev/null)
 	// Files are written (made with their directories) before it starts.
 	Files map[string][]byte `json:"files,omitempty"`
+	// SignalPid names a file holding the pid that signals for the stream
+	// go to (runx exec's --pid-file: the exec'd process, not runx).
+	SignalPid string `json:"signalPid,omitempty"`
 }
 
 // exitMsg ends a stream: the process's wait status, or an error starting it.
