@@ -29,7 +29,7 @@ python3 -c 'import sys; print(open("/proc/self/cmdline").read().split("\0")[:-1]
 cat /proc/self/environ | tr '\0' '\n' | sort | head -3`},
 	{"ps-o-stat", `sleep 5 & s1=$!; sh -c 'sleep 5' & s2=$!
 while [ "$(ps -e -o comm= | grep -c '^sleep$')" -lt 2 ]; do sleep 0.05; done; sleep 0.1; ps -o pid,ppid,stat,comm; ps -o pid,pgid,sid,comm -p $$
-ps -o stat= -p 1; ps -e -o comm= | sort | uniq -c | awk '{print $2 "_" $1}'
+ps -o stat= -p 1; comms=$(ps -e -o comm=); echo "$comms" | sort | uniq -c | awk '{print $2 "_" $1}'
 kill -0 $s1 && echo alive; kill $s1; wait $s1; echo "killed $?"; kill -0 $s1 2>/dev/null; echo "gone $?"
 pkill -P $s2 sleep; wait $s2; echo "child of sh killed $?"`},
 	// Found and fixed: /proc/PID/comm after prctl(PR_SET_NAME) in a dynamic program.
