@@ -55,7 +55,7 @@ engines: build
 	@bash tests/engines/podman-docker/run.sh $(CURDIR)/runx
 	@bash tests/engines/containerd/run.sh $(CURDIR)/runx
 
-bench: deps build
+bench: deps build microvm-kernel
 	@bash tests/bench/run.sh $(CURDIR)/runx -n 30 -order rotate
 
 # Every test: the static checks, unit, integration against the built binary,

@@ -141,7 +141,7 @@ func defaultCases(runx, peer, peerLabel string, sb sandboxOpts) []Case {
 			Prepare: guests.build,
 			Measure: measureRun,
 		},
-	}, sandboxCases(runx, sb)...)
+	}, append(sandboxCases(runx, sb), microvmCases(runx)...)...)
 }
 
 // measureRun times the whole lifecycle of a short container. In the
