@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/runx-dev/runx/internal/exitlike"
 	"github.com/runx-dev/runx/isolation"
 	"github.com/runx-dev/runx/unikernel"
 )
@@ -59,7 +60,7 @@ func runSpt(prog string, args []string) {
 		sptFail(prog, err)
 	}
 	t.Close()
-	unikernel.ExitLike(unikernel.Wait(pid))
+	exitlike.Exit(unikernel.Wait(pid))
 }
 
 func sptFail(prog string, err error) {

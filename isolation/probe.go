@@ -3,6 +3,8 @@ package isolation
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -76,11 +78,42 @@ func KVM() (bool, string) {
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		s := string(b)
 		switch {
-		case strings.Contains(s, " hypervisor") && !strings.Contains(s, " vmx") && !strings.Contains(s, " svm"):
+		case strings.Contains(s, " hypervisor") && !HardwareVirt():
 			kind = "KVM without VMX/SVM in the guest CPU (nested or paravirtualized, e.g. PVM): slow guest kernel"
 		case strings.Contains(s, " hypervisor"):
 			kind = "nested KVM"
 		}
 	}
 	return true, fmt.Sprintf("/dev/kvm API version %d, %s", v, kind)
+}
+
+// HardwareVirt tells whether the CPU flags show VMX or SVM: hardware
+// virtualization a KVM guest can use (a nested PVM /dev/kvm has neither).
+func HardwareVirt() bool {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "flags" {
+			for _, f := range strings.Fields(v) {
+				if f == "vmx" || f == "svm" {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return false
+}
+
+// WritePidFile writes pid to path (--pid-file) atomically: a reader never
+// sees a partial file.
+func WritePidFile(path string, pid int) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path))
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("--pid-file %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("--pid-file %s: %w", path, err)
+	}
+	return nil
 }

@@ -3,13 +3,13 @@ package libct
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/runx-dev/runx/isolation"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
@@ -320,19 +320,10 @@ func terminate(p *libcontainer.Process) {
 	_, _ = p.Wait()
 }
 
-// writePidFile writes the pid atomically: a reader never sees a partial file.
 func writePidFile(path string, p *libcontainer.Process) error {
 	pid, err := p.Pid()
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path))
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
-		return fmt.Errorf("--pid-file %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("--pid-file %s: %w", path, err)
-	}
-	return nil
+	return isolation.WritePidFile(path, pid)
 }

@@ -150,14 +150,28 @@ func (qemu) Boot(cfg *VMConfig) (VM, error) {
 	return v, nil
 }
 
-// dialIn connects to the unix socket name in dir, however long dir's path.
-func dialIn(dir, name string, timeout time.Duration) (net.Conn, error) {
+// inDir calls f with a short path to name in dir, however long dir's path
+// (a unix socket's address holds 107 bytes): through the directory's
+// /proc/self/fd link, open while f runs.
+func inDir(dir, name string, f func(path string) error) error {
 	d, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer unix.Close(d)
-	return net.DialTimeout("unix", fmt.Sprintf("/proc/self/fd/%d/%s", d, name), timeout)
+	return f(fmt.Sprintf("/proc/self/fd/%d/%s", d, name))
+}
+
+// dialIn connects to the unix socket name in dir.
+func dialIn(dir, name string, timeout time.Duration) (c net.Conn, err error) {
+	err = inDir(dir, name, func(p string) error { c, err = net.DialTimeout("unix", p, timeout); return err })
+	return c, err
+}
+
+// listenIn listens on the unix socket name in dir.
+func listenIn(dir, name string) (l net.Listener, err error) {
+	err = inDir(dir, name, func(p string) error { l, err = net.Listen("unix", p); return err })
+	return l, err
 }
 
 // waitPath waits for a daemon's socket to appear.

@@ -14,16 +14,19 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/runc/libcontainer/system"
 	"github.com/opencontainers/runc/types"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/runx-dev/runx/internal/exitlike"
 	"github.com/runx-dev/runx/isolation"
 )
 
@@ -85,25 +88,10 @@ func autoAccel() (string, string) {
 	if _, err := os.Stat("/dev/kvm"); err != nil {
 		return "tcg", "no /dev/kvm"
 	}
-	if !hasVirtFlags() {
+	if !isolation.HardwareVirt() {
 		return "tcg", "/dev/kvm without VMX or SVM in the CPU flags (a nested PVM /dev/kvm cannot run a Linux guest)"
 	}
 	return "kvm", "/dev/kvm with hardware virtualization"
-}
-
-func hasVirtFlags() bool {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "flags" {
-			for _, f := range strings.Fields(v) {
-				if f == "vmx" || f == "svm" {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	return false
 }
 
 // vmSettings reads the VM's size, kernel and accelerator from the spec.
@@ -198,7 +186,7 @@ func guestSpec(spec *specs.Spec) ([]byte, error) {
 	}
 	var mounts []specs.Mount
 	for _, m := range spec.Mounts {
-		if m.Type == "bind" || slicesContain(m.Options, "bind") || slicesContain(m.Options, "rbind") {
+		if m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind") {
 			continue // host paths: shared mounts are not done yet
 		}
 		mounts = append(mounts, m)
@@ -218,15 +206,6 @@ func guestSpec(spec *specs.Spec) ([]byte, error) {
 		g.Linux = &l
 	}
 	return json.Marshal(&g)
-}
-
-func slicesContain(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Create implements isolation.Mode.
@@ -332,7 +311,7 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 		return fail(err)
 	}
 	if req.PidFile != "" {
-		if err := writePidFile(req.PidFile, st.Pid); err != nil {
+		if err := isolation.WritePidFile(req.PidFile, st.Pid); err != nil {
 			_ = mon.Process.Kill()
 			_ = mon.Wait()
 			return fail(err)
@@ -352,7 +331,7 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	// Foreground: the container's status is the monitor's, and signals to
 	// runx run are the container's.
 	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH)
+	signal.Notify(sigs, forwarded...)
 	go func() {
 		for s := range sigs {
 			_ = mon.Process.Signal(s)
@@ -380,16 +359,24 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 // startMonitor starts runx as the VM's monitor with this process's stdio,
 // and waits for it to report the container created.
 func startMonitor(dir string) (*exec.Cmd, error) {
+	return startReporting([]string{monitorName, dir}, "the VM monitor ended before the container was created")
+}
+
+// startReporting starts runx as one of its microvm helpers (argv[0] names
+// it), with this process's stdio and a pipe as fd 3 on which the helper
+// writes "ok", or why not, and closes it; on anything but "ok" the helper is
+// killed and the error is what it wrote, else ended.
+func startReporting(argv []string, ended string) (*exec.Cmd, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{monitorName, dir},
+	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: argv,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ExtraFiles: []*os.File{w}}
 	if err := cmd.Start(); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("starting the VM monitor: %w", err)
+		return nil, fmt.Errorf("starting %s: %w", argv[0], err)
 	}
 	w.Close()
 	b, _ := io.ReadAll(r)
@@ -398,7 +385,7 @@ func startMonitor(dir string) (*exec.Cmd, error) {
 		_ = cmd.Wait()
 		msg := strings.TrimSpace(string(b))
 		if msg == "" {
-			msg = "the VM monitor ended before the container was created"
+			msg = ended
 		}
 		return nil, errors.New(msg)
 	}
@@ -412,14 +399,6 @@ func writeJSON(path string, v any) error {
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-func writePidFile(path string, pid int) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
@@ -474,23 +453,14 @@ func (c *container) saveState(st *isolation.State) error {
 	return writeJSON(filepath.Join(c.dir, "state.json"), &s)
 }
 
-// startTime is field 22 of /proc/PID/stat, 0 when the process is gone.
+// startTime is the process's start time (clock ticks after boot), 0 when it
+// is gone.
 func startTime(pid int) uint64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := system.Stat(pid)
 	if err != nil {
 		return 0
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return 0
-	}
-	n, _ := strconv.ParseUint(f[19], 10, 64)
-	return n
+	return st.StartTime
 }
 
 // alive tells whether the monitor still runs (and is not a zombie).
@@ -498,15 +468,8 @@ func (s *savedState) alive() bool {
 	if s.Pid <= 0 {
 		return false
 	}
-	st := startTime(s.Pid)
-	if st == 0 || st != s.MonitorStart {
-		return false
-	}
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.Pid))
-	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && len(b) > i+2 && b[i+2] == 'Z' {
-		return false
-	}
-	return true
+	st, err := system.Stat(s.Pid)
+	return err == nil && st.StartTime == s.MonitorStart && st.State != system.Zombie && st.State != system.Dead
 }
 
 func (c *container) State() (*isolation.State, error) {
@@ -634,9 +597,8 @@ func (c *container) Delete(force bool) error {
 // destroy kills what may be left of the VM, removes its cgroup and the
 // state.
 func (c *container) destroy() error {
-	var cfg monitorConfig
-	if b, err := os.ReadFile(filepath.Join(c.dir, "monitor.json")); err == nil && json.Unmarshal(b, &cfg) == nil && cfg.Cgroup != nil {
-		if err := removeCgroup(cfg.Cgroup); err != nil {
+	if cg, err := c.cgroup(); err == nil {
+		if err := removeCgroup(cg); err != nil {
 			return fmt.Errorf("container %s: removing the VM's cgroup: %w", c.id, err)
 		}
 	}
@@ -710,30 +672,13 @@ func (c *container) Exec(req *isolation.ExecRequest) (int, error) {
 		os.Remove(f.Name())
 		return -1, err
 	}
-	r, w, err := os.Pipe()
+	cmd, err := startReporting([]string{execRelayName, c.dir, f.Name()}, "the exec relay ended before the process ran")
 	if err != nil {
+		os.Remove(f.Name()) // the relay removes it once read
 		return -1, err
-	}
-	defer r.Close()
-	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{execRelayName, c.dir, f.Name()},
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ExtraFiles: []*os.File{w}}
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		os.Remove(f.Name())
-		return -1, err
-	}
-	w.Close()
-	b, _ := io.ReadAll(r)
-	if string(b) != "ok" {
-		_ = cmd.Wait()
-		msg := strings.TrimSpace(string(b))
-		if msg == "" {
-			msg = "the exec relay ended before the process ran"
-		}
-		return -1, errors.New(msg)
 	}
 	if req.PidFile != "" {
-		if err := writePidFile(req.PidFile, cmd.Process.Pid); err != nil {
+		if err := isolation.WritePidFile(req.PidFile, cmd.Process.Pid); err != nil {
 			_ = cmd.Process.Kill()
 			return -1, err
 		}
@@ -766,7 +711,7 @@ func execRelayMain(args []string) {
 		fmt.Fprintf(os.Stderr, "runx: exec: %v\n", err)
 		os.Exit(1)
 	}
-	exitLike(unix.WaitStatus(ex.Status))
+	exitlike.Exit(syscall.WaitStatus(ex.Status))
 }
 
 // execRelay has the monitor of the VM in dir run process in the guest, and
@@ -782,21 +727,9 @@ func execRelay(dir string, process []byte, started func()) (exitMsg, error) {
 	if err := cc.sendJSON(kindRun, 0, control{Op: "exec", Process: process}); err != nil {
 		return exitMsg{}, err
 	}
-	go func() {
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := os.Stdin.Read(buf)
-			if n > 0 && cc.send(kindStdin, 0, buf[:n]) != nil {
-				return
-			}
-			if err != nil {
-				_ = cc.send(kindEOF, 0, nil)
-				return
-			}
-		}
-	}()
+	go relayStdin(cc, 0)
 	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH)
+	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 	go func() {
 		for s := range sigs {

@@ -10,9 +10,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/opencontainers/cgroups"
+	"github.com/runx-dev/runx/internal/exitlike"
 
 	"golang.org/x/sys/unix"
 )
@@ -88,19 +90,7 @@ func monitorMain(args []string) {
 		fmt.Fprintf(os.Stderr, "runx: microvm: %v\n", err)
 		os.Exit(1)
 	}
-	exitLike(status)
-}
-
-// exitLike ends the monitor as the container's process ended.
-func exitLike(ws unix.WaitStatus) {
-	if ws.Signaled() {
-		sig := ws.Signal()
-		signal.Reset(sig)
-		_ = unix.Kill(os.Getpid(), sig)
-		time.Sleep(100 * time.Millisecond)
-		os.Exit(128 + int(sig))
-	}
-	os.Exit(ws.ExitStatus())
+	exitlike.Exit(syscall.WaitStatus(status)) // as the container's process ended
 }
 
 func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
@@ -119,7 +109,7 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	}
 	// Signals for the container: forwarded once it runs.
 	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH)
+	signal.Notify(sigs, forwarded...)
 	signal.Ignore(unix.SIGPIPE)
 
 	vm, err := qemu{}.Boot(&m.cfg.VM)
@@ -143,7 +133,7 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 		Files: map[string][]byte{guestBundle + "/config.json": m.cfg.GuestSpec}}); err != nil {
 		return 0, err
 	}
-	go m.relayStdin()
+	go relayStdin(m.c, streamCreate)
 	ex := <-created
 	if ex.Err != "" || unix.WaitStatus(ex.Status).ExitStatus() != 0 {
 		return 0, fmt.Errorf("creating the container in the guest failed (%s)", describe(ex))
@@ -278,22 +268,24 @@ func (m *monitor) readLoop() {
 	}
 }
 
-// relayStdin copies the monitor's stdin to the container's.
-func (m *monitor) relayStdin() {
+// relayStdin copies this process's stdin to a stream's, then closes it.
+func relayStdin(c *conn, stream uint32) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := os.Stdin.Read(buf)
-		if n > 0 {
-			if m.c.send(kindStdin, streamCreate, buf[:n]) != nil {
-				return
-			}
+		if n > 0 && c.send(kindStdin, stream, buf[:n]) != nil {
+			return
 		}
 		if err != nil {
-			_ = m.c.send(kindEOF, streamCreate, nil)
+			_ = c.send(kindEOF, stream, nil)
 			return
 		}
 	}
 }
+
+// forwarded are the signals the monitor, a foreground run and an exec's
+// host process pass on to the guest process they stand for.
+var forwarded = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
 
 // waitFor registers for stream's exit; call before the stream can end.
 func (m *monitor) waitFor(stream uint32) chan exitMsg {
@@ -304,25 +296,38 @@ func (m *monitor) waitFor(stream uint32) chan exitMsg {
 	return ch
 }
 
+// newStream opens a stream whose output goes to stdout and stderr (nil: with
+// stdout) and whose start is told to client (nil: nobody); end forgets it.
+func (m *monitor) newStream(stdout, stderr io.Writer, client *conn) (s uint32, exited chan exitMsg, end func()) {
+	m.mu.Lock()
+	s = m.next
+	m.next++
+	m.outputs[s] = stdout
+	if stderr != nil {
+		m.errputs[s] = stderr
+	}
+	if client != nil {
+		m.clients[s] = client
+	}
+	m.mu.Unlock()
+	return s, m.waitFor(s), func() {
+		m.mu.Lock()
+		delete(m.outputs, s)
+		delete(m.errputs, s)
+		delete(m.clients, s)
+		m.mu.Unlock()
+	}
+}
+
 // runx runs a runx command in the guest and returns its status and output.
 func (m *monitor) runx(args ...string) (exitMsg, string) {
-	m.mu.Lock()
-	s := m.next
-	m.next++
 	var out syncBuffer
-	if m.outputs == nil {
-		m.outputs = map[uint32]io.Writer{}
-	}
-	m.outputs[s] = &out
-	m.mu.Unlock()
-	ch := m.waitFor(s)
+	s, exited, end := m.newStream(&out, nil, nil)
+	defer end()
 	if err := m.c.sendJSON(kindRun, s, runRequest{Runx: true, Argv: append([]string{"--root", guestState}, args...)}); err != nil {
 		return exitMsg{Status: 1 << 8, Err: err.Error()}, ""
 	}
-	ex := <-ch
-	m.mu.Lock()
-	delete(m.outputs, s)
-	m.mu.Unlock()
+	ex := <-exited
 	return ex, out.String()
 }
 
@@ -403,24 +408,8 @@ func (m *monitor) serveControl(ln net.Listener) {
 // exec runs runx exec in the guest for a client of the monitor's socket,
 // relaying its stdio and signals both ways, and ends with its status.
 func (m *monitor) exec(cc *conn, process []byte) {
-	m.mu.Lock()
-	s := m.next
-	m.next++
-	if m.outputs == nil {
-		m.outputs = map[uint32]io.Writer{}
-	}
-	m.outputs[s] = frameWriter{cc, kindStdout}
-	m.errputs[s] = frameWriter{cc, kindStderr}
-	m.clients[s] = cc
-	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		delete(m.outputs, s)
-		delete(m.errputs, s)
-		delete(m.clients, s)
-		m.mu.Unlock()
-	}()
-	ch := m.waitFor(s)
+	s, ch, end := m.newStream(frameWriter{cc, kindStdout}, frameWriter{cc, kindStderr}, cc)
+	defer end()
 	path, pidFile := fmt.Sprintf("/run/exec/%d.json", s), fmt.Sprintf("/run/exec/%d.pid", s)
 	if err := m.c.sendJSON(kindRun, s, runRequest{Runx: true, Stdin: true, Files: map[string][]byte{path: process},
 		SignalPid: pidFile,
@@ -479,15 +468,4 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(b.buf)
-}
-
-// listenIn listens on the unix socket name in dir, however long dir's path
-// (through the directory's /proc/self/fd link, as dialIn).
-func listenIn(dir, name string) (net.Listener, error) {
-	d, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(d)
-	return net.Listen("unix", fmt.Sprintf("/proc/self/fd/%d/%s", d, name))
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -248,30 +247,4 @@ func Wait(pid int) syscall.WaitStatus {
 			return ws
 		}
 	}
-}
-
-// ExitLike ends the calling process the way the guest ended: the same exit
-// code, or death by the same signal (so a shell sees 128+n, as upstream).
-func ExitLike(ws syscall.WaitStatus) {
-	if ws.Exited() {
-		os.Exit(ws.ExitStatus())
-	}
-	if ws.Signaled() {
-		dieBy(ws.Signal())
-	}
-	os.Exit(1)
-}
-
-// dieBy ends the process by sig with its default action, without a core
-// dump: Go's own handlers are bypassed (it keeps one for SIGSYS and the like).
-func dieBy(sig syscall.Signal) {
-	runtime.LockOSThread()
-	_ = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
-	var dfl [4]uintptr // struct kernel_sigaction with SIG_DFL
-	syscall.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
-	var set [2]uint32
-	set[(sig-1)/32] = 1 << ((sig - 1) % 32)
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
-	_ = unix.Tgkill(os.Getpid(), unix.Gettid(), sig)
-	os.Exit(128 + int(sig))
 }

@@ -81,7 +81,7 @@ type Sample struct {
 // append a Case with its own Runtimes list, e.g.
 //
 //	{Name: "run-sandbox", Runtimes: []Runtime{
-//		{Label: "runx-sandbox", Argv: []string{runx}, EditConfig: setAnnotation(...)},
+//		{Label: "runx-sandbox", Argv: []string{runx}, EditConfig: withIsolation("sandbox")},
 //		{Label: "runsc", Argv: []string{"/usr/local/bin/runsc"}}}, ...}
 //
 // Cases whose runtime binaries are missing are skipped with a note. The
@@ -93,14 +93,6 @@ func defaultCases(runx, peer, peerLabel string, sb sandboxOpts) []Case {
 		{Label: peerLabel, Argv: []string{peer}},
 	}
 	guests := unikernelGuests()
-	unikernel := func(cfg map[string]any) {
-		ann, _ := cfg["annotations"].(map[string]any)
-		if ann == nil {
-			ann = map[string]any{}
-			cfg["annotations"] = ann
-		}
-		ann["dev.runx.isolation"] = "unikernel"
-	}
 	return append([]Case{
 		{
 			Name:     "run",
@@ -134,7 +126,7 @@ func defaultCases(runx, peer, peerLabel string, sb sandboxOpts) []Case {
 			Desc:   "runx run of a unikernel bundle (hello) beside runx run of /bin/true in namespace mode, each then delete --force",
 			Bundle: []string{"/bin/true"},
 			Runtimes: []Runtime{
-				{Label: "runx-unikernel", Argv: []string{runx}, EditConfig: unikernel,
+				{Label: "runx-unikernel", Argv: []string{runx}, EditConfig: withIsolation("unikernel"),
 					Args: []string{"/hello.spt"}, Files: map[string]string{"/hello.spt": guests.hello}},
 				{Label: "runx-namespace", Argv: []string{runx}},
 			},
@@ -142,6 +134,18 @@ func defaultCases(runx, peer, peerLabel string, sb sandboxOpts) []Case {
 			Measure: measureRun,
 		},
 	}, append(sandboxCases(runx, sb), microvmCases(runx)...)...)
+}
+
+// withIsolation edits a config.json to run in runx's isolation mode mode.
+func withIsolation(mode string) func(cfg map[string]any) {
+	return func(cfg map[string]any) {
+		ann, _ := cfg["annotations"].(map[string]any)
+		if ann == nil {
+			ann = map[string]any{}
+			cfg["annotations"] = ann
+		}
+		ann["dev.runx.isolation"] = mode
+	}
 }
 
 // measureRun times the whole lifecycle of a short container. In the

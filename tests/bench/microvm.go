@@ -7,16 +7,8 @@ package main
 // guest init in under 125 ms with under 5 MiB of VMM memory; Kata
 // Containers with QEMU takes about 0.5-1 s per pod on real KVM.
 func microvmCases(runx string) []Case {
-	microvm := func(cfg map[string]any) {
-		ann, _ := cfg["annotations"].(map[string]any)
-		if ann == nil {
-			ann = map[string]any{}
-			cfg["annotations"] = ann
-		}
-		ann["dev.runx.isolation"] = "microvm"
-	}
 	runtimes := []Runtime{
-		{Label: "runx-microvm", Argv: []string{runx}, EditConfig: microvm},
+		{Label: "runx-microvm", Argv: []string{runx}, EditConfig: withIsolation("microvm")},
 		{Label: "runx-namespace", Argv: []string{runx}},
 	}
 	return []Case{

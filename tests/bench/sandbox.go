@@ -31,16 +31,8 @@ const (
 // runx-sandbox/runx-namespace. runsc is Optional: when it is missing or its
 // first run fails, the case goes on without it and the report says why.
 func sandboxCases(runx string, o sandboxOpts) []Case {
-	sandbox := func(cfg map[string]any) {
-		ann, _ := cfg["annotations"].(map[string]any)
-		if ann == nil {
-			ann = map[string]any{}
-			cfg["annotations"] = ann
-		}
-		ann["dev.runx.isolation"] = "sandbox"
-	}
 	runtimes := []Runtime{
-		{Label: "runx-sandbox", Argv: []string{runx}, EditConfig: sandbox},
+		{Label: "runx-sandbox", Argv: []string{runx}, EditConfig: withIsolation("sandbox")},
 		{Label: "runsc", Argv: append([]string{o.runsc}, strings.Fields(o.runscFlags)...), Optional: true},
 		{Label: "runx-namespace", Argv: []string{runx}},
 	}
