@@ -1,14 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/opencontainers/runc/libcontainer/system"
+	"github.com/runx-dev/runx/isolation"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 )
 
 var psCommand = &cli.Command{
@@ -40,6 +47,14 @@ var psCommand = &cli.Command{
 			}
 			return json.NewEncoder(os.Stdout).Encode(pids)
 		}
+		if t, ok := ct.(isolation.ProcessTabler); ok {
+			out, err := t.ProcessTable(c.Args().Slice()[1:])
+			if err != nil {
+				return err
+			}
+			fmt.Print(out)
+			return nil
+		}
 		return psTable(pids, c.Args().Slice()[1:])
 	},
 }
@@ -50,6 +65,13 @@ func psTable(pids []int, psArgs []string) error {
 		psArgs = []string{"-ef"}
 	}
 	out, err := exec.Command("ps", psArgs...).Output()
+	if errors.Is(err, exec.ErrNotFound) && slices.Equal(psArgs, []string{"-ef"}) {
+		// No ps program (a microvm guest has none): the same table from /proc.
+		return procTable(pids)
+	}
+	if errors.Is(err, exec.ErrNotFound) {
+		return fmt.Errorf("ps %s: there is no ps program here to take options (runx ps ID alone prints the table itself)", strings.Join(psArgs, " "))
+	}
 	if err != nil {
 		return fmt.Errorf("ps %s: %w", strings.Join(psArgs, " "), err)
 	}
@@ -76,6 +98,73 @@ func psTable(pids []int, psArgs []string) error {
 		if p, err := strconv.Atoi(f[pidCol]); err == nil && in[p] {
 			fmt.Println(l)
 		}
+	}
+	return nil
+}
+
+// procTable prints pids as ps -ef does, read from /proc: UID, PID, PPID, C
+// (CPU use in percent), STIME, TTY, TIME and CMD.
+func procTable(pids []int) error {
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil {
+		return err
+	}
+	boot := time.Now().Add(-time.Duration(si.Uptime) * time.Second)
+	const hz = 100 // USER_HZ
+	fmt.Printf("%-8s %7s %7s %2s %5s %-8s %8s %s\n", "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD")
+	for _, pid := range pids {
+		st, err := system.Stat(pid)
+		if err != nil {
+			continue // gone since
+		}
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// After the command's closing parenthesis: state ppid pgrp session tty_nr ... utime(12) stime(13).
+		f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		tty, _ := strconv.Atoi(f[4])
+		ut, _ := strconv.ParseUint(f[11], 10, 64)
+		stt, _ := strconv.ParseUint(f[12], 10, 64)
+		cpu := time.Duration(ut+stt) * time.Second / hz
+		started := boot.Add(time.Duration(st.StartTime) * time.Second / hz)
+		c := 0
+		if life := time.Since(started); life > 0 {
+			c = int(cpu * 100 / life)
+		}
+		ttyName := "?"
+		if tty != 0 {
+			ttyName = fmt.Sprintf("pts/%d", unix.Minor(uint64(tty)))
+		}
+		stime := started.Format("15:04")
+		if time.Since(started) > 24*time.Hour {
+			stime = started.Format("Jan02")
+		}
+		cmd := st.Name
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && len(b) > 0 {
+			cmd = strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+		} else {
+			cmd = "[" + cmd + "]"
+		}
+		uid := "?"
+		if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+			for _, l := range strings.Split(string(status), "\n") {
+				if v, ok := strings.CutPrefix(l, "Uid:"); ok {
+					if u := strings.Fields(v); len(u) > 0 {
+						uid = u[0]
+					}
+				}
+			}
+		}
+		if uid == "0" {
+			uid = "root"
+		}
+		t := int(cpu / time.Second)
+		fmt.Printf("%-8s %7d %7d %2d %5s %-8s %02d:%02d:%02d %s\n", uid, pid, ppid, c, stime, ttyName, t/3600, t/60%60, t%60, cmd)
 	}
 	return nil
 }

@@ -113,6 +113,12 @@ type Container interface {
 	OOMNotify() (<-chan struct{}, error)
 }
 
+// ProcessTabler is a container whose ps table is not the host's ps over its
+// Processes: the microvm mode's processes are the guest's, with guest pids.
+type ProcessTabler interface {
+	ProcessTable(psArgs []string) (string, error)
+}
+
 // Errors whose wording the containerd shim and other engines match on.
 var (
 	ErrNotExist   = errors.New("container does not exist")

@@ -493,34 +493,63 @@ func (c *container) State() (*isolation.State, error) {
 	return &st, nil
 }
 
-// call sends a request to the monitor and waits for its answer.
-func (c *container) call(req control) error {
+// call sends a request to the monitor and waits for its answer: what it
+// wrote on stdout, or an error with what it wrote on stderr.
+func (c *container) call(req control) (string, error) {
 	nc, err := dialIn(c.dir, "monitor.sock", 5*time.Second)
 	if err != nil {
-		return isolation.ErrNotRunning
+		return "", isolation.ErrNotRunning
 	}
 	defer nc.Close()
 	cc := &conn{rw: nc}
 	if err := cc.sendJSON(kindRun, 0, req); err != nil {
-		return err
+		return "", err
 	}
+	var out, errOut []byte
 	for {
 		f, err := cc.recv()
 		if err != nil {
-			return fmt.Errorf("the VM monitor did not answer: %w", err)
+			return "", fmt.Errorf("the VM monitor did not answer: %w", err)
 		}
-		if f.kind != kindExit {
-			continue
+		switch f.kind {
+		case kindStdout:
+			out = append(out, f.payload...)
+		case kindStderr:
+			errOut = append(errOut, f.payload...)
+		case kindExit:
+			var ex exitMsg
+			if err := json.Unmarshal(f.payload, &ex); err != nil {
+				return "", err
+			}
+			if ex.Err != "" {
+				return "", errors.New(ex.Err)
+			}
+			if ex.Status != 0 {
+				msg := strings.TrimPrefix(strings.TrimSpace(string(errOut)), "runx: ")
+				if msg == "" {
+					msg = "in the guest: " + describe(ex)
+				}
+				return "", errors.New(msg)
+			}
+			return string(out), nil
 		}
-		var ex exitMsg
-		if err := json.Unmarshal(f.payload, &ex); err != nil {
-			return err
-		}
-		if ex.Err != "" {
-			return errors.New(ex.Err)
-		}
-		return nil
 	}
+}
+
+// guest runs a runx command on the container in its VM (one of
+// guestCommands) and returns its stdout.
+func (c *container) guest(input []byte, args ...string) (string, error) {
+	s, err := c.load()
+	if err != nil {
+		return "", err
+	}
+	if !s.alive() {
+		return "", isolation.ErrNotRunning
+	}
+	if cg, err := c.cgroup(); err == nil && frozen(cg) {
+		return "", isolation.ErrPaused // the guest cannot answer
+	}
+	return c.call(control{Op: "runx", Args: args, Input: input})
 }
 
 func (c *container) Start() error {
@@ -534,7 +563,7 @@ func (c *container) Start() error {
 	if s.Started {
 		return errors.New("cannot start an already running container")
 	}
-	if err := c.call(control{Op: "start"}); err != nil {
+	if _, err := c.call(control{Op: "start"}); err != nil {
 		return err
 	}
 	s.Started = true
@@ -560,10 +589,12 @@ func (c *container) Signal(sig syscall.Signal, all bool) error {
 		// Pending on the monitor, which forwards it once thawed.
 		return unix.Kill(s.Pid, sig)
 	}
+	op := "signal"
 	if all {
-		return c.call(control{Op: "signal-all", Signal: int(sig)})
+		op = "signal-all"
 	}
-	return c.call(control{Op: "signal", Signal: int(sig)})
+	_, err = c.call(control{Op: op, Signal: int(sig)})
+	return err
 }
 
 func (c *container) Delete(force bool) error {
@@ -617,11 +648,64 @@ func (c *container) destroy() error {
 
 var errNotYet = errors.New("not supported in the microvm isolation mode yet")
 
-func (c *container) Processes() ([]int, error)          { return nil, fmt.Errorf("ps: %w", errNotYet) }
-func (c *container) Update(*specs.LinuxResources) error { return fmt.Errorf("update: %w", errNotYet) }
-func (c *container) Stats() (*types.Stats, error) {
-	return nil, fmt.Errorf("events --stats: %w", errNotYet)
+// Processes are the host processes that stand for the container's (the
+// monitor, and each exec's runx): what engines wait for and signal, as the
+// pids runc lists are. The guest's own processes are in ps's table.
+func (c *container) Processes() ([]int, error) {
+	st, err := c.State()
+	if err != nil {
+		return nil, err
+	}
+	if st.Status == "stopped" {
+		return nil, nil
+	}
+	out, err := c.call(control{Op: "pids"})
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	if err := json.Unmarshal([]byte(out), &pids); err != nil {
+		return nil, fmt.Errorf("ps: the VM monitor's answer: %w", err)
+	}
+	return pids, nil
 }
+
+// ProcessTable is the guest's ps table: the container's processes in the
+// VM, with the guest's pids, as ps -ef lays them out in the guest.
+func (c *container) ProcessTable(psArgs []string) (string, error) {
+	return c.guest(nil, append([]string{"ps", c.id}, psArgs...)...)
+}
+
+// Update changes the container's cgroup limits in the guest (the VM's size
+// stays: its memory and vCPUs are fixed at boot).
+func (c *container) Update(r *specs.LinuxResources) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = c.guest(b, "update", "--resources", "@input", c.id)
+	return err
+}
+
+// Stats are the container's cgroup figures in the guest.
+func (c *container) Stats() (*types.Stats, error) {
+	out, err := c.guest(nil, "events", "--stats", c.id)
+	if err != nil {
+		return nil, err
+	}
+	var ev struct {
+		Data json.RawMessage `json:"data"` // types.Event's is an any: numbers would lose bits
+	}
+	if err := json.Unmarshal([]byte(out), &ev); err != nil {
+		return nil, fmt.Errorf("events --stats: the guest's answer %q: %w", out, err)
+	}
+	var st types.Stats
+	if err := json.Unmarshal(ev.Data, &st); err != nil {
+		return nil, fmt.Errorf("events --stats: the guest's figures: %w", err)
+	}
+	return &st, nil
+}
+
 func (c *container) OOMNotify() (<-chan struct{}, error) { return nil, nil }
 
 func killPid(pid int) error { return unix.Kill(pid, unix.SIGKILL) }

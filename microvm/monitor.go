@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -44,10 +45,19 @@ type monitorConfig struct {
 // answer is a kindExit frame (exitMsg: Err when it failed). An exec streams
 // the process's stdio in frames on the same connection before its exit.
 type control struct {
-	Op      string `json:"op"` // start, signal, signal-all, exec
+	Op      string `json:"op"` // start, signal, signal-all, exec, pids, runx
 	Signal  int    `json:"signal,omitempty"`
 	Process []byte `json:"process,omitempty"` // exec: the process, as runx exec --process takes it
+	// runx: a runx command run in the guest on the container (its id is
+	// among Args), its stdout and stderr sent back; Input, when given, is
+	// written to a guest file whose path replaces "@input" in Args.
+	Args  []string `json:"args,omitempty"`
+	Input []byte   `json:"input,omitempty"`
 }
+
+// guestCommands are the runx commands a control request may run in the
+// guest: what the host's commands of the same name ask of the container.
+var guestCommands = map[string]bool{"ps": true, "update": true, "events": true}
 
 // Streams of the agent channel the monitor uses.
 const (
@@ -70,6 +80,7 @@ type monitor struct {
 	outputs map[uint32]io.Writer // stdout of the guest commands the monitor runs
 	errputs map[uint32]io.Writer // and their stderr, where it goes elsewhere
 	clients map[uint32]*conn     // the exec clients of streams, told when their process runs
+	peers   map[uint32]int       // the host pids of those clients
 }
 
 func monitorMain(args []string) {
@@ -95,7 +106,7 @@ func monitorMain(args []string) {
 
 func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	m := &monitor{dir: dir, next: streamFirst, waits: map[uint32]chan exitMsg{},
-		outputs: map[uint32]io.Writer{}, errputs: map[uint32]io.Writer{}, clients: map[uint32]*conn{},
+		outputs: map[uint32]io.Writer{}, errputs: map[uint32]io.Writer{}, clients: map[uint32]*conn{}, peers: map[uint32]int{},
 		started: make(chan struct{}), initEx: make(chan exitMsg, 1)}
 	b, err := os.ReadFile(filepath.Join(dir, "monitor.json"))
 	if err != nil {
@@ -315,6 +326,7 @@ func (m *monitor) newStream(stdout, stderr io.Writer, client *conn) (s uint32, e
 		delete(m.outputs, s)
 		delete(m.errputs, s)
 		delete(m.clients, s)
+		delete(m.peers, s)
 		m.mu.Unlock()
 	}
 }
@@ -394,7 +406,12 @@ func (m *monitor) serveControl(ln net.Listener) {
 					return
 				}
 			case "exec":
-				m.exec(cc, req.Process)
+				m.exec(cc, req.Process, peerPid(nc))
+				return
+			case "pids":
+				_ = cc.sendJSON(kindStdout, 0, m.hostPids())
+			case "runx":
+				m.guestCommand(cc, &req)
 				return
 			default:
 				fail(errors.New("unknown request " + req.Op))
@@ -407,9 +424,14 @@ func (m *monitor) serveControl(ln net.Listener) {
 
 // exec runs runx exec in the guest for a client of the monitor's socket,
 // relaying its stdio and signals both ways, and ends with its status.
-func (m *monitor) exec(cc *conn, process []byte) {
+func (m *monitor) exec(cc *conn, process []byte, peer int) {
 	s, ch, end := m.newStream(frameWriter{cc, kindStdout}, frameWriter{cc, kindStderr}, cc)
 	defer end()
+	if peer > 0 {
+		m.mu.Lock()
+		m.peers[s] = peer
+		m.mu.Unlock()
+	}
 	path, pidFile := fmt.Sprintf("/run/exec/%d.json", s), fmt.Sprintf("/run/exec/%d.pid", s)
 	if err := m.c.sendJSON(kindRun, s, runRequest{Runx: true, Stdin: true, Files: map[string][]byte{path: process},
 		SignalPid: pidFile,
@@ -436,6 +458,66 @@ func (m *monitor) exec(cc *conn, process []byte) {
 	}()
 	ex := <-ch
 	_ = cc.sendJSON(kindExit, 0, ex)
+}
+
+// hostPids are the host processes that stand for the container's: the
+// monitor (its process) and the client of each exec (runx exec, or the
+// runx-vm-exec of an exec -d), which engines wait for and signal.
+func (m *monitor) hostPids() []int {
+	pids := []int{os.Getpid()}
+	m.mu.Lock()
+	for _, p := range m.peers {
+		pids = append(pids, p)
+	}
+	m.mu.Unlock()
+	slices.Sort(pids[1:])
+	return pids
+}
+
+// peerPid is the pid of the process at the other end of a unix socket.
+func peerPid(nc net.Conn) int {
+	uc, ok := nc.(*net.UnixConn)
+	if !ok {
+		return 0
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	pid := 0
+	_ = raw.Control(func(fd uintptr) {
+		if cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
+			pid = int(cred.Pid)
+		}
+	})
+	return pid
+}
+
+// guestCommand runs one of guestCommands in the guest for a client, its
+// output sent back as it comes, and ends with its status.
+func (m *monitor) guestCommand(cc *conn, req *control) {
+	if len(req.Args) == 0 || !guestCommands[req.Args[0]] {
+		_ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: fmt.Sprintf("runx %v is not a command the guest runs for the host", req.Args)})
+		return
+	}
+	s, ch, end := m.newStream(frameWriter{cc, kindStdout}, frameWriter{cc, kindStderr}, nil)
+	defer end()
+	var files map[string][]byte
+	args := append([]string{"--root", guestState}, req.Args...)
+	if req.Input != nil {
+		path := fmt.Sprintf("/run/input/%d", s)
+		files = map[string][]byte{path: req.Input}
+		for i, a := range args {
+			if a == "@input" {
+				args[i] = path
+			}
+		}
+	}
+	if err := m.c.sendJSON(kindRun, s, runRequest{Runx: true, Files: files, Argv: args}); err != nil {
+		_ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: err.Error()})
+		return
+	}
+	_ = cc.sendJSON(kindExit, 0, <-ch)
 }
 
 // frameWriter writes what it is given as frames of one kind.

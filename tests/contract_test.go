@@ -113,11 +113,7 @@ var notApplicable = map[string]map[string]string{
 // notApplicable, every entry here is to go.
 var notYet = map[string]map[string]string{
 	"microvm": {
-		"exec-detach": "microvm: exec -d's pid file names runx-vm-exec, the host process that stands for the guest's (it ends as that ends, forwards signals), while these tests want the program's own host pid and ps, which are the guest's: how ps shows guest processes is not decided yet (issue 11)",
-		"tty":         "microvm: terminals are not built yet (issue 11)",
-		"ps":          "microvm: ps is not built yet (issue 11)",
-		"events":      "microvm: events --stats is not built yet (issue 11)",
-		"update":      "microvm: update is not built yet (issue 11)",
+		"tty": "microvm: terminals are not built yet (issue 11)",
 	},
 }
 
