@@ -23,12 +23,11 @@ import (
 // the namespace mode's code with the whole OCI config, as on a host.
 
 const (
-	guestRootfs = "/run/rootfs" // the container's root, shared by the host
+	guestRootfs = guestShare + "/rootfs" // the container's root, shared by the host
 	guestBundle = "/run/bundle" // config.json for the guest's runx
 	guestState  = "/run/runx"   // the guest runx's --root
 	guestPid    = "/run/bundle/pid"
 	agentPort   = "agent" // the virtio-serial port's name
-	rootfsTag   = "rootfs"
 )
 
 func agentMain([]string) {
@@ -61,14 +60,14 @@ func agent() error {
 		return err
 	}
 	debugf("agent port %s", port)
-	if err := os.MkdirAll(guestRootfs, 0o755); err != nil {
+	if err := os.MkdirAll(guestShare, 0o755); err != nil {
 		return err
 	}
-	// Read-write, as a bundle's rootfs is on a host: runx in the guest makes
-	// the mount points, then makes the container's root read-only when
-	// root.readonly says so, as runc does.
-	if err := unix.Mount(rootfsTag, guestRootfs, "virtiofs", 0, ""); err != nil {
-		return fmt.Errorf("mount the shared root file system (virtiofs %s): %w", rootfsTag, err)
+	// The rootfs is read-write, as a bundle's rootfs is on a host: runx in
+	// the guest makes the mount points, then makes the container's root
+	// read-only when root.readonly says so, as runc does.
+	if err := unix.Mount(shareTag, guestShare, "virtiofs", 0, ""); err != nil {
+		return fmt.Errorf("mount the host's shared tree (virtiofs %s): %w", shareTag, err)
 	}
 	f, err := os.OpenFile(port, os.O_RDWR, 0)
 	if err != nil {

@@ -46,7 +46,9 @@ type VMConfig struct {
 	VCPUs          int
 	Accel          string // tcg or kvm
 	Dir            string // sockets and logs of this VM
-	Rootfs         string // shared with the guest over virtio-fs, tag "rootfs"
+	// Shares are the host paths the guest sees in the virtio-fs tree (tag
+	// "share"): the rootfs, and the sources of bind mounts.
+	Shares []Share
 }
 
 // Paths of the programs QEMU's backend runs (Debian's qemu-system-x86 and
@@ -102,10 +104,13 @@ func (qemu) Boot(cfg *VMConfig) (VM, error) {
 	sum := sha256.Sum256([]byte(cfg.Dir))
 	vfsSock := "virtiofs-" + hex.EncodeToString(sum[:8]) + ".sock"
 	const agentSock = "agent.sock"
-	// QEMU's C virtiofsd has no read-only export: a read-only root is made
-	// read-only by runx in the guest, as on a host (README.md, threat model).
-	vfsArgs := []string{"--socket-path=" + vfsSock, "-o", "source=" + cfg.Rootfs, "-o", "cache=none", "-o", "announce_submounts"}
-	vfs := child(virtiofsd, vfsArgs, cfg.Dir, log)
+	// runx-vm-share makes the tree in a mount namespace of its own and
+	// becomes virtiofsd (share.go).
+	vfsArgs := []string{shareName, cfg.Dir, virtiofsd, "--socket-path=" + vfsSock, "-o", "source=" + filepath.Join(cfg.Dir, shareDir),
+		"-o", "cache=none", "-o", "announce_submounts"}
+	vfs := child("/proc/self/exe", nil, cfg.Dir, log)
+	vfs.Args = vfsArgs
+	vfs.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
 	if err := vfs.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", virtiofsd, err)
 	}
@@ -129,7 +134,7 @@ func (qemu) Boot(cfg *VMConfig) (VM, error) {
 		"-chardev", "socket,id=agent,path=" + agentSock + ",server=on,wait=off",
 		"-device", "virtserialport,chardev=agent,name=" + agentPort,
 		"-chardev", "socket,id=vfs,path=" + vfsSock,
-		"-device", "vhost-user-fs-device,chardev=vfs,tag=" + rootfsTag,
+		"-device", "vhost-user-fs-device,chardev=vfs,tag=" + shareTag,
 	}
 	hv := child(qemuBinary, args, cfg.Dir, log)
 	if err := hv.Start(); err != nil {

@@ -14,7 +14,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -57,6 +56,7 @@ func init() {
 	isolation.RegisterEntry("init", agentMain)
 	isolation.RegisterEntry(monitorName, monitorMain)
 	isolation.RegisterEntry(execRelayName, execRelayMain)
+	isolation.RegisterEntry(shareName, shareMain)
 }
 
 // Name implements isolation.Mode.
@@ -164,8 +164,9 @@ func vmSettings(spec *specs.Spec) (*VMConfig, error) {
 }
 
 // guestSpec is the config.json the guest's runx gets: the container's, with
-// the root shared over virtio-fs and what names host objects left out.
-func guestSpec(spec *specs.Spec) ([]byte, error) {
+// the root and bind mounts (mounts, from shareBinds) in the shared tree and
+// what names host objects left out.
+func guestSpec(spec *specs.Spec, mounts []specs.Mount) ([]byte, error) {
 	g := *spec
 	root := *spec.Root
 	root.Path = guestRootfs
@@ -183,13 +184,6 @@ func guestSpec(spec *specs.Spec) ([]byte, error) {
 		if k != isolation.Annotation && !strings.HasPrefix(k, "dev.runx.microvm.") {
 			g.Annotations[k] = v
 		}
-	}
-	var mounts []specs.Mount
-	for _, m := range spec.Mounts {
-		if m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind") {
-			continue // host paths: shared mounts are not done yet
-		}
-		mounts = append(mounts, m)
 	}
 	g.Mounts = mounts
 	if spec.Linux != nil {
@@ -234,7 +228,11 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	gspec, err := guestSpec(spec)
+	shares, mounts, err := shareBinds(spec, req.Bundle)
+	if err != nil {
+		return -1, err
+	}
+	gspec, err := guestSpec(spec, mounts)
 	if err != nil {
 		return -1, err
 	}
@@ -258,7 +256,7 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	} else {
 		vm.Cmdline += " quiet"
 	}
-	vm.Rootfs = rootfs
+	vm.Shares = append([]Share{{Name: "rootfs", Path: rootfs}}, shares...)
 
 	dir := filepath.Join(req.Root, req.ID)
 	if err := os.MkdirAll(req.Root, 0o711); err != nil {

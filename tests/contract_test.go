@@ -79,6 +79,7 @@ var contractFeatures = map[string]string{
 	"ps":             "ps as a table, JSON and with ps options: TestPs",
 	"events":         "events --stats: TestEventsStats",
 	"update":         "update of the cgroup's limits from flags, a file and stdin: TestUpdateMemoryAndPids, TestUpdateFromResourcesFile, TestUpdateBadValue",
+	"bind-mounts":    "bind mounts of config.json, read-write, read-only and of a file; a missing source: TestBindMounts, TestBadBindMountSource",
 	"bad-input":      "bad input fails naming the fault and leaves nothing behind: TestBad*, TestPauseNotRunning",
 }
 
@@ -104,6 +105,7 @@ var notApplicable = map[string]map[string]string{
 		"exec-detach":    "unikernel: exec is refused by design: the guest is alone in its address space and the container has no other program to run (README, The unikernel mode)",
 		"stdio":          "unikernel: a guest has no stdin (Solo5's console is output only), and the test's process is a shell reading it",
 		"tty":            "unikernel: the test's process is a shell testing that its stdio is a terminal; a guest has only Solo5's console",
+		"bind-mounts":    "unikernel: a guest reads no files (Solo5 has a console, clocks, block and net devices); the unikernel mode's mounts are TestUnikernelOCI*'s",
 		"pause":          "unikernel: the test watches a counter a shell loop writes into the rootfs; a guest writes only to its block devices",
 	},
 }

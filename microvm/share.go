@@ -1,0 +1,140 @@
+package microvm
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// What the host shares with the guest: one virtio-fs tree (tag "share") that
+// holds the container's rootfs and the source of each bind mount of
+// config.json, as Kata's shared directory does. The tree is made by
+// runx-vm-share in a mount namespace of its own, which then becomes
+// virtiofsd: its bind mounts exist only there and go with it, so a killed
+// monitor leaves no mount behind on the host. A read-only bind is read-only
+// in that tree, so the host kernel refuses the guest's writes to it.
+
+const (
+	shareTag   = "share"
+	shareName  = "runx-vm-share"
+	guestShare = "/run/share" // where the guest mounts the tree
+	shareDir   = "share"      // the tree, in the state directory
+)
+
+// Share is one host file or directory in the tree.
+type Share struct {
+	Name     string `json:"name"` // its name in the tree
+	Path     string `json:"path"` // on the host
+	ReadOnly bool   `json:"readOnly,omitempty"`
+}
+
+// isBind tells a bind mount of config.json, which names a host path.
+func isBind(m specs.Mount) bool {
+	return m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
+}
+
+// shareBinds checks the bind mounts of spec and returns their shares and
+// the mounts as the guest sees them (sources in the shared tree).
+func shareBinds(spec *specs.Spec, bundle string) ([]Share, []specs.Mount, error) {
+	var shares []Share
+	var mounts []specs.Mount
+	for i, m := range spec.Mounts {
+		if !isBind(m) {
+			mounts = append(mounts, m)
+			continue
+		}
+		src := m.Source
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(bundle, src)
+		}
+		st, err := os.Stat(src)
+		if err != nil {
+			return nil, nil, fmt.Errorf("config.json: mounts[%d] (%s): source: %w", i, m.Destination, err)
+		}
+		if !st.IsDir() && !st.Mode().IsRegular() {
+			return nil, nil, fmt.Errorf("config.json: mounts[%d] (%s): source %s is a %s: only files and directories can be shared with a VM",
+				i, m.Destination, src, st.Mode().Type())
+		}
+		name := fmt.Sprintf("m%d", i)
+		shares = append(shares, Share{Name: name, Path: src, ReadOnly: slices.Contains(m.Options, "ro")})
+		g := m
+		g.Source = guestShare + "/" + name
+		mounts = append(mounts, g)
+	}
+	return shares, mounts, nil
+}
+
+// shareMain is runx-vm-share DIR VIRTIOFSD [ARGS...]: in a new mount
+// namespace (the monitor starts it so), make the tree in DIR/share from
+// DIR/monitor.json's shares, then become virtiofsd serving it.
+func shareMain(args []string) {
+	if len(args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: runx-vm-share STATE-DIR VIRTIOFSD [ARGS...]")
+		os.Exit(2)
+	}
+	if err := makeTree(args[0]); err != nil {
+		fmt.Fprintf(os.Stderr, "runx: the VM's shared tree: %v\n", err)
+		os.Exit(1)
+	}
+	err := unix.Exec(args[1], args[1:], os.Environ())
+	fmt.Fprintf(os.Stderr, "runx: %s: %v\n", args[1], err)
+	os.Exit(1)
+}
+
+func makeTree(dir string) error {
+	var st unix.Stat_t
+	var root unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/mnt", &st); err != nil {
+		return err
+	}
+	if err := unix.Stat("/proc/1/ns/mnt", &root); err == nil && st.Ino == root.Ino {
+		return errors.New("not in a mount namespace of its own") // would leak mounts on the host
+	}
+	var cfg monitorConfig
+	b, err := os.ReadFile(filepath.Join(dir, "monitor.json"))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return fmt.Errorf("%s/monitor.json: %w", dir, err)
+	}
+	tree := filepath.Join(dir, shareDir)
+	if err := os.MkdirAll(tree, 0o700); err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", tree, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=1m"); err != nil {
+		return fmt.Errorf("tmpfs on %s: %w", tree, err)
+	}
+	for _, s := range cfg.VM.Shares {
+		at := filepath.Join(tree, s.Name)
+		fi, err := os.Stat(s.Path)
+		if err != nil {
+			return err
+		}
+		if fi.IsDir() {
+			err = os.Mkdir(at, 0o755)
+		} else {
+			err = os.WriteFile(at, nil, 0o644)
+		}
+		if err != nil {
+			return err
+		}
+		if err := unix.Mount(s.Path, at, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", s.Path, err)
+		}
+		if s.ReadOnly {
+			attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+			if err := unix.MountSetattr(-1, at, unix.AT_RECURSIVE, attr); err != nil {
+				return fmt.Errorf("read-only %s: %w", s.Path, err)
+			}
+		}
+	}
+	// The tree's own directory: nothing for the guest to add to.
+	return unix.Mount("", tree, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, "")
+}
