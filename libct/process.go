@@ -103,7 +103,7 @@ func (r *runner) start(config *specs.Process) (status int, err error) {
 			r.destroy()
 		}
 	}()
-	if err := r.checkTerminal(config); err != nil {
+	if err := isolation.CheckTerminal(r.detach, config.Terminal, r.consoleSocket); err != nil {
 		return -1, err
 	}
 	p, err := newProcess(config)
@@ -128,7 +128,7 @@ func (r *runner) start(config *specs.Process) (status int, err error) {
 	}
 	defer t.close()
 	if r.pidfdSocket != "" {
-		closeSock, err := dialFile(r.pidfdSocket, "--pidfd-socket")
+		closeSock, err := isolation.DialSocket(r.pidfdSocket, "--pidfd-socket")
 		if err != nil {
 			return -1, err
 		}
@@ -290,16 +290,6 @@ func applyRlimits(p *libcontainer.Process, limits []configs.Rlimit) error {
 		if err := unix.Prlimit(pid, rl.Type, &lim, nil); err != nil {
 			return fmt.Errorf("process.rlimits: setting limit %d on the container's init: %w", rl.Type, err)
 		}
-	}
-	return nil
-}
-
-func (r *runner) checkTerminal(config *specs.Process) error {
-	if r.detach && config.Terminal && r.consoleSocket == "" {
-		return fmt.Errorf("cannot allocate tty if runx will detach without setting console socket")
-	}
-	if (!r.detach || !config.Terminal) && r.consoleSocket != "" {
-		return fmt.Errorf("cannot use console socket if runx will not detach or allocate tty")
 	}
 	return nil
 }

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"sync"
 
 	"github.com/containerd/console"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/utils"
+	"github.com/runx-dev/runx/isolation"
 )
 
 // stdio is how runx wires a process's standard streams: inherited, a terminal
@@ -31,7 +31,7 @@ func setupIO(p *libcontainer.Process, terminal, detach bool, sockPath string) (*
 		return t, nil
 	}
 	if detach {
-		sock, err := dialFile(sockPath, "--console-socket")
+		sock, err := isolation.DialSocket(sockPath, "--console-socket")
 		if err != nil {
 			return nil, err
 		}
@@ -51,25 +51,6 @@ func setupIO(p *libcontainer.Process, terminal, detach bool, sockPath string) (*
 	t.consoleC = make(chan error, 1)
 	go func() { t.consoleC <- t.receivePty(parent) }()
 	return t, nil
-}
-
-// dialFile connects to the unix socket at path and returns the connection as a file.
-func dialFile(path, flag string) (*os.File, error) {
-	if fi, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
-	} else if fi.Mode()&os.ModeSocket == 0 {
-		return nil, fmt.Errorf("%s %s: not a unix socket", flag, path)
-	}
-	conn, err := net.Dial("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
-	}
-	defer conn.Close()
-	f, err := conn.(*net.UnixConn).File()
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
-	}
-	return f, nil
 }
 
 func (t *stdio) findHostConsole() error {

@@ -3,6 +3,8 @@ package microvm
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opencontainers/runc/libcontainer/utils"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,8 +27,8 @@ import (
 
 const (
 	guestRootfs = guestShare + "/rootfs" // the container's root, shared by the host
-	guestBundle = "/run/bundle" // config.json for the guest's runx
-	guestState  = "/run/runx"   // the guest runx's --root
+	guestBundle = "/run/bundle"          // config.json for the guest's runx
+	guestState  = "/run/runx"            // the guest runx's --root
 	guestPid    = "/run/bundle/pid"
 	agentPort   = "agent" // the virtio-serial port's name
 )
@@ -241,14 +244,23 @@ func readFile(p string) string {
 }
 
 type guestProc struct {
-	stream uint32
-	pid    int
-	sigPid string // a file naming the pid its signals go to
-	stdin  *os.File
-	relay  sync.WaitGroup // stdout and stderr copied out
+	stream  uint32
+	pid     int
+	sigPid  string // a file naming the pid its signals go to
+	stdin   *os.File
+	relay   sync.WaitGroup // stdout and stderr copied out
+	tty     *guestTTY      // with Console
+	waitPid string
 	// reaped: a process the monitor waits for without having started it
 	// (the container's init): its exit goes on stream, after drain's output.
 	drain *guestProc
+}
+
+// guestTTY is a stream's terminal: its master, once the process sent it,
+// and the size to give it (both under agentState.mu).
+type guestTTY struct {
+	master *os.File
+	size   []byte
 }
 
 type agentState struct {
@@ -301,6 +313,15 @@ func (a *agentState) serve() error {
 				}
 				_ = unix.Kill(pid, unix.Signal(f.payload[0]))
 			}
+		case kindResize:
+			a.mu.Lock()
+			if p := a.procs[f.stream]; p != nil && p.tty != nil {
+				p.tty.size = f.payload
+				if p.tty.master != nil {
+					_ = setSize(p.tty.master, p.tty.size)
+				}
+			}
+			a.mu.Unlock()
 		case kindReap:
 			var req reapRequest
 			if err := json.Unmarshal(f.payload, &req); err != nil {
@@ -340,8 +361,13 @@ func (a *agentState) start(stream uint32, req *runRequest) error {
 	}
 	var files [3]*os.File
 	var parent []*os.File
-	p := &guestProc{stream: stream, sigPid: req.SignalPid}
-	if req.Stdin {
+	p := &guestProc{stream: stream, sigPid: req.SignalPid, waitPid: req.WaitPid}
+	if req.Console != "" {
+		if err := a.console(p, req.Console); err != nil {
+			return err
+		}
+	}
+	if req.Stdin && req.Console == "" {
 		r, w, err := os.Pipe()
 		if err != nil {
 			return err
@@ -421,6 +447,73 @@ func (a *agentState) start(stream uint32, req *runRequest) error {
 	return nil
 }
 
+// console listens on path for the terminal master p's process will send,
+// and relays it: p's stdin frames to it (through a pipe, as they may come
+// before the master), its output as p's stdout frames.
+func (a *agentState) console(p *guestProc, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return fmt.Errorf("console socket %s: %w", path, err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	p.stdin = w
+	p.tty = &guestTTY{}
+	p.relay.Add(1)
+	go func() {
+		defer p.relay.Done()
+		defer r.Close()
+		master, err := receiveMaster(ln, path)
+		if err != nil {
+			debugf("stream %d: %v", p.stream, err)
+			return
+		}
+		defer master.Close()
+		a.mu.Lock()
+		p.tty.master = master
+		if p.tty.size != nil {
+			_ = setSize(master, p.tty.size)
+		}
+		a.mu.Unlock()
+		go func() { _, _ = io.Copy(master, r) }()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := master.Read(buf)
+			if n > 0 {
+				_ = a.c.send(kindStdout, p.stream, buf[:n])
+			}
+			if err != nil {
+				return // EIO: every holder of the slave has closed it
+			}
+		}
+	}()
+	return nil
+}
+
+// receiveMaster takes the one terminal master sent to the console socket.
+func receiveMaster(ln *net.UnixListener, path string) (*os.File, error) {
+	defer os.Remove(path)
+	defer ln.Close()
+	_ = ln.SetDeadline(time.Now().Add(2 * time.Minute))
+	uc, err := ln.AcceptUnix()
+	if err != nil {
+		return nil, fmt.Errorf("console socket %s: %w", path, err)
+	}
+	defer uc.Close()
+	f, err := uc.File()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return utils.RecvFile(f)
+}
+
 // watch starts waiting for the container's init.
 func (a *agentState) watch(stream uint32, req *reapRequest) {
 	pid, err := strconv.Atoi(strings.TrimSpace(readFile(req.PidFile)))
@@ -437,6 +530,25 @@ func (a *agentState) watch(stream uint32, req *reapRequest) {
 		delete(a.early, pid)
 		go a.exited(p, ws)
 	}
+}
+
+// handOver makes p's stream go on with the process named in p.waitPid,
+// which then carries p's stdin and terminal; false when there is none.
+func (a *agentState) handOver(p *guestProc) bool {
+	pid, err := strconv.Atoi(strings.TrimSpace(readFile(p.waitPid)))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	q := &guestProc{stream: p.stream, pid: pid, sigPid: p.sigPid, stdin: p.stdin, tty: p.tty, drain: p}
+	a.procs[p.stream] = q
+	a.byPid[pid] = q
+	if ws, ok := a.early[pid]; ok {
+		delete(a.early, pid)
+		go a.exited(q, ws)
+	}
+	return true
 }
 
 // drained waits, at most limit, for p's stdout and stderr to reach their ends.
@@ -481,6 +593,9 @@ func (a *agentState) reap() {
 }
 
 func (a *agentState) exited(p *guestProc, ws unix.WaitStatus) {
+	if p.waitPid != "" && ws == 0 && a.handOver(p) {
+		return
+	}
 	// Its output first. A process may leave its stdio to others (create to
 	// the container's process): then the stream goes on after its exit.
 	drained(p, 200*time.Millisecond)
@@ -493,7 +608,9 @@ func (a *agentState) exited(p *guestProc, ws unix.WaitStatus) {
 	go func() {
 		p.relay.Wait()
 		a.mu.Lock()
-		delete(a.procs, p.stream)
+		if a.procs[p.stream] == p {
+			delete(a.procs, p.stream)
+		}
 		a.mu.Unlock()
 	}()
 	debugf("stream %d: pid %d ended: %#x", p.stream, p.pid, int(ws))

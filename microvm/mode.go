@@ -208,8 +208,8 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	if spec.Process == nil || len(spec.Process.Args) == 0 {
 		return -1, errors.New("config.json: process.args must name the program to run")
 	}
-	if spec.Process.Terminal {
-		return -1, errors.New("config.json: process.terminal: a terminal is not supported in the microvm isolation mode yet")
+	if err := isolation.CheckTerminal(!req.Run || req.Detach, spec.Process.Terminal, req.ConsoleSocket); err != nil {
+		return -1, err
 	}
 	if spec.Root == nil || spec.Root.Path == "" {
 		return -1, errors.New("config.json: root.path is required")
@@ -286,7 +286,8 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 		return fail(err)
 	}
 	if err := writeJSON(filepath.Join(dir, "monitor.json"), monitorConfig{ID: req.ID, VM: *vm, Hypervisor: "qemu",
-		GuestSpec: gspec, BootLimit: boot, Cgroup: cg}); err != nil {
+		GuestSpec: gspec, BootLimit: boot, Cgroup: cg,
+		Terminal: spec.Process.Terminal, ConsoleSocket: req.ConsoleSocket}); err != nil {
 		return fail(err)
 	}
 	if err := isolation.Record(req.Root, req.ID, Name); err != nil {
@@ -717,10 +718,11 @@ func (c *container) Exec(req *isolation.ExecRequest) (int, error) {
 	switch {
 	case req.Process == nil || len(req.Process.Args) == 0:
 		return -1, errors.New("exec: no program to run")
-	case req.Process.Terminal || req.ConsoleSocket != "":
-		return -1, fmt.Errorf("exec --tty: %w", errNotYet)
 	case req.PreserveFDs > 0:
 		return -1, fmt.Errorf("exec --preserve-fds: %w", errNotYet)
+	}
+	if err := isolation.CheckTerminal(req.Detach, req.Process.Terminal, req.ConsoleSocket); err != nil {
+		return -1, err
 	}
 	st, err := c.State()
 	if err != nil {
@@ -734,7 +736,7 @@ func (c *container) Exec(req *isolation.ExecRequest) (int, error) {
 		return -1, err
 	}
 	if !req.Detach {
-		ex, err := execRelay(c.dir, proc, nil)
+		ex, err := execRelay(c.dir, proc, req.Process.Terminal, "", nil)
 		if err != nil {
 			return -1, err
 		}
@@ -754,7 +756,11 @@ func (c *container) Exec(req *isolation.ExecRequest) (int, error) {
 		os.Remove(f.Name())
 		return -1, err
 	}
-	cmd, err := startReporting([]string{execRelayName, c.dir, f.Name()}, "the exec relay ended before the process ran")
+	argv := []string{execRelayName, c.dir, f.Name()}
+	if req.Process.Terminal {
+		argv = append(argv, req.ConsoleSocket)
+	}
+	cmd, err := startReporting(argv, "the exec relay ended before the process ran")
 	if err != nil {
 		os.Remove(f.Name()) // the relay removes it once read
 		return -1, err
@@ -770,13 +776,18 @@ func (c *container) Exec(req *isolation.ExecRequest) (int, error) {
 
 const execRelayName = "runx-vm-exec"
 
-// execRelayMain is a detached exec's host process: runx-vm-exec DIR FILE.
+// execRelayMain is a detached exec's host process: runx-vm-exec DIR FILE
+// [CONSOLE-SOCKET] (given when the process has a terminal).
 func execRelayMain(args []string) {
 	unix.CloseOnExec(3)
 	report := os.NewFile(3, "report")
-	if len(args) != 2 {
-		fmt.Fprintln(report, "usage: runx-vm-exec STATE-DIR PROCESS-FILE")
+	if len(args) != 2 && len(args) != 3 {
+		fmt.Fprintln(report, "usage: runx-vm-exec STATE-DIR PROCESS-FILE [CONSOLE-SOCKET]")
 		os.Exit(2)
+	}
+	terminal, sock := len(args) == 3, ""
+	if terminal {
+		sock = args[2]
 	}
 	proc, err := os.ReadFile(args[1])
 	os.Remove(args[1])
@@ -784,7 +795,7 @@ func execRelayMain(args []string) {
 		fmt.Fprint(report, err.Error())
 		os.Exit(1)
 	}
-	ex, err := execRelay(args[0], proc, func() {
+	ex, err := execRelay(args[0], proc, terminal, sock, func() {
 		fmt.Fprint(report, "ok")
 		report.Close()
 	})
@@ -797,9 +808,21 @@ func execRelayMain(args []string) {
 }
 
 // execRelay has the monitor of the VM in dir run process in the guest, and
-// relays this process's stdio and signals until it ends. started, when
-// set, is called once the guest process runs.
-func execRelay(dir string, process []byte, started func()) (exitMsg, error) {
+// relays this process's stdio (or, with terminal, a terminal: a new one
+// whose master goes to consoleSocket, or this process's own) and signals
+// until it ends. started, when set, is called once the guest process runs.
+func execRelay(dir string, process []byte, terminal bool, consoleSocket string, started func()) (exitMsg, error) {
+	var in io.Reader = os.Stdin
+	var out io.Writer = os.Stdout
+	var term *hostTerm
+	if terminal {
+		t, err := openHostTerm(consoleSocket)
+		if err != nil {
+			return exitMsg{}, err
+		}
+		defer t.close()
+		term, in, out = t, t.in, t.out
+	}
 	nc, err := dialIn(dir, "monitor.sock", 5*time.Second)
 	if err != nil {
 		return exitMsg{}, isolation.ErrNotRunning
@@ -809,12 +832,21 @@ func execRelay(dir string, process []byte, started func()) (exitMsg, error) {
 	if err := cc.sendJSON(kindRun, 0, control{Op: "exec", Process: process}); err != nil {
 		return exitMsg{}, err
 	}
-	go relayStdin(cc, 0)
+	if b := term.size(); b != nil {
+		_ = cc.send(kindResize, 0, b)
+	}
+	go relayStdin(cc, 0, in)
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 	go func() {
 		for s := range sigs {
+			if s == unix.SIGWINCH && term != nil {
+				if b := term.size(); b != nil {
+					_ = cc.send(kindResize, 0, b)
+				}
+				continue
+			}
 			_ = cc.send(kindSignal, 0, []byte{byte(s.(unix.Signal))})
 		}
 	}()
@@ -825,7 +857,7 @@ func execRelay(dir string, process []byte, started func()) (exitMsg, error) {
 		}
 		switch f.kind {
 		case kindStdout:
-			_, _ = os.Stdout.Write(f.payload)
+			_, _ = out.Write(f.payload)
 		case kindStderr:
 			_, _ = os.Stderr.Write(f.payload)
 		case kindStarted:

@@ -39,6 +39,10 @@ type monitorConfig struct {
 	BootLimit  string   `json:"bootLimit"`
 	// Cgroup is the VM's host cgroup, which the monitor joins first.
 	Cgroup *cgroups.Cgroup `json:"cgroup"`
+	// Terminal: the container's process has a terminal, whose host end
+	// goes to ConsoleSocket (else it is the monitor's own stdio).
+	Terminal      bool   `json:"terminal,omitempty"`
+	ConsoleSocket string `json:"consoleSocket,omitempty"`
 }
 
 // control is a request on the monitor's socket, in a kindRun frame; the
@@ -81,6 +85,11 @@ type monitor struct {
 	errputs map[uint32]io.Writer // and their stderr, where it goes elsewhere
 	clients map[uint32]*conn     // the exec clients of streams, told when their process runs
 	peers   map[uint32]int       // the host pids of those clients
+	// The container's stdin and stdout on the host: create's, or the host
+	// end of its terminal (term).
+	in   io.Reader
+	out  io.Writer
+	term *hostTerm
 }
 
 func monitorMain(args []string) {
@@ -118,6 +127,15 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	if _, err := joinCgroup(m.cfg.Cgroup, os.Getpid()); err != nil {
 		return 0, err
 	}
+	m.in, m.out = os.Stdin, os.Stdout
+	if m.cfg.Terminal {
+		t, err := openHostTerm(m.cfg.ConsoleSocket)
+		if err != nil {
+			return 0, err
+		}
+		defer t.close()
+		m.term, m.in, m.out = t, t.in, t.out
+	}
 	// Signals for the container: forwarded once it runs.
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, forwarded...)
@@ -139,12 +157,19 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	go m.readLoop()
 	// runx create in the guest: the container's stdio is this stream's.
 	created := m.waitFor(streamCreate)
-	if err := m.c.sendJSON(kindRun, streamCreate, runRequest{Runx: true, Stdin: true,
-		Argv:  []string{"--root", guestState, "create", "--bundle", guestBundle, "--pid-file", guestPid, m.cfg.ID},
-		Files: map[string][]byte{guestBundle + "/config.json": m.cfg.GuestSpec}}); err != nil {
+	create := runRequest{Runx: true, Stdin: true,
+		Argv:  []string{"--root", guestState, "create", "--bundle", guestBundle, "--pid-file", guestPid},
+		Files: map[string][]byte{guestBundle + "/config.json": m.cfg.GuestSpec}}
+	if m.term != nil {
+		create.Console = guestConsole(streamCreate)
+		create.Argv = append(create.Argv, "--console-socket", create.Console)
+	}
+	create.Argv = append(create.Argv, m.cfg.ID)
+	if err := m.c.sendJSON(kindRun, streamCreate, create); err != nil {
 		return 0, err
 	}
-	go relayStdin(m.c, streamCreate)
+	m.resize()
+	go relayStdin(m.c, streamCreate, m.in)
 	ex := <-created
 	if ex.Err != "" || unix.WaitStatus(ex.Status).ExitStatus() != 0 {
 		return 0, fmt.Errorf("creating the container in the guest failed (%s)", describe(ex))
@@ -161,10 +186,24 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	for {
 		select {
 		case s := <-sigs:
+			if s == unix.SIGWINCH && m.term != nil {
+				m.resize()
+				continue
+			}
 			m.forward(s.(unix.Signal))
 		case ex := <-m.initEx:
 			return unix.WaitStatus(ex.Status), nil
 		}
+	}
+}
+
+// guestConsole is the guest's console socket for a stream's terminal.
+func guestConsole(stream uint32) string { return fmt.Sprintf("/run/console/%d.sock", stream) }
+
+// resize gives the container's terminal the host end's size.
+func (m *monitor) resize() {
+	if b := m.term.size(); b != nil {
+		_ = m.c.send(kindResize, streamCreate, b)
 	}
 }
 
@@ -238,11 +277,11 @@ func (m *monitor) readLoop() {
 		switch f.kind {
 		case kindStdout, kindStderr:
 			if f.stream == streamCreate {
-				out := os.Stdout
-				if f.kind == kindStderr {
-					out = os.Stderr
+				if f.kind == kindStdout {
+					_, _ = m.out.Write(f.payload)
+				} else {
+					_, _ = os.Stderr.Write(f.payload)
 				}
-				_, _ = out.Write(f.payload)
 			} else {
 				m.mu.Lock()
 				w := m.outputs[f.stream]
@@ -279,11 +318,12 @@ func (m *monitor) readLoop() {
 	}
 }
 
-// relayStdin copies this process's stdin to a stream's, then closes it.
-func relayStdin(c *conn, stream uint32) {
+// relayStdin copies in (the process's stdin, or a terminal) to a stream's
+// stdin, then closes that.
+func relayStdin(c *conn, stream uint32, in io.Reader) {
 	buf := make([]byte, 32<<10)
 	for {
-		n, err := os.Stdin.Read(buf)
+		n, err := in.Read(buf)
 		if n > 0 && c.send(kindStdin, stream, buf[:n]) != nil {
 			return
 		}
@@ -433,9 +473,19 @@ func (m *monitor) exec(cc *conn, process []byte, peer int) {
 		m.mu.Unlock()
 	}
 	path, pidFile := fmt.Sprintf("/run/exec/%d.json", s), fmt.Sprintf("/run/exec/%d.pid", s)
-	if err := m.c.sendJSON(kindRun, s, runRequest{Runx: true, Stdin: true, Files: map[string][]byte{path: process},
-		SignalPid: pidFile,
-		Argv:      []string{"--root", guestState, "exec", "--process", path, "--pid-file", pidFile, m.cfg.ID}}); err != nil {
+	req := runRequest{Runx: true, Stdin: true, Files: map[string][]byte{path: process}, SignalPid: pidFile,
+		Argv: []string{"--root", guestState, "exec", "--process", path, "--pid-file", pidFile}}
+	var p struct {
+		Terminal bool `json:"terminal"`
+	}
+	if json.Unmarshal(process, &p) == nil && p.Terminal {
+		// runx hands a terminal only to a detached exec: the agent then
+		// reaps the program itself.
+		req.Console, req.WaitPid = guestConsole(s), pidFile
+		req.Argv = append(req.Argv, "--detach", "--console-socket", req.Console)
+	}
+	req.Argv = append(req.Argv, m.cfg.ID)
+	if err := m.c.sendJSON(kindRun, s, req); err != nil {
 		_ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: err.Error()})
 		return
 	}
@@ -451,7 +501,7 @@ func (m *monitor) exec(cc *conn, process []byte, peer int) {
 				return
 			}
 			switch f.kind {
-			case kindStdin, kindEOF, kindSignal:
+			case kindStdin, kindEOF, kindSignal, kindResize:
 				_ = m.c.send(f.kind, s, f.payload)
 			}
 		}

@@ -28,6 +28,7 @@ const (
 	kindReady                   // agent -> monitor, stream 0: the agent runs
 	kindReap                    // monitor -> agent: pid (JSON); exit frame when that guest process ends
 	kindStarted                 // agent -> monitor (and on to an exec's client): the stream's process runs
+	kindResize                  // monitor -> agent (from an exec's client too): rows and columns, 2 bytes each, for the stream's terminal
 )
 
 // maxPayload bounds a frame: the stdio relay sends at most this at a time.
@@ -50,6 +51,14 @@ type runRequest struct {
 	// SignalPid names a file holding the pid that signals for the stream
 	// go to (runx exec's --pid-file: the exec'd process, not runx).
 	SignalPid string `json:"signalPid,omitempty"`
+	// Console is a console socket path the agent listens on: the process
+	// sends a terminal's master there (runx's --console-socket), which the
+	// agent then relays as the stream's stdin and stdout.
+	Console string `json:"console,omitempty"`
+	// WaitPid names a pid file: when the process exits 0, the stream goes
+	// on with the process named there and ends with its exit (runx exec -d
+	// in the guest, whose program the agent reaps).
+	WaitPid string `json:"waitPid,omitempty"`
 }
 
 // exitMsg ends a stream: the process's wait status, or an error starting it.

@@ -114,9 +114,7 @@ var notApplicable = map[string]map[string]string{
 // issue says when), skipped with that reason until it is; unlike
 // notApplicable, every entry here is to go.
 var notYet = map[string]map[string]string{
-	"microvm": {
-		"tty": "microvm: terminals are not built yet (issue 11)",
-	},
+	"microvm": {},
 }
 
 // forEachMode runs f in a subtest per mode (t.Run(m.name, ...)), each

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // TestCreateStdio checks that the stdio given to `create` becomes the
@@ -209,6 +211,9 @@ func TestTerminalConsoleSocket(t *testing.T) {
 		if !strings.Contains(out, "\r\n") {
 			t.Errorf("pty output = %q: expected the tty's CRLF line endings", out)
 		}
+		if strings.Contains(out, "\r\r\n") {
+			t.Errorf("pty output = %q: a line ending went through two terminals' output processing", out)
+		}
 		r.waitStatus(id, "stopped", 10*time.Second)
 		r.ok("delete", id)
 		assertNothingLeft(t, r.root, id, b.dir)
@@ -237,5 +242,58 @@ func TestTerminalExecConsoleSocket(t *testing.T) {
 		if !strings.Contains(out, "exec tty") || !strings.Contains(out, "yes-tty") {
 			t.Errorf("pty output = %q, want \"exec tty\" and \"yes-tty\"", out)
 		}
+	})
+}
+
+// TestTerminalResize: the size set on the terminal's master before start is
+// the process's, and a later resize reaches it (SIGWINCH and the new size).
+func TestTerminalResize(t *testing.T) {
+	forEachMode(t, "tty", func(t *testing.T, m mode) {
+		r := newRuntime(t)
+		b := newBundle(t, "sh", "-c", `trap 'echo "now $(stty size)"' WINCH; echo "first $(stty size)"; while :; do sleep 0.1; done`)
+		m.apply(b)
+		b.edit(func(s *specs.Spec) { s.Process.Terminal = true })
+		id := newID(t)
+		cs := newConsoleSocket(t)
+		r.ok("create", "--console-socket", cs.path, "--bundle", b.dir, id)
+		master, _ := cs.master(t)
+		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 30, Col: 100}); err != nil {
+			t.Fatal(err)
+		}
+		r.ok("start", id)
+		lines := make(chan string, 16)
+		go func() {
+			sc := bufio.NewScanner(master)
+			for sc.Scan() {
+				lines <- strings.TrimSpace(sc.Text())
+			}
+			close(lines)
+		}()
+		expectLine := func(want string) {
+			t.Helper()
+			deadline := time.After(20 * time.Second)
+			for {
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						t.Fatalf("the terminal closed before %q", want)
+					}
+					if l == want {
+						return
+					}
+				case <-deadline:
+					t.Fatalf("no line %q from the container", want)
+				}
+			}
+		}
+		expectLine("first 30 100")
+		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: 120}); err != nil {
+			t.Fatal(err)
+		}
+		expectLine("now 40 120")
+		r.ok("kill", id, "KILL")
+		r.waitStatus(id, "stopped", 10*time.Second)
+		r.ok("delete", id)
+		assertNothingLeft(t, r.root, id, b.dir)
 	})
 }
