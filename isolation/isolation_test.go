@@ -109,3 +109,14 @@ func TestUnbuiltModesFailClearly(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionAtLeast(t *testing.T) {
+	for v, want := range map[string]bool{
+		"1.0.0": false, "1.1.0": false, "1.1.0-rc.1": false, "1.2.0": true, "1.3.0": true,
+		"1.2": true, "2.0.0": true, "garbage": true, "1.10.0": true,
+	} {
+		if got := VersionAtLeast(v, 1, 2); got != want {
+			t.Errorf("VersionAtLeast(%q, 1, 2) = %v, want %v", v, got, want)
+		}
+	}
+}

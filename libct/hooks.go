@@ -12,6 +12,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/runx-dev/runx/isolation"
 	"github.com/sirupsen/logrus"
 )
 
@@ -32,7 +33,7 @@ type laterHooks struct {
 
 // takeLaterHooks removes poststart and poststop from config and returns them.
 func takeLaterHooks(config *configs.Config, ociVersion string) *laterHooks {
-	h := &laterHooks{PoststartFatal: versionAtLeast(ociVersion, 1, 2)}
+	h := &laterHooks{PoststartFatal: isolation.VersionAtLeast(ociVersion, 1, 2)}
 	for _, hook := range config.Hooks[configs.Poststart] {
 		if ch, ok := hook.(configs.CommandHook); ok {
 			h.Poststart = append(h.Poststart, ch)
@@ -70,29 +71,6 @@ func loadLaterHooks(stateDir string) (*laterHooks, error) {
 		return nil, err
 	}
 	return h, json.Unmarshal(data, h)
-}
-
-// versionAtLeast compares a "major.minor[.patch[-suffix]]" version.
-func versionAtLeast(v string, major, minor int) bool {
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) < 2 {
-		return true // unreadable: the current rules
-	}
-	ma, err1 := strconv.Atoi(parts[0])
-	mi, err2 := strconv.Atoi(strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
-	if err1 != nil || err2 != nil {
-		return true
-	}
-	return ma > major || ma == major && mi >= minor
-}
-
-// runWarn runs hooks in order; a failing hook is logged and the rest still run.
-func runWarn(kind string, hooks []configs.CommandHook, st *specs.State) {
-	for i, hook := range hooks {
-		if err := hook.Run(st); err != nil {
-			logrus.Warnf("%s hook #%d (%s) failed: %v", kind, i, hook.Path, err)
-		}
-	}
 }
 
 // prestartAsCreated makes the prestart hooks see the container as "created",

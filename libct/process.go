@@ -229,14 +229,12 @@ func (r *runner) execInit(pid int) error {
 // failing hook stops the container and is an error; before, it is a warning.
 func (r *runner) poststart(pid int, st *specs.State) error {
 	if !r.hooks.PoststartFatal {
-		runWarn("poststart", r.hooks.Poststart, st)
+		isolation.WarnHooks("poststart", r.hooks.Poststart, st)
 		return nil
 	}
-	for i, hook := range r.hooks.Poststart {
-		if err := hook.Run(st); err != nil {
-			_ = unix.Kill(pid, unix.SIGKILL)
-			return fmt.Errorf("poststart hook #%d (%s): %w", i, hook.Path, err)
-		}
+	if err := isolation.RunHooks("poststart", r.hooks.Poststart, st); err != nil {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		return err
 	}
 	return nil
 }
@@ -258,7 +256,7 @@ func destroy(c *libcontainer.Container, hooks *laterHooks) error {
 		return err
 	}
 	if st != nil {
-		runWarn("poststop", hooks.Poststop, st)
+		isolation.WarnHooks("poststop", hooks.Poststop, st)
 	}
 	return nil
 }

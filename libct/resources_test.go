@@ -32,14 +32,3 @@ func TestApplyResourcesConvertsShares(t *testing.T) {
 		t.Error("cpu shares were not converted to a cgroup v2 weight")
 	}
 }
-
-func TestVersionAtLeast(t *testing.T) {
-	for v, want := range map[string]bool{
-		"1.0.0": false, "1.1.0": false, "1.1.0-rc.1": false, "1.2.0": true, "1.3.0": true,
-		"1.2": true, "2.0.0": true, "garbage": true, "1.10.0": true,
-	} {
-		if got := versionAtLeast(v, 1, 2); got != want {
-			t.Errorf("versionAtLeast(%q, 1, 2) = %v, want %v", v, got, want)
-		}
-	}
-}

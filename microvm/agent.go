@@ -63,6 +63,9 @@ func agent() error {
 		return err
 	}
 	debugf("agent port %s", port)
+	if err := loopbackUp(); err != nil {
+		return fmt.Errorf("the guest's lo: %w", err)
+	}
 	if err := os.MkdirAll(guestShare, 0o755); err != nil {
 		return err
 	}
@@ -341,6 +344,13 @@ type reapRequest struct {
 }
 
 func (a *agentState) start(stream uint32, req *runRequest) error {
+	if req.Net != nil {
+		ex := exitMsg{}
+		if err := configureNIC(req.Net); err != nil {
+			ex = exitMsg{Status: 1 << 8, Err: err.Error()}
+		}
+		return a.c.sendJSON(kindExit, stream, ex)
+	}
 	if len(req.Argv) == 0 {
 		return fmt.Errorf("nothing to run")
 	}

@@ -49,6 +49,8 @@ type VMConfig struct {
 	// Shares are the host paths the guest sees in the virtio-fs tree (tag
 	// "share"): the rootfs, and the sources of bind mounts.
 	Shares []Share
+	// Tap is the tap device of the VM's NIC ("": none).
+	Tap string
 }
 
 // Paths of the programs QEMU's backend runs (Debian's qemu-system-x86 and
@@ -135,6 +137,10 @@ func (qemu) Boot(cfg *VMConfig) (VM, error) {
 		"-device", "virtserialport,chardev=agent,name=" + agentPort,
 		"-chardev", "socket,id=vfs,path=" + vfsSock,
 		"-device", "vhost-user-fs-device,chardev=vfs,tag=" + shareTag,
+	}
+	if cfg.Tap != "" {
+		args = append(args, "-netdev", "tap,id=net0,ifname="+cfg.Tap+",script=no,downscript=no",
+			"-device", "virtio-net-device,netdev=net0")
 	}
 	hv := child(qemuBinary, args, cfg.Dir, log)
 	if err := hv.Start(); err != nil {

@@ -23,9 +23,11 @@ import (
 	"github.com/opencontainers/runc/libcontainer/system"
 	"github.com/opencontainers/runc/types"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/runx-dev/runx/internal/exitlike"
+	"github.com/runx-dev/runx/internal/tap"
 	"github.com/runx-dev/runx/isolation"
 )
 
@@ -171,7 +173,10 @@ func guestSpec(spec *specs.Spec, mounts []specs.Mount) ([]byte, error) {
 	root := *spec.Root
 	root.Path = guestRootfs
 	g.Root = &root
-	g.Hooks = nil // they name host programs (run on the host: not yet)
+	g.Hooks = nil // host programs, run on the host (hooks.go)
+	if spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
+		g.Hooks = &specs.Hooks{StartContainer: spec.Hooks.StartContainer}
+	}
 	if spec.Process != nil {
 		// The host's LSM policies are not loaded in the guest's kernel.
 		p := *spec.Process
@@ -191,7 +196,9 @@ func guestSpec(spec *specs.Spec, mounts []specs.Mount) ([]byte, error) {
 		l.Namespaces = nil
 		for _, ns := range spec.Linux.Namespaces {
 			ns.Path = "" // host namespaces mean nothing in the guest
-			if ns.Type == specs.UserNamespace {
+			// The container shares the guest's network namespace, where
+			// its NIC is (net.go); user namespaces are not done.
+			if ns.Type == specs.UserNamespace || ns.Type == specs.NetworkNamespace {
 				continue
 			}
 			l.Namespaces = append(l.Namespaces, ns)
@@ -225,6 +232,10 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 		return -1, errors.New("--preserve-fds is not supported in the microvm isolation mode yet")
 	}
 	vm, err := vmSettings(spec)
+	if err != nil {
+		return -1, err
+	}
+	netnsPath, err := networkNamespace(spec)
 	if err != nil {
 		return -1, err
 	}
@@ -286,7 +297,7 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 		return fail(err)
 	}
 	if err := writeJSON(filepath.Join(dir, "monitor.json"), monitorConfig{ID: req.ID, VM: *vm, Hypervisor: "qemu",
-		GuestSpec: gspec, BootLimit: boot, Cgroup: cg,
+		GuestSpec: gspec, BootLimit: boot, Cgroup: cg, Netns: netnsPath,
 		Terminal: spec.Process.Terminal, ConsoleSocket: req.ConsoleSocket}); err != nil {
 		return fail(err)
 	}
@@ -298,13 +309,23 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	if err := c.saveState(st); err != nil {
 		return fail(err)
 	}
-	mon, err := startMonitor(dir)
+	mon, err := startMonitor(dir, netnsPath)
 	if err != nil {
 		return fail(err)
 	}
 	st.Pid = mon.Process.Pid
 	st.Status = "created"
 	if err := c.saveState(st); err != nil {
+		_ = mon.Process.Kill()
+		_ = mon.Wait()
+		return fail(err)
+	}
+	if err := saveLaterHooks(dir, spec); err != nil {
+		_ = mon.Process.Kill()
+		_ = mon.Wait()
+		return fail(err)
+	}
+	if err := createHooks(spec, c.ociState(st, specs.StateCreated)); err != nil {
 		_ = mon.Process.Kill()
 		_ = mon.Wait()
 		return fail(err)
@@ -356,16 +377,31 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 }
 
 // startMonitor starts runx as the VM's monitor with this process's stdio,
-// and waits for it to report the container created.
-func startMonitor(dir string) (*exec.Cmd, error) {
-	return startReporting([]string{monitorName, dir}, "the VM monitor ended before the container was created")
+// in the container's network namespace (netnsPath, else a new one), and
+// waits for it to report the container created.
+func startMonitor(dir, netnsPath string) (*exec.Cmd, error) {
+	start := func(cmd *exec.Cmd) error {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+		return cmd.Start()
+	}
+	if netnsPath != "" {
+		start = func(cmd *exec.Cmd) error {
+			ns, err := netns.GetFromPath(netnsPath)
+			if err != nil {
+				return fmt.Errorf("config.json: the network namespace %s: %w", netnsPath, err)
+			}
+			defer ns.Close()
+			return tap.InNetns(ns, cmd.Start)
+		}
+	}
+	return startReporting([]string{monitorName, dir}, "the VM monitor ended before the container was created", start)
 }
 
 // startReporting starts runx as one of its microvm helpers (argv[0] names
 // it), with this process's stdio and a pipe as fd 3 on which the helper
 // writes "ok", or why not, and closes it; on anything but "ok" the helper is
 // killed and the error is what it wrote, else ended.
-func startReporting(argv []string, ended string) (*exec.Cmd, error) {
+func startReporting(argv []string, ended string, start func(*exec.Cmd) error) (*exec.Cmd, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -373,7 +409,10 @@ func startReporting(argv []string, ended string) (*exec.Cmd, error) {
 	defer r.Close()
 	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: argv,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ExtraFiles: []*os.File{w}}
-	if err := cmd.Start(); err != nil {
+	if start == nil {
+		start = (*exec.Cmd).Start
+	}
+	if err := start(cmd); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("starting %s: %w", argv[0], err)
 	}
@@ -566,7 +605,19 @@ func (c *container) Start() error {
 		return err
 	}
 	s.Started = true
-	return writeJSON(filepath.Join(c.dir, "state.json"), s)
+	if err := writeJSON(filepath.Join(c.dir, "state.json"), s); err != nil {
+		return err
+	}
+	if err := loadLaterHooks(c.dir).poststart(c.ociState(&s.State, specs.StateRunning)); err != nil {
+		_ = unix.Kill(s.Pid, unix.SIGKILL)
+		return err
+	}
+	return nil
+}
+
+// ociState is the state hooks get.
+func (c *container) ociState(st *isolation.State, status specs.ContainerState) *specs.State {
+	return &specs.State{Version: st.OCIVersion, ID: c.id, Status: status, Pid: st.Pid, Bundle: st.Bundle, Annotations: st.Annotations}
 }
 
 func (c *container) Signal(sig syscall.Signal, all bool) error {
@@ -627,6 +678,21 @@ func (c *container) Delete(force bool) error {
 // destroy kills what may be left of the VM, removes its cgroup and the
 // state.
 func (c *container) destroy() error {
+	hooks := loadLaterHooks(c.dir)
+	var st *specs.State
+	if s, err := c.load(); err == nil && hooks != nil {
+		st = c.ociState(&s.State, specs.StateStopped)
+		st.Pid = 0
+	}
+	var cfg monitorConfig
+	if b, err := os.ReadFile(filepath.Join(c.dir, "monitor.json")); err == nil && json.Unmarshal(b, &cfg) == nil && cfg.Netns != "" {
+		// A namespace joined by path outlives the VM: a killed monitor
+		// left its tap and redirects there.
+		if ns, err := netns.GetFromPath(cfg.Netns); err == nil {
+			_ = tap.InNetns(ns, func() error { unwireNetwork(); return nil })
+			ns.Close()
+		}
+	}
 	if cg, err := c.cgroup(); err == nil {
 		if err := removeCgroup(cg); err != nil {
 			return fmt.Errorf("container %s: removing the VM's cgroup: %w", c.id, err)
@@ -642,7 +708,13 @@ func (c *container) destroy() error {
 			}
 		}
 	}
-	return os.RemoveAll(c.dir)
+	if err := os.RemoveAll(c.dir); err != nil {
+		return err
+	}
+	if st != nil {
+		hooks.poststop(st)
+	}
+	return nil
 }
 
 var errNotYet = errors.New("not supported in the microvm isolation mode yet")
@@ -760,7 +832,7 @@ func (c *container) Exec(req *isolation.ExecRequest) (int, error) {
 	if req.Process.Terminal {
 		argv = append(argv, req.ConsoleSocket)
 	}
-	cmd, err := startReporting(argv, "the exec relay ended before the process ran")
+	cmd, err := startReporting(argv, "the exec relay ended before the process ran", nil)
 	if err != nil {
 		os.Remove(f.Name()) // the relay removes it once read
 		return -1, err

@@ -43,6 +43,9 @@ type monitorConfig struct {
 	// goes to ConsoleSocket (else it is the monitor's own stdio).
 	Terminal      bool   `json:"terminal,omitempty"`
 	ConsoleSocket string `json:"consoleSocket,omitempty"`
+	// Netns is the network namespace the monitor was started in, when
+	// config.json names one ("": a new one, which goes with the VM).
+	Netns string `json:"netns,omitempty"`
 }
 
 // control is a request on the monitor's socket, in a kindRun frame; the
@@ -141,6 +144,12 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	signal.Notify(sigs, forwarded...)
 	signal.Ignore(unix.SIGPIPE)
 
+	// The VM's NIC, in the container's network namespace (net.go).
+	if err := addVMTap(); err != nil {
+		return 0, err
+	}
+	defer unwireNetwork()
+	m.cfg.VM.Tap = vmTap
 	vm, err := qemu{}.Boot(&m.cfg.VM)
 	if err != nil {
 		return 0, err
@@ -391,6 +400,9 @@ func (m *monitor) start() error {
 		return errors.New("the container was started already")
 	default:
 	}
+	if err := m.network(); err != nil {
+		return err
+	}
 	ex, out := m.runx("start", m.cfg.ID)
 	if ex.Err != "" || unix.WaitStatus(ex.Status).ExitStatus() != 0 {
 		return fmt.Errorf("%s%s", out, describe(ex))
@@ -399,6 +411,25 @@ func (m *monitor) start() error {
 		return err
 	}
 	close(m.started)
+	return nil
+}
+
+// network wires the VM to the container's network namespace, as engines
+// and hooks have set it up by now, and has the agent configure the guest's
+// NIC (net.go).
+func (m *monitor) network() error {
+	cfg, err := wireNetwork()
+	if err != nil || cfg == nil {
+		return err
+	}
+	s, exited, end := m.newStream(io.Discard, nil, nil)
+	defer end()
+	if err := m.c.sendJSON(kindRun, s, runRequest{Net: cfg}); err != nil {
+		return err
+	}
+	if ex := <-exited; ex.Err != "" || ex.Status != 0 {
+		return fmt.Errorf("the guest's network: %s", describe(ex))
+	}
 	return nil
 }
 

@@ -80,6 +80,8 @@ var contractFeatures = map[string]string{
 	"events":         "events --stats: TestEventsStats",
 	"update":         "update of the cgroup's limits from flags, a file and stdin: TestUpdateMemoryAndPids, TestUpdateFromResourcesFile, TestUpdateBadValue",
 	"bind-mounts":    "bind mounts of config.json, read-write, read-only and of a file; a missing source: TestBindMounts, TestBadBindMountSource",
+	"hooks":          "config.json's hooks, each at its moment with the state on stdin, startContainer in the container; a failing hook: TestHooks, TestBadHookFails",
+	"network":        "a network namespace named by path: the container reaches the host through its interface and serves on its address; the namespace is left as it was: TestNetworkNamespacePath",
 	"bad-input":      "bad input fails naming the fault and leaves nothing behind: TestBad*, TestPauseNotRunning",
 }
 
@@ -106,6 +108,7 @@ var notApplicable = map[string]map[string]string{
 		"stdio":          "unikernel: a guest has no stdin (Solo5's console is output only), and the test's process is a shell reading it",
 		"tty":            "unikernel: the test's process is a shell testing that its stdio is a terminal; a guest has only Solo5's console",
 		"bind-mounts":    "unikernel: a guest reads no files (Solo5 has a console, clocks, block and net devices); the unikernel mode's mounts are TestUnikernelOCI*'s",
+		"network":        "unikernel: the test's process is a shell with nc; a guest's network is TestUnikernelOCINet's",
 		"pause":          "unikernel: the test watches a counter a shell loop writes into the rootfs; a guest writes only to its block devices",
 	},
 }

@@ -3,9 +3,9 @@ package unikernel
 import (
 	"fmt"
 	"os"
-	"runtime"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/runx-dev/runx/internal/tap"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
@@ -49,43 +49,28 @@ func addTunDevice(spec *specs.Spec) {
 // the unikernel sits on that interface's link, as Nabla's runnc did with eth0.
 // The interface's addresses move to the bridge. On failure what was done is
 // undone: a namespace the container joined by path outlives it.
-func wireTaps(pid int, nets map[string]string, uid, gid int) (err error) {
+func wireTaps(pid int, nets map[string]string, uid, gid int) error {
 	target, err := netns.GetFromPid(pid)
 	if err != nil {
 		return fmt.Errorf("the container's network namespace: %w", err)
 	}
 	defer target.Close()
-	// A tap is made through /dev/net/tun in the caller's namespace: the thread
-	// itself must be in the container's.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		return err
-	}
-	defer orig.Close()
-	if err := netns.Set(target); err != nil {
-		return fmt.Errorf("entering the container's network namespace: %w", err)
-	}
-	defer func() {
-		if e := netns.Set(orig); e != nil && err == nil {
-			err = e
-		}
-	}()
-	var undo []func()
-	defer func() {
-		if err != nil {
-			for i := len(undo) - 1; i >= 0; i-- {
-				undo[i]()
+	return tap.InNetns(target, func() (err error) {
+		var undo []func()
+		defer func() {
+			if err != nil {
+				for i := len(undo) - 1; i >= 0; i-- {
+					undo[i]()
+				}
+			}
+		}()
+		for name, ifname := range nets {
+			if err := wireTap(name, ifname, uid, gid, &undo); err != nil {
+				return fmt.Errorf("annotations[%q]: %w", annNet+name, err)
 			}
 		}
-	}()
-	for name, ifname := range nets {
-		if err := wireTap(name, ifname, uid, gid, &undo); err != nil {
-			return fmt.Errorf("annotations[%q]: %w", annNet+name, err)
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func wireTap(name, ifname string, uid, gid int, undo *[]func()) error {
@@ -100,24 +85,11 @@ func wireTap(name, ifname string, uid, gid int, undo *[]func()) error {
 			return netlink.LinkSetUp(tap)
 		}
 	}
-	tap := &netlink.Tuntap{
-		LinkAttrs: netlink.LinkAttrs{Name: tapName(name), MTU: link.Attrs().MTU},
-		Mode:      netlink.TUNTAP_MODE_TAP,
-		Flags:     netlink.TUNTAP_NO_PI | netlink.TUNTAP_ONE_QUEUE,
-		Owner:     uint32(uid),
-		Group:     uint32(gid),
+	tp, err := tap.Add(tapName(name), link.Attrs().MTU, uint32(uid), uint32(gid))
+	if err != nil {
+		return err
 	}
-	if err := netlink.LinkAdd(tap); err != nil {
-		return fmt.Errorf("creating tap %s: %w", tap.Name, err)
-	}
-	*undo = append(*undo, func() { _ = netlink.LinkDel(tap) })
-	// LinkAdd keeps the creating fds of a persistent tap open: close them.
-	for _, f := range tap.Fds {
-		f.Close()
-	}
-	if err := netlink.LinkSetUp(tap); err != nil {
-		return fmt.Errorf("bringing tap %s up: %w", tap.Name, err)
-	}
+	*undo = append(*undo, func() { _ = netlink.LinkDel(tp) })
 	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: tapName("br" + name), MTU: link.Attrs().MTU}}
 	if err := netlink.LinkAdd(br); err != nil {
 		return fmt.Errorf("creating bridge %s: %w", br.Name, err)
@@ -143,7 +115,7 @@ func wireTap(name, ifname string, uid, gid int, undo *[]func()) error {
 			return fmt.Errorf("moving %s to %s: %w", a.IPNet, br.Name, err)
 		}
 	}
-	for _, l := range []netlink.Link{link, tap} {
+	for _, l := range []netlink.Link{link, tp} {
 		if err := netlink.LinkSetMaster(l, br); err != nil {
 			return fmt.Errorf("adding %s to bridge %s: %w", l.Attrs().Name, br.Name, err)
 		}
