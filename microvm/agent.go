@@ -26,12 +26,15 @@ import (
 // the namespace mode's code with the whole OCI config, as on a host.
 
 const (
-	guestRootfs = guestShare + "/rootfs" // the container's root, shared by the host
-	guestBundle = "/run/bundle"          // config.json for the guest's runx
-	guestState  = "/run/runx"            // the guest runx's --root
-	guestPid    = "/run/bundle/pid"
-	agentPort   = "agent" // the virtio-serial port's name
+	guestState = "/run/runx" // the guest runx's --root
+	agentPort  = "agent"     // the virtio-serial port's name
 )
+
+// Where a container's files are in the guest: its config.json and pid file
+// (written by the guest's runx), its root in the shared tree.
+func guestBundle(id string) string  { return "/run/bundle/" + id }
+func guestPidFile(id string) string { return guestBundle(id) + "/pid" }
+func guestRoot(id string) string    { return guestShare + "/" + id + "/rootfs" }
 
 func agentMain([]string) {
 	if os.Getpid() != 1 {

@@ -32,6 +32,9 @@ type Hypervisor interface {
 type VM interface {
 	// Pids are the host processes of the VM (hypervisor, device daemons).
 	Pids() []int
+	// SharePid is the process whose mount namespace holds the shared tree
+	// (virtiofsd), where a pod's later containers' files are added.
+	SharePid() int
 	// Wait returns when the VM has ended.
 	Wait() error
 	// Stop ends the VM at once.
@@ -71,6 +74,8 @@ type qemuVM struct {
 }
 
 func (v *qemuVM) Pids() []int { return []int{v.hv.Process.Pid, v.vfs.Process.Pid} }
+
+func (v *qemuVM) SharePid() int { return v.vfs.Process.Pid }
 
 func (v *qemuVM) Wait() error {
 	<-v.done

@@ -26,7 +26,6 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
-	"github.com/runx-dev/runx/internal/exitlike"
 	"github.com/runx-dev/runx/internal/tap"
 	"github.com/runx-dev/runx/isolation"
 )
@@ -57,7 +56,7 @@ func init() {
 	isolation.Register(Mode{})
 	isolation.RegisterEntry("init", agentMain)
 	isolation.RegisterEntry(monitorName, monitorMain)
-	isolation.RegisterEntry(execRelayName, execRelayMain)
+	isolation.RegisterEntry(relayName, relayMain)
 	isolation.RegisterEntry(shareName, shareMain)
 }
 
@@ -167,11 +166,13 @@ func vmSettings(spec *specs.Spec) (*VMConfig, error) {
 
 // guestSpec is the config.json the guest's runx gets: the container's, with
 // the root and bind mounts (mounts, from shareBinds) in the shared tree and
-// what names host objects left out.
-func guestSpec(spec *specs.Spec, mounts []specs.Mount) ([]byte, error) {
+// what names host objects left out. sandbox (nil for a pod's first
+// container) is the config.json of the pod's sandbox container, whose host
+// pid is sandboxPid: namespaces of it that spec joins become its guest's.
+func guestSpec(spec *specs.Spec, id string, mounts []specs.Mount, sandbox *specs.Spec, sandboxPid int) ([]byte, error) {
 	g := *spec
 	root := *spec.Root
-	root.Path = guestRootfs
+	root.Path = guestRoot(id)
 	g.Root = &root
 	g.Hooks = nil // host programs, run on the host (hooks.go)
 	if spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
@@ -195,21 +196,36 @@ func guestSpec(spec *specs.Spec, mounts []specs.Mount) ([]byte, error) {
 		l := *spec.Linux
 		l.Namespaces = nil
 		for _, ns := range spec.Linux.Namespaces {
-			ns.Path = "" // host namespaces mean nothing in the guest
 			// The container shares the guest's network namespace, where
 			// its NIC is (net.go); user namespaces are not done.
 			if ns.Type == specs.UserNamespace || ns.Type == specs.NetworkNamespace {
 				continue
 			}
+			switch {
+			case ns.Path == "" || sandbox == nil:
+				ns.Path = "" // a host namespace means nothing in the guest
+			case ns.Type == specs.CgroupNamespace:
+				ns.Path = ""
+			case ns.Type != specs.MountNamespace && joinsSandbox(ns, sandbox, sandboxPid):
+				ns.Path = podNamespace + nsFile(ns.Type)
+			default:
+				return nil, fmt.Errorf("config.json: linux.namespaces: the %s namespace %s is not the pod sandbox's: in a VM a container can join only its pod's", ns.Type, ns.Path)
+			}
 			l.Namespaces = append(l.Namespaces, ns)
 		}
 		l.UIDMappings, l.GIDMappings = nil, nil
+		// The guest's cgroup tree is the VM's alone: one simple path
+		// whatever the host's driver named (a systemd slice means nothing
+		// to the guest's runx).
+		l.CgroupsPath = "/runx/" + id
 		g.Linux = &l
 	}
 	return json.Marshal(&g)
 }
 
-// Create implements isolation.Mode.
+// Create implements isolation.Mode. A pod's first container boots the VM,
+// with its monitor as the container's process; a later one (pod.go) is made
+// in that VM, with a relay as its process.
 func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	spec := req.Spec
 	if spec.Process == nil || len(spec.Process.Args) == 0 {
@@ -231,43 +247,34 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	if req.PreserveFDs > 0 {
 		return -1, errors.New("--preserve-fds is not supported in the microvm isolation mode yet")
 	}
-	vm, err := vmSettings(spec)
-	if err != nil {
-		return -1, err
-	}
 	netnsPath, err := networkNamespace(spec)
 	if err != nil {
 		return -1, err
 	}
-	shares, mounts, err := shareBinds(spec, req.Bundle)
-	if err != nil {
-		return -1, err
-	}
-	gspec, err := guestSpec(spec, mounts)
-	if err != nil {
-		return -1, err
-	}
-	if vm.Initrd == "" {
-		self, err := os.Executable()
+	pod := podSandbox(spec, req.ID)
+	var vm *VMConfig
+	var gc *guestContainer
+	var podDir string
+	if pod == "" {
+		if vm, err = vmSettings(spec); err != nil {
+			return -1, err
+		}
+		if gc, err = newGuestContainer(spec, req.Bundle, req.ID, rootfs, nil, 0); err != nil {
+			return -1, err
+		}
+		if err := vm.boot(spec, gc); err != nil {
+			return -1, err
+		}
+	} else {
+		dir, sbSpec, sbPid, err := sandboxOf(req.Root, pod)
 		if err != nil {
 			return -1, err
 		}
-		if vm.Initrd, err = initrd(filepath.Dir(vm.Kernel), self); err != nil {
-			return -1, fmt.Errorf("guest initramfs: %w", err)
+		if gc, err = newGuestContainer(spec, req.Bundle, req.ID, rootfs, sbSpec, sbPid); err != nil {
+			return -1, err
 		}
+		podDir = dir
 	}
-	khz, err := tscKHz()
-	if err != nil {
-		return -1, err
-	}
-	vm.Cmdline = fmt.Sprintf("console=ttyS0 panic=-1 tsc_early_khz=%d tsc=reliable no_timer_check "+
-		"cryptomgr.notests mitigations=off rdinit=/init", khz)
-	if spec.Annotations[annDebug] == "true" {
-		vm.Cmdline += " runx.debug"
-	} else {
-		vm.Cmdline += " quiet"
-	}
-	vm.Shares = append([]Share{{Name: "rootfs", Path: rootfs}}, shares...)
 
 	dir := filepath.Join(req.Root, req.ID)
 	if err := os.MkdirAll(req.Root, 0o711); err != nil {
@@ -279,7 +286,6 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 		}
 		return -1, err
 	}
-	vm.Dir = dir
 	c := &container{root: req.Root, id: req.ID, dir: dir}
 	fail := func(err error) (int, error) {
 		_ = c.destroy()
@@ -296,9 +302,13 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if err := writeJSON(filepath.Join(dir, "monitor.json"), monitorConfig{ID: req.ID, VM: *vm, Hypervisor: "qemu",
-		GuestSpec: gspec, BootLimit: boot, Cgroup: cg, Netns: netnsPath,
-		Terminal: spec.Process.Terminal, ConsoleSocket: req.ConsoleSocket}); err != nil {
+	cfg := monitorConfig{ID: req.ID, Cgroup: cg}
+	if pod == "" {
+		vm.Dir = dir
+		cfg = monitorConfig{ID: req.ID, VM: *vm, Hypervisor: "qemu", GuestSpec: gc.Spec, BootLimit: boot, Cgroup: cg,
+			Netns: netnsPath, Terminal: gc.Terminal, ConsoleSocket: req.ConsoleSocket}
+	}
+	if err := writeJSON(filepath.Join(dir, "monitor.json"), cfg); err != nil {
 		return fail(err)
 	}
 	if err := isolation.Record(req.Root, req.ID, Name); err != nil {
@@ -306,58 +316,65 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	}
 	st := &isolation.State{OCIVersion: spec.Version, ID: req.ID, Status: "creating", Bundle: req.Bundle,
 		Rootfs: rootfs, Created: time.Now().UTC(), Owner: "", Annotations: spec.Annotations}
-	if err := c.saveState(st); err != nil {
+	if err := c.saveNew(st, pod); err != nil {
 		return fail(err)
 	}
-	mon, err := startMonitor(dir, netnsPath)
+	var proc *exec.Cmd
+	if pod == "" {
+		proc, err = startMonitor(dir, netnsPath)
+	} else {
+		proc, err = startRelay(podDir, dir, control{Op: "create", ID: req.ID, Container: gc}, gc.Terminal, req.ConsoleSocket,
+			"the container's relay ended before the container was created")
+		if err == nil {
+			if _, err = joinCgroup(cg, proc.Process.Pid); err != nil {
+				_ = proc.Process.Kill()
+				_ = proc.Wait()
+			}
+		}
+	}
 	if err != nil {
 		return fail(err)
 	}
-	st.Pid = mon.Process.Pid
+	kill := func(err error) (int, error) {
+		_ = proc.Process.Kill()
+		_ = proc.Wait()
+		return fail(err)
+	}
+	st.Pid = proc.Process.Pid
 	st.Status = "created"
 	if err := c.saveState(st); err != nil {
-		_ = mon.Process.Kill()
-		_ = mon.Wait()
-		return fail(err)
+		return kill(err)
 	}
 	if err := saveLaterHooks(dir, spec); err != nil {
-		_ = mon.Process.Kill()
-		_ = mon.Wait()
-		return fail(err)
+		return kill(err)
 	}
 	if err := createHooks(spec, c.ociState(st, specs.StateCreated)); err != nil {
-		_ = mon.Process.Kill()
-		_ = mon.Wait()
-		return fail(err)
+		return kill(err)
 	}
 	if req.PidFile != "" {
 		if err := isolation.WritePidFile(req.PidFile, st.Pid); err != nil {
-			_ = mon.Process.Kill()
-			_ = mon.Wait()
-			return fail(err)
+			return kill(err)
 		}
 	}
 	if !req.Run {
 		return 0, nil
 	}
 	if err := c.Start(); err != nil {
-		_ = mon.Process.Kill()
-		_ = mon.Wait()
-		return fail(err)
+		return kill(err)
 	}
 	if req.Detach {
 		return 0, nil
 	}
-	// Foreground: the container's status is the monitor's, and signals to
+	// Foreground: the container's status is its process's, and signals to
 	// runx run are the container's.
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, forwarded...)
 	go func() {
 		for s := range sigs {
-			_ = mon.Process.Signal(s)
+			_ = proc.Process.Signal(s)
 		}
 	}()
-	err = mon.Wait()
+	err = proc.Wait()
 	signal.Stop(sigs)
 	code := 0
 	var ee *exec.ExitError
@@ -374,6 +391,32 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 		_ = c.destroy()
 	}
 	return code, nil
+}
+
+// boot completes the VM's settings for the pod's first container gc.
+func (vm *VMConfig) boot(spec *specs.Spec, gc *guestContainer) error {
+	if vm.Initrd == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		if vm.Initrd, err = initrd(filepath.Dir(vm.Kernel), self); err != nil {
+			return fmt.Errorf("guest initramfs: %w", err)
+		}
+	}
+	khz, err := tscKHz()
+	if err != nil {
+		return err
+	}
+	vm.Cmdline = fmt.Sprintf("console=ttyS0 panic=-1 tsc_early_khz=%d tsc=reliable no_timer_check "+
+		"cryptomgr.notests mitigations=off rdinit=/init", khz)
+	if spec.Annotations[annDebug] == "true" {
+		vm.Cmdline += " runx.debug"
+	} else {
+		vm.Cmdline += " quiet"
+	}
+	vm.Shares = gc.Shares
+	return nil
 }
 
 // startMonitor starts runx as the VM's monitor with this process's stdio,
@@ -456,11 +499,15 @@ type container struct {
 }
 
 // savedState is the state file: runc's state and what tells the monitor's
-// process from a later one with its pid.
+// (or relay's) process from a later one with its pid.
 type savedState struct {
 	isolation.State
 	MonitorStart uint64 `json:"monitorStart,omitempty"`
 	Started      bool   `json:"started,omitempty"`
+	// Pod is the sandbox container whose VM runs this one ("": its own).
+	Pod string `json:"pod,omitempty"`
+	// Paused: a pod's later container paused in the guest.
+	Paused bool `json:"paused,omitempty"`
 }
 
 func (c *container) ID() string   { return c.id }
@@ -479,11 +526,18 @@ func (c *container) load() (*savedState, error) {
 	return &s, nil
 }
 
+// saveNew writes a new container's first state.
+func (c *container) saveNew(st *isolation.State, pod string) error {
+	return writeJSON(filepath.Join(c.dir, "state.json"), &savedState{State: *st, Pod: pod})
+}
+
 func (c *container) saveState(st *isolation.State) error {
 	s := savedState{State: *st}
 	if old, err := c.load(); err == nil {
 		s.Started = old.Started
 		s.MonitorStart = old.MonitorStart
+		s.Pod = old.Pod
+		s.Paused = old.Paused
 	}
 	if st.Pid > 0 && s.MonitorStart == 0 {
 		s.MonitorStart = startTime(st.Pid)
@@ -522,7 +576,7 @@ func (c *container) State() (*isolation.State, error) {
 		st.Status, st.Pid = "stopped", 0
 	case s.Started:
 		st.Status = "running"
-		if cg, err := c.cgroup(); err == nil && frozen(cg) {
+		if s.Paused || c.vmFrozen(s) {
 			st.Status = "paused"
 		}
 	default:
@@ -531,10 +585,32 @@ func (c *container) State() (*isolation.State, error) {
 	return &st, nil
 }
 
-// call sends a request to the monitor and waits for its answer: what it
-// wrote on stdout, or an error with what it wrote on stderr.
+// vmDir is the state directory of the container's VM: its own, or its pod
+// sandbox's.
+func (c *container) vmDir() string {
+	if s, err := c.load(); err == nil && s.Pod != "" {
+		return filepath.Join(c.root, s.Pod)
+	}
+	return c.dir
+}
+
+// vmFrozen tells whether the container's VM is frozen (pause of the pod's
+// sandbox container).
+func (c *container) vmFrozen(s *savedState) bool {
+	vm := c
+	if s.Pod != "" {
+		vm = &container{root: c.root, id: s.Pod, dir: filepath.Join(c.root, s.Pod)}
+	}
+	cg, err := vm.cgroup()
+	return err == nil && frozen(cg)
+}
+
+// call sends a request about this container to its VM's monitor and waits
+// for the answer: what it wrote on stdout, or an error with what it wrote
+// on stderr.
 func (c *container) call(req control) (string, error) {
-	nc, err := dialIn(c.dir, "monitor.sock", 5*time.Second)
+	req.ID = c.id
+	nc, err := dialIn(c.vmDir(), "monitor.sock", 5*time.Second)
 	if err != nil {
 		return "", isolation.ErrNotRunning
 	}
@@ -584,7 +660,7 @@ func (c *container) guest(input []byte, args ...string) (string, error) {
 	if !s.alive() {
 		return "", isolation.ErrNotRunning
 	}
-	if cg, err := c.cgroup(); err == nil && frozen(cg) {
+	if c.vmFrozen(s) {
 		return "", isolation.ErrPaused // the guest cannot answer
 	}
 	return c.call(control{Op: "runx", Args: args, Input: input})
@@ -629,15 +705,18 @@ func (c *container) Signal(sig syscall.Signal, all bool) error {
 		return isolation.ErrNotRunning
 	}
 	if sig == unix.SIGKILL && !all {
-		// The monitor dies, and the VM with it.
+		// The monitor dies, and the VM with it; a relay dies, and its
+		// container in the pod's VM with it.
 		return unix.Kill(s.Pid, unix.SIGKILL)
 	}
-	if cg, err := c.cgroup(); err == nil && frozen(cg) {
+	if c.vmFrozen(s) || s.Paused {
 		if all {
 			return isolation.ErrPaused
 		}
-		// Pending on the monitor, which forwards it once thawed.
-		return unix.Kill(s.Pid, sig)
+		if s.Pod == "" {
+			// Pending on the monitor, which forwards it once thawed.
+			return unix.Kill(s.Pid, sig)
+		}
 	}
 	op := "signal"
 	if all {
@@ -680,9 +759,17 @@ func (c *container) Delete(force bool) error {
 func (c *container) destroy() error {
 	hooks := loadLaterHooks(c.dir)
 	var st *specs.State
-	if s, err := c.load(); err == nil && hooks != nil {
+	s, err := c.load()
+	if err == nil && hooks != nil {
 		st = c.ociState(&s.State, specs.StateStopped)
 		st.Pid = 0
+	}
+	if err == nil && s.Pod != "" {
+		// A pod's later container: gone from the guest and the shared
+		// tree too (unless the VM is gone already).
+		if _, err := c.call(control{Op: "remove"}); err != nil && !errors.Is(err, isolation.ErrNotRunning) {
+			return fmt.Errorf("container %s: %w", c.id, err)
+		}
 	}
 	var cfg monitorConfig
 	if b, err := os.ReadFile(filepath.Join(c.dir, "monitor.json")); err == nil && json.Unmarshal(b, &cfg) == nil && cfg.Netns != "" {
@@ -781,175 +868,6 @@ func (c *container) OOMNotify() (<-chan struct{}, error) { return nil, nil }
 
 func killPid(pid int) error { return unix.Kill(pid, unix.SIGKILL) }
 
-// Exec runs runx exec in the guest, through the monitor, with this
-// process's stdio and signals, and returns its exit code. With Detach a
-// host process stands for the guest's (the pid file names it, an engine
-// waits for it and signals it): runx again, as runx-vm-exec, relaying as a
-// foreground exec does, and ending as the guest process ended.
-func (c *container) Exec(req *isolation.ExecRequest) (int, error) {
-	switch {
-	case req.Process == nil || len(req.Process.Args) == 0:
-		return -1, errors.New("exec: no program to run")
-	case req.PreserveFDs > 0:
-		return -1, fmt.Errorf("exec --preserve-fds: %w", errNotYet)
-	}
-	if err := isolation.CheckTerminal(req.Detach, req.Process.Terminal, req.ConsoleSocket); err != nil {
-		return -1, err
-	}
-	st, err := c.State()
-	if err != nil {
-		return -1, err
-	}
-	if st.Status == "stopped" {
-		return -1, errors.New("cannot exec in a stopped container")
-	}
-	proc, err := json.Marshal(req.Process)
-	if err != nil {
-		return -1, err
-	}
-	if !req.Detach {
-		ex, err := execRelay(c.dir, proc, req.Process.Terminal, "", nil)
-		if err != nil {
-			return -1, err
-		}
-		ws := unix.WaitStatus(ex.Status)
-		if ws.Signaled() {
-			return 128 + int(ws.Signal()), nil
-		}
-		return ws.ExitStatus(), nil
-	}
-	f, err := os.CreateTemp(c.dir, "exec-*.json")
-	if err != nil {
-		return -1, err
-	}
-	_, err = f.Write(proc)
-	f.Close()
-	if err != nil {
-		os.Remove(f.Name())
-		return -1, err
-	}
-	argv := []string{execRelayName, c.dir, f.Name()}
-	if req.Process.Terminal {
-		argv = append(argv, req.ConsoleSocket)
-	}
-	cmd, err := startReporting(argv, "the exec relay ended before the process ran", nil)
-	if err != nil {
-		os.Remove(f.Name()) // the relay removes it once read
-		return -1, err
-	}
-	if req.PidFile != "" {
-		if err := isolation.WritePidFile(req.PidFile, cmd.Process.Pid); err != nil {
-			_ = cmd.Process.Kill()
-			return -1, err
-		}
-	}
-	return 0, nil
-}
-
-const execRelayName = "runx-vm-exec"
-
-// execRelayMain is a detached exec's host process: runx-vm-exec DIR FILE
-// [CONSOLE-SOCKET] (given when the process has a terminal).
-func execRelayMain(args []string) {
-	unix.CloseOnExec(3)
-	report := os.NewFile(3, "report")
-	if len(args) != 2 && len(args) != 3 {
-		fmt.Fprintln(report, "usage: runx-vm-exec STATE-DIR PROCESS-FILE [CONSOLE-SOCKET]")
-		os.Exit(2)
-	}
-	terminal, sock := len(args) == 3, ""
-	if terminal {
-		sock = args[2]
-	}
-	proc, err := os.ReadFile(args[1])
-	os.Remove(args[1])
-	if err != nil {
-		fmt.Fprint(report, err.Error())
-		os.Exit(1)
-	}
-	ex, err := execRelay(args[0], proc, terminal, sock, func() {
-		fmt.Fprint(report, "ok")
-		report.Close()
-	})
-	if err != nil {
-		fmt.Fprint(report, err.Error())
-		fmt.Fprintf(os.Stderr, "runx: exec: %v\n", err)
-		os.Exit(1)
-	}
-	exitlike.Exit(syscall.WaitStatus(ex.Status))
-}
-
-// execRelay has the monitor of the VM in dir run process in the guest, and
-// relays this process's stdio (or, with terminal, a terminal: a new one
-// whose master goes to consoleSocket, or this process's own) and signals
-// until it ends. started, when set, is called once the guest process runs.
-func execRelay(dir string, process []byte, terminal bool, consoleSocket string, started func()) (exitMsg, error) {
-	var in io.Reader = os.Stdin
-	var out io.Writer = os.Stdout
-	var term *hostTerm
-	if terminal {
-		t, err := openHostTerm(consoleSocket)
-		if err != nil {
-			return exitMsg{}, err
-		}
-		defer t.close()
-		term, in, out = t, t.in, t.out
-	}
-	nc, err := dialIn(dir, "monitor.sock", 5*time.Second)
-	if err != nil {
-		return exitMsg{}, isolation.ErrNotRunning
-	}
-	defer nc.Close()
-	cc := &conn{rw: nc}
-	if err := cc.sendJSON(kindRun, 0, control{Op: "exec", Process: process}); err != nil {
-		return exitMsg{}, err
-	}
-	if b := term.size(); b != nil {
-		_ = cc.send(kindResize, 0, b)
-	}
-	go relayStdin(cc, 0, in)
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
-	go func() {
-		for s := range sigs {
-			if s == unix.SIGWINCH && term != nil {
-				if b := term.size(); b != nil {
-					_ = cc.send(kindResize, 0, b)
-				}
-				continue
-			}
-			_ = cc.send(kindSignal, 0, []byte{byte(s.(unix.Signal))})
-		}
-	}()
-	for {
-		f, err := cc.recv()
-		if err != nil {
-			return exitMsg{}, fmt.Errorf("exec: the VM monitor went away: %w", err)
-		}
-		switch f.kind {
-		case kindStdout:
-			_, _ = out.Write(f.payload)
-		case kindStderr:
-			_, _ = os.Stderr.Write(f.payload)
-		case kindStarted:
-			if started != nil {
-				started()
-				started = nil
-			}
-		case kindExit:
-			var ex exitMsg
-			if err := json.Unmarshal(f.payload, &ex); err != nil {
-				return exitMsg{}, err
-			}
-			if ex.Err != "" {
-				return exitMsg{}, errors.New(ex.Err)
-			}
-			return ex, nil
-		}
-	}
-}
-
 // cgroup is the VM's host cgroup config.
 func (c *container) cgroup() (*cgroups.Cgroup, error) {
 	var cfg monitorConfig
@@ -964,7 +882,8 @@ func (c *container) cgroup() (*cgroups.Cgroup, error) {
 }
 
 // Pause freezes the whole VM (the monitor, QEMU and virtiofsd), as runc
-// freezes a container's processes.
+// freezes a container's processes; a pod's later container is paused in
+// the guest.
 func (c *container) Pause() error {
 	st, err := c.State()
 	if err != nil {
@@ -972,6 +891,9 @@ func (c *container) Pause() error {
 	}
 	if st.Status != "running" {
 		return isolation.ErrNotRunning
+	}
+	if s, err := c.load(); err == nil && s.Pod != "" {
+		return c.pauseMember(s, true)
 	}
 	cg, err := c.cgroup()
 	if err != nil {
@@ -988,9 +910,25 @@ func (c *container) Resume() error {
 	if st.Status != "paused" {
 		return isolation.ErrNotPaused
 	}
+	if s, err := c.load(); err == nil && s.Pod != "" && s.Paused {
+		return c.pauseMember(s, false)
+	}
 	cg, err := c.cgroup()
 	if err != nil {
 		return err
 	}
 	return freeze(cg, cgroups.Thawed)
+}
+
+// pauseMember pauses or resumes a pod's later container in the guest.
+func (c *container) pauseMember(s *savedState, pause bool) error {
+	cmd := "resume"
+	if pause {
+		cmd = "pause"
+	}
+	if _, err := c.guest(nil, cmd, c.id); err != nil {
+		return err
+	}
+	s.Paused = pause
+	return writeJSON(filepath.Join(c.dir, "state.json"), s)
 }

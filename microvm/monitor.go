@@ -52,7 +52,8 @@ type monitorConfig struct {
 // answer is a kindExit frame (exitMsg: Err when it failed). An exec streams
 // the process's stdio in frames on the same connection before its exit.
 type control struct {
-	Op      string `json:"op"` // start, signal, signal-all, exec, pids, runx
+	Op      string `json:"op"`           // start, signal, signal-all, exec, pids, runx; create, remove (a pod's later containers)
+	ID      string `json:"id,omitempty"` // the container (the VM's own when empty)
 	Signal  int    `json:"signal,omitempty"`
 	Process []byte `json:"process,omitempty"` // exec: the process, as runx exec --process takes it
 	// runx: a runx command run in the guest on the container (its id is
@@ -60,11 +61,13 @@ type control struct {
 	// written to a guest file whose path replaces "@input" in Args.
 	Args  []string `json:"args,omitempty"`
 	Input []byte   `json:"input,omitempty"`
+	// create: the pod's later container to make in the VM (pod.go).
+	Container *guestContainer `json:"container,omitempty"`
 }
 
 // guestCommands are the runx commands a control request may run in the
 // guest: what the host's commands of the same name ask of the container.
-var guestCommands = map[string]bool{"ps": true, "update": true, "events": true}
+var guestCommands = map[string]bool{"ps": true, "update": true, "events": true, "pause": true, "resume": true}
 
 // Streams of the agent channel the monitor uses.
 const (
@@ -87,7 +90,9 @@ type monitor struct {
 	outputs map[uint32]io.Writer // stdout of the guest commands the monitor runs
 	errputs map[uint32]io.Writer // and their stderr, where it goes elsewhere
 	clients map[uint32]*conn     // the exec clients of streams, told when their process runs
-	peers   map[uint32]int       // the host pids of those clients
+	peers   map[uint32]peer          // the exec clients' host processes
+	members map[string]*member       // the pod's later containers, by id
+	inflight sync.WaitGroup // control requests being answered
 	// The container's stdin and stdout on the host: create's, or the host
 	// end of its terminal (term).
 	in   io.Reader
@@ -118,7 +123,7 @@ func monitorMain(args []string) {
 
 func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	m := &monitor{dir: dir, next: streamFirst, waits: map[uint32]chan exitMsg{},
-		outputs: map[uint32]io.Writer{}, errputs: map[uint32]io.Writer{}, clients: map[uint32]*conn{}, peers: map[uint32]int{},
+		outputs: map[uint32]io.Writer{}, errputs: map[uint32]io.Writer{}, clients: map[uint32]*conn{}, peers: map[uint32]peer{}, members: map[string]*member{},
 		started: make(chan struct{}), initEx: make(chan exitMsg, 1)}
 	b, err := os.ReadFile(filepath.Join(dir, "monitor.json"))
 	if err != nil {
@@ -167,8 +172,8 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	// runx create in the guest: the container's stdio is this stream's.
 	created := m.waitFor(streamCreate)
 	create := runRequest{Runx: true, Stdin: true,
-		Argv:  []string{"--root", guestState, "create", "--bundle", guestBundle, "--pid-file", guestPid},
-		Files: map[string][]byte{guestBundle + "/config.json": m.cfg.GuestSpec}}
+		Argv:  []string{"--root", guestState, "create", "--bundle", guestBundle(m.cfg.ID), "--pid-file", guestPidFile(m.cfg.ID)},
+		Files: map[string][]byte{guestBundle(m.cfg.ID) + "/config.json": m.cfg.GuestSpec}}
 	if m.term != nil {
 		create.Console = guestConsole(streamCreate)
 		create.Argv = append(create.Argv, "--console-socket", create.Console)
@@ -201,8 +206,21 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 			}
 			m.forward(s.(unix.Signal))
 		case ex := <-m.initEx:
+			// The request that ended it (kill --all) is answered first.
+			m.answered(2 * time.Second)
 			return unix.WaitStatus(ex.Status), nil
 		}
+	}
+}
+
+// answered waits, at most limit, until the control requests taken are
+// answered.
+func (m *monitor) answered(limit time.Duration) {
+	done := make(chan struct{})
+	go func() { m.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(limit):
 	}
 }
 
@@ -407,7 +425,7 @@ func (m *monitor) start() error {
 	if ex.Err != "" || unix.WaitStatus(ex.Status).ExitStatus() != 0 {
 		return fmt.Errorf("%s%s", out, describe(ex))
 	}
-	if err := m.c.sendJSON(kindReap, streamInit, reapRequest{PidFile: guestPid, Drain: streamCreate}); err != nil {
+	if err := m.c.sendJSON(kindReap, streamInit, reapRequest{PidFile: guestPidFile(m.cfg.ID), Drain: streamCreate}); err != nil {
 		return err
 	}
 	close(m.started)
@@ -457,30 +475,68 @@ func (m *monitor) serveControl(ln net.Listener) {
 			if err != nil || f.kind != kindRun {
 				return
 			}
+			m.inflight.Add(1)
+			defer m.inflight.Done()
 			var req control
 			if err := json.Unmarshal(f.payload, &req); err != nil {
 				return
 			}
 			fail := func(err error) { _ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: err.Error()}) }
+			own := req.ID == "" || req.ID == m.cfg.ID
+			id := req.ID
+			if own {
+				id = m.cfg.ID
+			} else if req.Op != "create" && m.memberOf(id) == nil {
+				fail(fmt.Errorf("container %s is not in the pod's VM", id))
+				return
+			}
 			switch req.Op {
 			case "start":
-				if err := m.start(); err != nil {
+				start := m.start
+				if !own {
+					start = func() error { return m.startMember(id) }
+				}
+				if err := start(); err != nil {
 					fail(err)
 					return
 				}
 			case "signal":
-				m.forward(unix.Signal(req.Signal))
+				if own {
+					m.forward(unix.Signal(req.Signal))
+				} else {
+					m.signalMember(id, unix.Signal(req.Signal))
+				}
 			case "signal-all":
-				ex, out := m.runx("kill", "--all", m.cfg.ID, fmt.Sprint(req.Signal))
+				ex, out := m.runx("kill", "--all", id, fmt.Sprint(req.Signal))
 				if ex.Status != 0 || ex.Err != "" {
 					fail(errors.New(out + describe(ex)))
 					return
 				}
 			case "exec":
-				m.exec(cc, req.Process, peerPid(nc))
+				m.inflight.Done() // lasts as long as its process
+				defer m.inflight.Add(1)
+				m.exec(cc, id, req.Process, peerPid(nc))
 				return
 			case "pids":
-				_ = cc.sendJSON(kindStdout, 0, m.hostPids())
+				_ = cc.sendJSON(kindStdout, 0, m.hostPids(id))
+			case "create":
+				if own {
+					fail(fmt.Errorf("container with id exists: %s", id))
+					return
+				}
+				m.inflight.Done() // lasts as long as the container
+				defer m.inflight.Add(1)
+				m.createMember(cc, req.Container, peerPid(nc))
+				return
+			case "remove":
+				if own {
+					fail(errors.New("the pod's sandbox container goes with its VM"))
+					return
+				}
+				if err := m.removeMember(id); err != nil {
+					fail(err)
+					return
+				}
 			case "runx":
 				m.guestCommand(cc, &req)
 				return
@@ -495,12 +551,12 @@ func (m *monitor) serveControl(ln net.Listener) {
 
 // exec runs runx exec in the guest for a client of the monitor's socket,
 // relaying its stdio and signals both ways, and ends with its status.
-func (m *monitor) exec(cc *conn, process []byte, peer int) {
+func (m *monitor) exec(cc *conn, id string, process []byte, pid int) {
 	s, ch, end := m.newStream(frameWriter{cc, kindStdout}, frameWriter{cc, kindStderr}, cc)
 	defer end()
-	if peer > 0 {
+	if pid > 0 {
 		m.mu.Lock()
-		m.peers[s] = peer
+		m.peers[s] = peer{pid: pid, id: id}
 		m.mu.Unlock()
 	}
 	path, pidFile := fmt.Sprintf("/run/exec/%d.json", s), fmt.Sprintf("/run/exec/%d.pid", s)
@@ -515,7 +571,7 @@ func (m *monitor) exec(cc *conn, process []byte, peer int) {
 		req.Console, req.WaitPid = guestConsole(s), pidFile
 		req.Argv = append(req.Argv, "--detach", "--console-socket", req.Console)
 	}
-	req.Argv = append(req.Argv, m.cfg.ID)
+	req.Argv = append(req.Argv, id)
 	if err := m.c.sendJSON(kindRun, s, req); err != nil {
 		_ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: err.Error()})
 		return
@@ -541,17 +597,32 @@ func (m *monitor) exec(cc *conn, process []byte, peer int) {
 	_ = cc.sendJSON(kindExit, 0, ex)
 }
 
-// hostPids are the host processes that stand for the container's: the
-// monitor (its process) and the client of each exec (runx exec, or the
-// runx-vm-exec of an exec -d), which engines wait for and signal.
-func (m *monitor) hostPids() []int {
-	pids := []int{os.Getpid()}
+// peer is an exec's client: its host process and the container it is in.
+type peer struct {
+	pid int
+	id  string
+}
+
+// hostPids are the host processes that stand for container id's: its
+// process (the monitor, or a pod's later container's relay) and the client
+// of each exec (runx exec, or the runx-vm-relay of an exec -d), which
+// engines wait for and signal.
+func (m *monitor) hostPids(id string) []int {
 	m.mu.Lock()
-	for _, p := range m.peers {
-		pids = append(pids, p)
+	defer m.mu.Unlock()
+	var pids []int
+	if id == m.cfg.ID {
+		pids = append(pids, os.Getpid())
+	} else if mb := m.members[id]; mb != nil && mb.pid > 0 {
+		pids = append(pids, mb.pid)
 	}
-	m.mu.Unlock()
-	slices.Sort(pids[1:])
+	n := len(pids)
+	for _, p := range m.peers {
+		if p.id == id {
+			pids = append(pids, p.pid)
+		}
+	}
+	slices.Sort(pids[n:])
 	return pids
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -41,7 +42,7 @@ func isBind(m specs.Mount) bool {
 
 // shareBinds checks the bind mounts of spec and returns their shares and
 // the mounts as the guest sees them (sources in the shared tree).
-func shareBinds(spec *specs.Spec, bundle string) ([]Share, []specs.Mount, error) {
+func shareBinds(spec *specs.Spec, bundle, id string) ([]Share, []specs.Mount, error) {
 	var shares []Share
 	var mounts []specs.Mount
 	for i, m := range spec.Mounts {
@@ -61,7 +62,7 @@ func shareBinds(spec *specs.Spec, bundle string) ([]Share, []specs.Mount, error)
 			return nil, nil, fmt.Errorf("config.json: mounts[%d] (%s): source %s is a %s: only files and directories can be shared with a VM",
 				i, m.Destination, src, st.Mode().Type())
 		}
-		name := fmt.Sprintf("m%d", i)
+		name := fmt.Sprintf("%s/m%d", id, i)
 		shares = append(shares, Share{Name: name, Path: src, ReadOnly: slices.Contains(m.Options, "ro")})
 		g := m
 		g.Source = guestShare + "/" + name
@@ -117,6 +118,9 @@ func makeTree(dir string) error {
 		if err != nil {
 			return err
 		}
+		if err := os.MkdirAll(filepath.Dir(at), 0o755); err != nil {
+			return err
+		}
 		if fi.IsDir() {
 			err = os.Mkdir(at, 0o755)
 		} else {
@@ -137,4 +141,131 @@ func makeTree(dir string) error {
 	}
 	// The tree's own directory: nothing for the guest to add to.
 	return unix.Mount("", tree, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, "")
+}
+
+// addShares puts a pod's later container's files into the running tree:
+// each source is opened as a detached mount here, in the host's mount
+// namespace (a rootfs an engine mounted after the VM booted is only there),
+// then attached in virtiofsd's, whose root is the tree. That is done on a
+// thread of its own, which ends with the namespace it entered.
+func addShares(vfsPid int, shares []Share) error {
+	return onThread(func() error {
+		var trees []int
+		defer func() {
+			for _, fd := range trees {
+				unix.Close(fd)
+			}
+		}()
+		for _, s := range shares {
+			fd, err := unix.OpenTree(unix.AT_FDCWD, s.Path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.Path, err)
+			}
+			trees = append(trees, fd)
+			if s.ReadOnly {
+				attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+				if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr); err != nil {
+					return fmt.Errorf("read-only %s: %w", s.Path, err)
+				}
+			}
+		}
+		if err := enterMountNs(vfsPid); err != nil {
+			return err
+		}
+		if err := unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+			return fmt.Errorf("the shared tree: %w", err)
+		}
+		defer unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, "")
+		for i, s := range shares {
+			at := "/" + s.Name
+			if err := os.MkdirAll(filepath.Dir(at), 0o755); err != nil {
+				return err
+			}
+			var st unix.Stat_t
+			if err := unix.Fstat(trees[i], &st); err != nil {
+				return err
+			}
+			var err error
+			if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				err = os.Mkdir(at, 0o755)
+			} else {
+				err = os.WriteFile(at, nil, 0o644)
+			}
+			if err != nil {
+				return err
+			}
+			if err := unix.MoveMount(trees[i], "", unix.AT_FDCWD, at, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+				return fmt.Errorf("%s into the shared tree: %w", s.Path, err)
+			}
+		}
+		return nil
+	})
+}
+
+// removeShares takes a pod's later container's files out of the tree.
+// Only mount points are removed, never what a mount still holds.
+func removeShares(vfsPid int, id string) error {
+	return onThread(func() error {
+		if err := enterMountNs(vfsPid); err != nil {
+			return err
+		}
+		if err := unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+			return fmt.Errorf("the shared tree: %w", err)
+		}
+		defer unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, "")
+		dir := "/" + id
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		var errs []error
+		for _, e := range entries {
+			at := filepath.Join(dir, e.Name())
+			if err := unix.Unmount(at, unix.MNT_DETACH); err != nil && err != unix.EINVAL {
+				errs = append(errs, fmt.Errorf("unmounting %s: %w", at, err))
+				continue
+			}
+			if err := os.Remove(at); err != nil { // EBUSY, ENOTEMPTY if still mounted: kept
+				errs = append(errs, err)
+			}
+		}
+		if err := os.Remove(dir); err != nil {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// onThread runs f on an OS thread of its own that ends after it: f may
+// change the thread's namespaces.
+func onThread(f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread is not reused
+		errc <- f()
+	}()
+	return <-errc
+}
+
+// enterMountNs moves the calling thread (locked, see onThread) into pid's
+// mount namespace; its root and working directory become that
+// namespace's root.
+func enterMountNs(pid int) error {
+	// A thread shares its file system context (and so its root) with the
+	// others: unshared first, as setns requires.
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("unshare(CLONE_FS): %w", err)
+	}
+	fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/mnt", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("virtiofsd's mount namespace: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Setns(fd, unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("entering virtiofsd's mount namespace: %w", err)
+	}
+	return nil
 }
