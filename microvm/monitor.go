@@ -85,14 +85,14 @@ type monitor struct {
 	next  uint32
 	waits map[uint32]chan exitMsg
 	// started is closed once the container's process runs.
-	started chan struct{}
-	initEx  chan exitMsg
-	outputs map[uint32]io.Writer // stdout of the guest commands the monitor runs
-	errputs map[uint32]io.Writer // and their stderr, where it goes elsewhere
-	clients map[uint32]*conn     // the exec clients of streams, told when their process runs
-	peers   map[uint32]peer          // the exec clients' host processes
-	members map[string]*member       // the pod's later containers, by id
-	inflight sync.WaitGroup // control requests being answered
+	started  chan struct{}
+	initEx   chan exitMsg
+	outputs  map[uint32]io.Writer // stdout of the guest commands the monitor runs
+	errputs  map[uint32]io.Writer // and their stderr, where it goes elsewhere
+	clients  map[uint32]*conn     // the exec clients of streams, told when their process runs
+	peers    map[uint32]peer      // the exec clients' host processes
+	members  map[string]*member   // the pod's later containers, by id
+	inflight sync.WaitGroup       // control requests being answered
 	// The container's stdin and stdout on the host: create's, or the host
 	// end of its terminal (term).
 	in   io.Reader

@@ -26,8 +26,8 @@ import (
 
 // Annotations that name a container's pod sandbox and its kind.
 var sandboxAnnotations = []struct{ id, kind string }{
-	{"io.kubernetes.cri.sandbox-id", "io.kubernetes.cri.container-type"},       // containerd
-	{"io.kubernetes.cri-o.SandboxID", "io.kubernetes.cri-o.ContainerType"},     // CRI-O
+	{"io.kubernetes.cri.sandbox-id", "io.kubernetes.cri.container-type"},   // containerd
+	{"io.kubernetes.cri-o.SandboxID", "io.kubernetes.cri-o.ContainerType"}, // CRI-O
 }
 
 // podSandbox is the id of the sandbox container whose VM the container

@@ -154,9 +154,9 @@ func TestExec(t *testing.T) {
 			}
 			if m.name == "microvm" {
 				// The pid file names the host process that stands for the
-				// guest's (microvm/README.md, exec): runx-vm-exec, which ends
+				// guest's (microvm/README.md, exec): runx-vm-relay, which ends
 				// as the guest process ends.
-				waitCmdline(t, pid, "runx-vm-exec", 5*time.Second)
+				waitCmdline(t, pid, "runx-vm-relay", 5*time.Second)
 				if !strings.Contains(r.ok("ps", id).stdout, "sleep 1001") {
 					t.Errorf("the guest's ps table lacks sleep 1001")
 				}
