@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"syscall"
@@ -122,6 +123,10 @@ func monitorMain(args []string) {
 }
 
 func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
+	// The hypervisor and its daemon die with the thread that started them
+	// (PR_SET_PDEATHSIG is the parent thread's): this one, locked for the
+	// monitor's life, never another that may end first (onThread's).
+	runtime.LockOSThread()
 	m := &monitor{dir: dir, next: streamFirst, waits: map[uint32]chan exitMsg{},
 		outputs: map[uint32]io.Writer{}, errputs: map[uint32]io.Writer{}, clients: map[uint32]*conn{}, peers: map[uint32]peer{}, members: map[string]*member{},
 		started: make(chan struct{}), initEx: make(chan exitMsg, 1)}
