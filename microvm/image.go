@@ -3,6 +3,7 @@ package microvm
 import (
 	"bytes"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -25,13 +26,22 @@ const (
 	cacheDir = "/var/cache/runx/microvm"
 )
 
-// guestModules are the modules the guest loads, dependencies first: virtio
-// over MMIO (the microvm machine has no PCI), the serial port of the agent,
-// virtio-fs for the root file system, the network device.
-var guestModules = []string{
-	"virtio", "virtio_ring", "virtio_mmio", "virtio_console", "fuse", "virtiofs",
-	"failover", "net_failover", "virtio_net",
-}
+// modulesList names the modules the guest loads (one list for this file
+// and tests/scripts/microvm-kernel.sh).
+//
+//go:embed modules.txt
+var modulesList string
+
+// guestModules are the modules the guest loads, dependencies first.
+var guestModules = func() []string {
+	var mods []string
+	for _, l := range strings.Split(modulesList, "\n") {
+		if l, _, _ = strings.Cut(l, "#"); strings.TrimSpace(l) != "" {
+			mods = append(mods, strings.Fields(l)...)
+		}
+	}
+	return mods
+}()
 
 // initrd returns the path of an initramfs for the kernel in kdir with the
 // runx binary self, making it when missing.

@@ -401,7 +401,7 @@ func (vm *VMConfig) boot(spec *specs.Spec, gc *guestContainer) error {
 			return err
 		}
 		if vm.Initrd, err = initrd(filepath.Dir(vm.Kernel), self); err != nil {
-			return fmt.Errorf("guest initramfs: %w", err)
+			return fmt.Errorf("guest initramfs for the kernel %s (its modules/ beside it): %w", vm.Kernel, err)
 		}
 	}
 	khz, err := tscKHz()

@@ -171,7 +171,10 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	}
 	limit, _ := time.ParseDuration(m.cfg.BootLimit)
 	if err := m.connect(limit); err != nil {
-		return 0, fmt.Errorf("%w (the guest's console: %s/console.log)", err, dir)
+		// The state directory goes with a failed create: the console's end
+		// is in the error.
+		return 0, fmt.Errorf("%w (guest kernel %s, initramfs %s; its console: %s)", err,
+			m.cfg.VM.Kernel, m.cfg.VM.Initrd, tail(filepath.Join(dir, "console.log")))
 	}
 	go m.readLoop()
 	// runx create in the guest: the container's stdio is this stream's.

@@ -53,7 +53,7 @@ type guestContainer struct {
 // newGuestContainer checks what of spec the VM needs from the host and
 // makes the guest's container.
 func newGuestContainer(spec *specs.Spec, bundle, id, rootfs string, sandbox *specs.Spec, sandboxPid int) (*guestContainer, error) {
-	shares, mounts, err := shareBinds(spec, bundle, id)
+	shares, mounts, err := shareBinds(spec, bundle, id, rootfs)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sort"
+	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -30,9 +33,12 @@ const (
 
 // Share is one host file or directory in the tree.
 type Share struct {
-	Name     string `json:"name"` // its name in the tree
-	Path     string `json:"path"` // on the host
-	ReadOnly bool   `json:"readOnly,omitempty"`
+	Name string `json:"name"` // its name in the tree
+	Path string `json:"path"` // on the host
+	// ReadOnly: the bind itself is (runc's "ro"); Recursive: its
+	// submounts too ("rro").
+	ReadOnly  bool `json:"readOnly,omitempty"`
+	Recursive bool `json:"recursive,omitempty"`
 }
 
 // isBind tells a bind mount of config.json, which names a host path.
@@ -42,9 +48,10 @@ func isBind(m specs.Mount) bool {
 
 // shareBinds checks the bind mounts of spec and returns their shares and
 // the mounts as the guest sees them (sources in the shared tree).
-func shareBinds(spec *specs.Spec, bundle, id string) ([]Share, []specs.Mount, error) {
+func shareBinds(spec *specs.Spec, bundle, id, rootfs string) ([]Share, []specs.Mount, error) {
 	var shares []Share
-	var mounts []specs.Mount
+	// The rootfs's own submounts first: the spec's mounts may go on them.
+	mounts := guestSubmountBinds(guestRoot(id), "/", rootfs, false)
 	for i, m := range spec.Mounts {
 		if !isBind(m) {
 			mounts = append(mounts, m)
@@ -63,12 +70,62 @@ func shareBinds(spec *specs.Spec, bundle, id string) ([]Share, []specs.Mount, er
 				i, m.Destination, src, st.Mode().Type())
 		}
 		name := fmt.Sprintf("%s/m%d", id, i)
-		shares = append(shares, Share{Name: name, Path: src, ReadOnly: slices.Contains(m.Options, "ro")})
+		rro := slices.Contains(m.Options, "rro")
+		shares = append(shares, Share{Name: name, Path: src, ReadOnly: rro || slices.Contains(m.Options, "ro"), Recursive: rro})
 		g := m
 		g.Source = guestShare + "/" + name
 		mounts = append(mounts, g)
+		if st.IsDir() {
+			mounts = append(mounts, guestSubmountBinds(g.Source, m.Destination, src, rro)...)
+		}
 	}
 	return shares, mounts, nil
+}
+
+// submounts are the host's mounts under path (relative paths, a parent
+// before what is under it, with whether each is read-only). virtio-fs
+// shows them to the guest as submounts it mounts on first access, with the
+// flags of the mount it finds them under: the guest spec binds each
+// explicitly, so that a submount of a read-only bind stays as it is on the
+// host (runc's "ro" is the bind's alone).
+func submounts(path string) []submount {
+	src, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil
+	}
+	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(src))
+	if err != nil {
+		return nil
+	}
+	var out []submount
+	for _, m := range ms {
+		if rel, ok := strings.CutPrefix(m.Mountpoint, src+"/"); ok {
+			out = append(out, submount{rel: rel, ro: slices.Contains(strings.Split(m.Options, ","), "ro")})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].rel < out[j].rel })
+	return out
+}
+
+type submount struct {
+	rel string
+	ro  bool
+}
+
+// guestSubmountBinds are the guest's binds of the submounts under a
+// share (guest path from) mounted at dst: read-only where the host's is,
+// or where rro asks all of them to be.
+func guestSubmountBinds(from, dst, hostPath string, rro bool) []specs.Mount {
+	var out []specs.Mount
+	for _, sm := range submounts(hostPath) {
+		opt := "rw"
+		if sm.ro || rro {
+			opt = "ro"
+		}
+		out = append(out, specs.Mount{Destination: filepath.Join(dst, sm.rel), Type: "bind",
+			Source: from + "/" + sm.rel, Options: []string{"rbind", opt}})
+	}
+	return out
 }
 
 // shareMain is runx-vm-share DIR VIRTIOFSD [ARGS...]: in a new mount
@@ -134,7 +191,7 @@ func makeTree(dir string) error {
 		}
 		if s.ReadOnly {
 			attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-			if err := unix.MountSetattr(-1, at, unix.AT_RECURSIVE, attr); err != nil {
+			if err := unix.MountSetattr(-1, at, uint(s.setattrFlags(0)), attr); err != nil {
 				return fmt.Errorf("read-only %s: %w", s.Path, err)
 			}
 		}
@@ -164,7 +221,7 @@ func addShares(vfsPid int, shares []Share) error {
 			trees = append(trees, fd)
 			if s.ReadOnly {
 				attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-				if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr); err != nil {
+				if err := unix.MountSetattr(fd, "", uint(s.setattrFlags(unix.AT_EMPTY_PATH)), attr); err != nil {
 					return fmt.Errorf("read-only %s: %w", s.Path, err)
 				}
 			}
@@ -268,4 +325,13 @@ func enterMountNs(pid int) error {
 		return fmt.Errorf("entering virtiofsd's mount namespace: %w", err)
 	}
 	return nil
+}
+
+// setattrFlags are mount_setattr's flags for making s read-only: its
+// submounts too only when recursive, as runc's "ro" and "rro".
+func (s Share) setattrFlags(flags int) int {
+	if s.Recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	return flags
 }

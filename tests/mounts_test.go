@@ -2,6 +2,7 @@ package tests
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,22 +19,35 @@ func TestBindMounts(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(src, "from-host"), []byte("hello from the host\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// a mount under the source: a read-only bind leaves it writable,
+		// as runc's "ro" (non-recursive); "rro" makes it read-only too
+		sub := filepath.Join(src, "sub")
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("mount", "-t", "tmpfs", "runx-test", sub).CombinedOutput(); err != nil {
+			t.Fatalf("mount tmpfs on %s: %v\n%s", sub, err, out)
+		}
+		t.Cleanup(func() { _ = exec.Command("umount", "-l", sub).Run() })
 		file := filepath.Join(t.TempDir(), "hosts")
 		if err := os.WriteFile(file, []byte("10.1.2.3 bound\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		b := newBundle(t, "sh", "-c", `cat /rw/from-host /etc/hosts; echo written > /rw/from-container
-			if echo x > /ro/denied 2>/dev/null; then echo ro-writable; else echo ro-refused; fi`)
+			if echo x > /ro/denied 2>/dev/null; then echo ro-writable; else echo ro-refused; fi
+			if echo x > /ro/sub/under 2>/dev/null; then echo sub-writable; else echo sub-refused; fi
+			if echo x > /rro/sub/under-rro 2>/dev/null; then echo rro-sub-writable; else echo rro-sub-refused; fi`)
 		m.apply(b)
 		b.edit(func(s *specs.Spec) {
 			s.Mounts = append(s.Mounts,
 				specs.Mount{Destination: "/rw", Type: "bind", Source: src, Options: []string{"rbind", "rw"}},
 				specs.Mount{Destination: "/ro", Type: "bind", Source: src, Options: []string{"rbind", "ro"}},
+				specs.Mount{Destination: "/rro", Type: "bind", Source: src, Options: []string{"rbind", "rro"}},
 				specs.Mount{Destination: "/etc/hosts", Type: "bind", Source: file, Options: []string{"bind", "ro"}})
 		})
 		id := newID(t)
 		res := r.run("run", "--bundle", b.dir, id)
-		if want := "hello from the host\n10.1.2.3 bound\nro-refused\n"; res.code != 0 || res.stdout != want {
+		if want := "hello from the host\n10.1.2.3 bound\nro-refused\nsub-writable\nrro-sub-refused\n"; res.code != 0 || res.stdout != want {
 			t.Errorf("want status 0 and %q\n%s", want, res)
 		}
 		got, err := os.ReadFile(filepath.Join(src, "from-container"))

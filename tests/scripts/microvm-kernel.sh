@@ -26,7 +26,10 @@ if [ -z "$pkg" ]; then
 fi
 [ -n "$pkg" ] || { echo "microvm: no linux-image-cloud-amd64 package" >&2; exit 1; }
 ver=${pkg#linux-image-}
-if [ -f "$dir/vmlinuz" ] && [ "$(cat "$dir/version" 2>/dev/null)" = "$ver" ]; then
+# The modules the guest loads: one list, microvm/modules.txt.
+mods=$(sed 's/#.*//' "$(dirname "$0")/../../microvm/modules.txt" | tr -s ' \n' ' ')
+have_mods() { for m in $mods; do [ -f "$dir/modules/$m.ko" ] || return 1; done; }
+if [ -f "$dir/vmlinuz" ] && [ "$(cat "$dir/version" 2>/dev/null)" = "$ver" ] && have_mods; then
 	echo "microvm: guest kernel $ver in $dir"
 	exit 0
 fi
@@ -38,8 +41,8 @@ echo "microvm: unpacking $pkg into $dir"
 dpkg-deb -x "$tmp"/"$pkg"_*.deb "$tmp/x"
 mkdir -p "$dir.new/modules"
 cp "$tmp/x/boot/vmlinuz-$ver" "$dir.new/vmlinuz"
-# Only the modules a guest loads (microvm/image.go lists them).
-for m in virtio virtio_ring virtio_mmio virtio_console fuse virtiofs failover net_failover virtio_net; do
+# Only the modules a guest loads.
+for m in $mods; do
 	f=$(find "$tmp/x/lib/modules/$ver" -name "$m.ko" -print -quit)
 	[ -n "$f" ] || { echo "microvm: $m.ko is not in $pkg" >&2; exit 1; }
 	cp "$f" "$dir.new/modules/"

@@ -84,6 +84,17 @@ else
 	fi
 fi
 
+# The microvm-mode checks likewise (MVM_SKIP says why not).
+MVM_SKIP=
+if [ $IS_RUNX != 1 ]; then
+	MVM_SKIP="$RT_NAME is not runx"
+elif [[ ",$(feature dev.runx.isolation.modes)," != *,microvm,* ]]; then
+	MVM_SKIP="runx has not built the microvm mode"
+elif [[ $RT_FEATURES == *'"dev.runx.isolation.usable"'* ]] &&
+	[[ ",$(feature dev.runx.isolation.usable)," != *,microvm,* ]]; then
+	MVM_SKIP="runx cannot run the microvm mode on this host (runx features: dev.runx.isolation.usable)"
+fi
+
 IMAGE=localhost/runx-busybox:latest
 POD_BRIDGE=runxpod0
 POD_SUBNET=10.88.55
@@ -493,6 +504,9 @@ podman_checks() {
 	done
 
 	podman_sandbox_checks
+	if [ -n "$MVM_SKIP" ]; then skip "podman microvm checks" "$MVM_SKIP"; else
+		mvm_checks podman pm "$POD_SUBNET.1" --annotation dev.runx.isolation=microvm
+	fi
 }
 
 podman_teardown() {
@@ -570,14 +584,15 @@ docker_start() {
 	if [ $IS_RUNX = 1 ]; then
 		mkdir -p "$D/sbx"
 		ln -sfn "$RUNTIME" "$D/sbx/runx-sandbox"
+		ln -sfn "$RUNTIME" "$D/sbx/runx-microvm"
 		DOCK_SBX_RUNTIME=$D/sbx/runx-sandbox
 		if [ "${ENGINES_TRACE:-0}" = 1 ]; then
 			mkdir -p "$W/trace-sbx"
 			DOCK_SBX_RUNTIME=$W/trace-sbx/runx-sandbox
 			trace_wrapper "$DOCK_SBX_RUNTIME" "$D/sbx/runx-sandbox"
 		fi
-		printf '{\n  "runtimes": {\n    "runx-sandbox": { "path": "%s" }\n  }\n}\n' \
-			"$DOCK_SBX_RUNTIME" >"$D/daemon.json"
+		printf '{\n  "runtimes": {\n    "runx-sandbox": { "path": "%s" },\n    "runx-microvm": { "path": "%s" }\n  }\n}\n' \
+			"$DOCK_SBX_RUNTIME" "$D/sbx/runx-microvm" >"$D/daemon.json"
 	else
 		echo '{}' >"$D/daemon.json"
 	fi
@@ -791,6 +806,9 @@ docker_checks() {
 	fi
 
 	docker_sandbox_checks
+	if [ -n "$MVM_SKIP" ]; then skip "docker microvm checks" "$MVM_SKIP"; else
+		mvm_checks docker dk "$DOCK_SUBNET.1" --runtime runx-microvm
+	fi
 }
 
 # ------------------------------------------------------------- sandbox mode
@@ -1101,6 +1119,83 @@ docker_sandbox_checks() {
 	SBX_GW=$DOCK_SUBNET.1 SBX_WAITLOG=dk_wait_log
 	SBX=(--runtime runx-sandbox)
 	sbx_checks docker
+}
+
+# ------------------------------------------------------------- microvm mode
+# runx's microvm mode (a VM per pod, microvm/README.md) through each engine,
+# chosen as users choose it: Podman's --annotation, Docker's runtime
+# registered as runx-microvm. ENGINE CLIENT GATEWAY FLAGS...
+mvm_checks() {
+	local e=$1 c=$2 gw=$3 n id ip ref vol=$W/mvm-vol-$1
+	shift 3
+	local M=("$@") R=(run --rm --pull never)
+	local qemus
+	qemus=$(pgrep -c -f qemu-system-x86_64 || true)
+	mkdir -p "$vol" && echo from-the-host >"$vol/in"
+
+	n="$e microvm: exit code, stdout and stderr apart, the guest's own kernel"
+	run $c "${R[@]}" "${M[@]}" "$IMAGE" sh -c 'uname -r; echo to-err >&2; exit 7'
+	if [ $RC -eq 7 ] && [ -n "$OUT" ] && [ "$OUT" != "$(uname -r)" ] && [ "$ERR" = to-err ]; then pass "$n" "guest kernel $OUT"; else
+		fail "$n" "$(show)"
+	fi
+
+	n="$e microvm: run -i: stdin piped to cat"
+	run $c "${R[@]}" -i "${M[@]}" "$IMAGE" cat <<<hi
+	if [ $RC -eq 0 ] && [ "$OUT" = hi ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e microvm: run -t: a terminal (tty; stty size as in the namespace mode)"
+	ref=$($c "${R[@]}" -t "$IMAGE" sh -c 'tty; stty size' 2>&1)
+	ref=${ref//$'\r'/}
+	run $c "${R[@]}" -t "${M[@]}" "$IMAGE" sh -c 'tty; stty size'
+	OUT=${OUT//$'\r'/}
+	if [ $RC -eq 0 ] && [[ $OUT == /dev/pts/* ]] && [ "${OUT#*$'\n'}" = "${ref#*$'\n'}" ]; then
+		pass "$n" "${OUT//$'\n'/; }"
+	else
+		fail "$n" "namespace mode: '$ref'; microvm: $(show)"
+	fi
+
+	n="$e microvm: -v: a bind mount read and written through virtio-fs"
+	run $c "${R[@]}" -v "$vol:/mnt/vol" "${M[@]}" "$IMAGE" sh -c 'cat /mnt/vol/in && echo back >/mnt/vol/back'
+	if [ $RC -eq 0 ] && [ "$OUT" = from-the-host ] && [ "$(cat "$vol/back" 2>/dev/null)" = back ]; then pass "$n"; else
+		fail "$n" "$(show)"
+	fi
+
+	n="$e microvm: --read-only: root filesystem read-only"
+	run $c "${R[@]}" --read-only "${M[@]}" "$IMAGE" sh -c 'touch /ro-test 2>/dev/null && echo writable || echo read-only'
+	if [ $RC -eq 0 ] && [ "$OUT" = read-only ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e microvm: the VM reaches the host through the engine's network"
+	host_listen
+	run $c "${R[@]}" "${M[@]}" "$IMAGE" sh -c "nc $gw $LPORT </dev/null"
+	host_unlisten
+	if [ $RC -eq 0 ] && [ "$OUT" = pong-from-host ]; then pass "$n"; else fail "$n" "$(show)"; fi
+
+	n="$e microvm: run -d: the host reaches a server in the VM at the container's address; exec; stop"
+	run $c run -d --name "rx$e-mvm" --pull never "${M[@]}" "$IMAGE" sh -c 'trap "exit 42" TERM; while :; do nc -l -p 8080 -e echo pong-from-vm; done & wait'
+	id=$OUT
+	ip=$($c inspect -f '{{.NetworkSettings.IPAddress}}' "rx$e-mvm" 2>/dev/null)
+	local got='' i ex='' code=''
+	for ((i = 0; i < 100 && RC == 0; i++)); do
+		got=$(timeout 3 /bin/busybox nc "$ip" 8080 </dev/null 2>/dev/null) && [ -n "$got" ] && break
+		sleep 0.2
+	done
+	ex=$($c exec "rx$e-mvm" sh -c 'echo exec-in-vm' 2>&1)
+	[ "$(rt_mode "$( [ "$e" = docker ] && echo "$D/exec/runtime-runx-microvm/moby" )" "$id")" = microvm ] || ex="mode: $(rt_mode "" "$id") $ex"
+	$c stop -t 20 "rx$e-mvm" >/dev/null 2>&1
+	code=$($c inspect -f '{{.State.ExitCode}}' "rx$e-mvm" 2>/dev/null)
+	if [ -n "$id" ] && [ "$got" = pong-from-vm ] && [ "$ex" = exec-in-vm ] && [ "$code" = 42 ]; then pass "$n" "$ip"; else
+		fail "$n" "run: $(show); address '$ip' answered '$got'; exec '$ex'; exit code after stop '$code'"
+	fi
+	$c rm -f "rx$e-mvm" >/dev/null 2>&1
+
+	n="$e microvm: nothing left (no QEMU of the containers)"
+	local now i
+	for ((i = 0; i < 50; i++)); do
+		now=$(pgrep -c -f qemu-system-x86_64 || true)
+		[ "$now" = "$qemus" ] && break
+		sleep 0.2
+	done
+	if [ "$now" = "$qemus" ]; then pass "$n"; else fail "$n" "$now QEMU processes, $qemus before"; fi
 }
 
 pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }

@@ -1,0 +1,116 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// hostHasHardwareVirt tells whether this host's CPU flags offer VMX or SVM
+// (where the microvm mode would use KVM).
+func hostHasHardwareVirt() bool {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "flags") {
+			f := " " + l + " "
+			return strings.Contains(f, " vmx ") || strings.Contains(f, " svm ")
+		}
+	}
+	return false
+}
+
+// TestMicrovmBadSettings: a VM that cannot be made (its size, kernel,
+// initramfs or accelerator) fails create with an error naming the setting,
+// and leaves nothing behind: no state, cgroup, QEMU, virtiofsd or monitor.
+func TestMicrovmBadSettings(t *testing.T) {
+	m := mode{name: "microvm"}
+	m.require(t, "bad-input")
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small")
+	if err := os.WriteFile(small, []byte("not a kernel"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// big enough to be taken for a kernel, but garbage; the guest's modules
+	// beside it, as beside a real one
+	if err := os.Symlink("/usr/local/lib/runx/microvm/modules", filepath.Join(dir, "modules")); err != nil {
+		t.Fatal(err)
+	}
+	garbage := filepath.Join(dir, "garbage")
+	if err := os.WriteFile(garbage, []byte(strings.Repeat("runx garbage kernel ", 1<<17)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		ann  map[string]string
+		want []string // the error names each
+	}{
+		{"memory-too-small", map[string]string{"dev.runx.microvm.memory": "64"}, []string{"64 MiB", "dev.runx.microvm.memory"}},
+		{"memory-too-large", map[string]string{"dev.runx.microvm.memory": "99999999"}, []string{"99999999 MiB", "host"}},
+		{"memory-not-a-number", map[string]string{"dev.runx.microvm.memory": "lots"}, []string{"lots", "dev.runx.microvm.memory"}},
+		{"vcpus-zero", map[string]string{"dev.runx.microvm.vcpus": "0"}, []string{"dev.runx.microvm.vcpus", "vCPUs"}},
+		{"vcpus-too-many", map[string]string{"dev.runx.microvm.vcpus": "4096"}, []string{"dev.runx.microvm.vcpus", "4096"}},
+		{"accel-unknown", map[string]string{"dev.runx.microvm.accel": "xen"}, []string{"dev.runx.microvm.accel", "xen"}},
+		{"kernel-missing", map[string]string{"dev.runx.microvm.kernel": "/no/such/vmlinuz"}, []string{"/no/such/vmlinuz"}},
+		{"kernel-too-small", map[string]string{"dev.runx.microvm.kernel": small}, []string{small, "not a kernel"}},
+		{"kernel-garbage", map[string]string{"dev.runx.microvm.kernel": garbage}, []string{garbage}},
+		{"initrd-missing", map[string]string{"dev.runx.microvm.initrd": "/no/such/initrd"}, []string{"/no/such/initrd", "dev.runx.microvm.initrd"}},
+		{"initrd-garbage", map[string]string{"dev.runx.microvm.initrd": garbage, "dev.runx.microvm.boot-timeout": "60s"}, []string{garbage}},
+		{"boot-timeout-not-a-duration", map[string]string{"dev.runx.microvm.boot-timeout": "soon"}, []string{"soon", "dev.runx.microvm.boot-timeout"}},
+	}
+	if !hostHasHardwareVirt() {
+		cases = append(cases, struct {
+			name string
+			ann  map[string]string
+			want []string
+		}{"accel-kvm-unusable", map[string]string{"dev.runx.microvm.accel": "kvm"}, []string{"dev.runx.microvm.accel", "kvm is not usable"}})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRuntime(t)
+			b := newBundle(t)
+			m.apply(b)
+			b.edit(func(s *specs.Spec) {
+				for k, v := range c.ann {
+					s.Annotations[k] = v
+				}
+			})
+			id := newID(t)
+			expectFailure(t, r.run("create", "--bundle", b.dir, id), c.want...)
+			for _, w := range c.want[1:] {
+				if res := r.run("create", "--bundle", b.dir, id); !strings.Contains(res.stderr, w) {
+					t.Errorf("the error does not name %q\n%s", w, res)
+				}
+			}
+			assertNothingLeft(t, r.root, id, b.dir)
+		})
+	}
+}
+
+// TestMicrovmHypervisorMissing: without QEMU's virtiofsd (or QEMU) create
+// fails naming the program, and leaves nothing behind. The program is
+// hidden in a mount namespace of the test's.
+func TestMicrovmHypervisorMissing(t *testing.T) {
+	m := mode{name: "microvm"}
+	m.require(t, "bad-input")
+	r := newRuntime(t)
+	b := newBundle(t)
+	m.apply(b)
+	id := newID(t)
+	for _, hidden := range []string{"/usr/lib/qemu", "/usr/bin"} {
+		cmd := exec.Command("unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+			`mount -t tmpfs none "$0" && exec "$@"`, hidden,
+			runtimeBin(t), "--root", r.root, "create", "--bundle", b.dir, id)
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("create with %s hidden succeeded\n%s", hidden, out)
+		}
+		if !strings.Contains(string(out), hidden) || !strings.Contains(string(out), "apt-get install qemu-system-x86") {
+			t.Errorf("with %s hidden, the error should name the program and its package:\n%s", hidden, out)
+		}
+		assertNothingLeft(t, r.root, id, b.dir)
+	}
+}
