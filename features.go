@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 
@@ -36,6 +37,7 @@ isolation modes of this runx in the annotations ` + featModes + ` and ` + featUs
 		}
 		t := true
 		var built, usable []string
+		extra := map[string]string{}
 		for _, name := range isolation.Names() {
 			m, _ := isolation.Get(name)
 			r := m.Check()
@@ -44,7 +46,10 @@ isolation modes of this runx in the annotations ` + featModes + ` and ` + featUs
 			}
 			if r.Usable {
 				usable = append(usable, name)
+			} else if r.Built && r.Why != "" {
+				extra["dev.runx."+name+".unusable"] = r.Why // why this host cannot run it
 			}
+			maps.Copy(extra, r.Features)
 		}
 		var caps []string
 		for _, cp := range capability.ListKnown() {
@@ -74,6 +79,7 @@ isolation modes of this runx in the annotations ` + featModes + ` and ` + featUs
 			},
 			PotentiallyUnsafeConfigAnnotations: []string{"bundle", "org.systemd.property.", "org.criu.config"},
 		}
+		maps.Copy(feat.Annotations, extra)
 		if seccomp.Enabled {
 			feat.Linux.Seccomp = &features.Seccomp{
 				Enabled:        &t,

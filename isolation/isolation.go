@@ -47,6 +47,9 @@ type Report struct {
 	Usable bool     `json:"usable"`
 	Why    string   `json:"why,omitempty"`
 	Facts  []string `json:"facts,omitempty"`
+	// Features are annotations of runx features that the mode adds
+	// (dev.runx.<mode>.*: which hypervisor and accelerator, ...).
+	Features map[string]string `json:"features,omitempty"`
 }
 
 // CreateRequest carries what create and run were asked for.

@@ -357,6 +357,12 @@ func (a *agentState) start(stream uint32, req *runRequest) error {
 	if len(req.Argv) == 0 {
 		return fmt.Errorf("nothing to run")
 	}
+	for k, v := range req.Sysctls {
+		p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+		if err := os.WriteFile(p, []byte(v), 0); err != nil {
+			return fmt.Errorf("sysctl %s=%s: %w", k, v, err)
+		}
+	}
 	for path, data := range req.Files {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err

@@ -5,6 +5,7 @@
 package microvm
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,6 +78,7 @@ func (Mode) Check() isolation.Report {
 	}
 	accel, reason := autoAccel()
 	r.Facts = append(r.Facts, "hypervisor: qemu", "accel: "+accel+" ("+reason+")")
+	r.Features = map[string]string{"dev.runx.microvm.hypervisor": "qemu", "dev.runx.microvm.accel": accel}
 	if len(why) > 0 {
 		r.Usable, r.Why = false, strings.Join(why, "; ")
 	}
@@ -169,7 +171,10 @@ func vmSettings(spec *specs.Spec) (*VMConfig, error) {
 // what names host objects left out. sandbox (nil for a pod's first
 // container) is the config.json of the pod's sandbox container, whose host
 // pid is sandboxPid: namespaces of it that spec joins become its guest's.
-func guestSpec(spec *specs.Spec, id string, mounts []specs.Mount, sandbox *specs.Spec, sandboxPid int) ([]byte, error) {
+//
+// The net.* sysctls are returned apart: the container shares the guest's
+// network namespace (the pod's), which the agent sets them in.
+func guestSpec(spec *specs.Spec, id string, mounts []specs.Mount, sandbox *specs.Spec, sandboxPid int) ([]byte, map[string]string, error) {
 	g := *spec
 	root := *spec.Root
 	root.Path = guestRoot(id)
@@ -209,7 +214,7 @@ func guestSpec(spec *specs.Spec, id string, mounts []specs.Mount, sandbox *specs
 			case ns.Type != specs.MountNamespace && joinsSandbox(ns, sandbox, sandboxPid):
 				ns.Path = podNamespace + nsFile(ns.Type)
 			default:
-				return nil, fmt.Errorf("config.json: linux.namespaces: the %s namespace %s is not the pod sandbox's: in a VM a container can join only its pod's", ns.Type, ns.Path)
+				return nil, nil, fmt.Errorf("config.json: linux.namespaces: the %s namespace %s is not the pod sandbox's: in a VM a container can join only its pod's", ns.Type, ns.Path)
 			}
 			l.Namespaces = append(l.Namespaces, ns)
 		}
@@ -218,9 +223,26 @@ func guestSpec(spec *specs.Spec, id string, mounts []specs.Mount, sandbox *specs
 		// whatever the host's driver named (a systemd slice means nothing
 		// to the guest's runx).
 		l.CgroupsPath = "/runx/" + id
+		var net map[string]string
+		if len(spec.Linux.Sysctl) > 0 {
+			l.Sysctl = map[string]string{}
+			for k, v := range spec.Linux.Sysctl {
+				if strings.HasPrefix(k, "net.") {
+					if net == nil {
+						net = map[string]string{}
+					}
+					net[k] = v
+				} else {
+					l.Sysctl[k] = v
+				}
+			}
+		}
 		g.Linux = &l
+		b, err := json.Marshal(&g)
+		return b, net, err
 	}
-	return json.Marshal(&g)
+	b, err := json.Marshal(&g)
+	return b, nil, err
 }
 
 // Create implements isolation.Mode. A pod's first container boots the VM,
@@ -306,7 +328,7 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	if pod == "" {
 		vm.Dir = dir
 		cfg = monitorConfig{ID: req.ID, VM: *vm, Hypervisor: "qemu", GuestSpec: gc.Spec, BootLimit: boot, Cgroup: cg,
-			Netns: netnsPath, Terminal: gc.Terminal, ConsoleSocket: req.ConsoleSocket}
+			Netns: netnsPath, Terminal: gc.Terminal, ConsoleSocket: req.ConsoleSocket, Sysctls: gc.Sysctls}
 	}
 	if err := writeJSON(filepath.Join(dir, "monitor.json"), cfg); err != nil {
 		return fail(err)
@@ -864,7 +886,53 @@ func (c *container) Stats() (*types.Stats, error) {
 	return &st, nil
 }
 
-func (c *container) OOMNotify() (<-chan struct{}, error) { return nil, nil }
+// OOMNotify tells of the guest kernel's OOM kills in the container, as
+// runx events in the guest reports them (runc's "oom" events).
+func (c *container) OOMNotify() (<-chan struct{}, error) {
+	nc, err := dialIn(c.vmDir(), "monitor.sock", 5*time.Second)
+	if err != nil {
+		return nil, isolation.ErrNotRunning
+	}
+	cc := &conn{rw: nc}
+	// Its stats only every 10 years: the host's events reads them itself.
+	if err := cc.sendJSON(kindRun, 0, control{Op: "runx", ID: c.id, Args: []string{"events", "--interval", "87600h", c.id}}); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	ch := make(chan struct{}, 1)
+	go func() {
+		defer nc.Close()
+		defer close(ch)
+		var line []byte
+		for {
+			f, err := cc.recv()
+			if err != nil || f.kind == kindExit {
+				return
+			}
+			if f.kind != kindStdout {
+				continue
+			}
+			line = append(line, f.payload...)
+			for {
+				i := bytes.IndexByte(line, '\n')
+				if i < 0 {
+					break
+				}
+				var ev struct {
+					Type string `json:"type"`
+				}
+				if json.Unmarshal(line[:i], &ev) == nil && ev.Type == "oom" {
+					select {
+					case ch <- struct{}{}:
+					default:
+					}
+				}
+				line = line[i+1:]
+			}
+		}
+	}()
+	return ch, nil
+}
 
 func killPid(pid int) error { return unix.Kill(pid, unix.SIGKILL) }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -47,6 +48,9 @@ type monitorConfig struct {
 	// Netns is the network namespace the monitor was started in, when
 	// config.json names one ("": a new one, which goes with the VM).
 	Netns string `json:"netns,omitempty"`
+	// Sysctls are the container's net.* sysctls, for the guest's network
+	// namespace.
+	Sysctls map[string]string `json:"sysctls,omitempty"`
 }
 
 // control is a request on the monitor's socket, in a kindRun frame; the
@@ -94,6 +98,10 @@ type monitor struct {
 	peers    map[uint32]peer      // the exec clients' host processes
 	members  map[string]*member   // the pod's later containers, by id
 	inflight sync.WaitGroup       // control requests being answered
+	// createdOK is closed once the guest's create succeeded; until then its
+	// stderr is kept in createErr too, for the error.
+	createdOK chan struct{}
+	createErr syncBuffer
 	// The container's stdin and stdout on the host: create's, or the host
 	// end of its terminal (term).
 	in   io.Reader
@@ -129,7 +137,7 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	runtime.LockOSThread()
 	m := &monitor{dir: dir, next: streamFirst, waits: map[uint32]chan exitMsg{},
 		outputs: map[uint32]io.Writer{}, errputs: map[uint32]io.Writer{}, clients: map[uint32]*conn{}, peers: map[uint32]peer{}, members: map[string]*member{},
-		started: make(chan struct{}), initEx: make(chan exitMsg, 1)}
+		started: make(chan struct{}), createdOK: make(chan struct{}), initEx: make(chan exitMsg, 1)}
 	b, err := os.ReadFile(filepath.Join(dir, "monitor.json"))
 	if err != nil {
 		return 0, err
@@ -160,6 +168,7 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	}
 	defer unwireNetwork()
 	m.cfg.VM.Tap = vmTap
+	t0 := time.Now()
 	vm, err := qemu{}.Boot(&m.cfg.VM)
 	if err != nil {
 		return 0, err
@@ -176,10 +185,11 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 		return 0, fmt.Errorf("%w (guest kernel %s, initramfs %s; its console: %s)", err,
 			m.cfg.VM.Kernel, m.cfg.VM.Initrd, tail(filepath.Join(dir, "console.log")))
 	}
+	tAgent := time.Since(t0)
 	go m.readLoop()
 	// runx create in the guest: the container's stdio is this stream's.
 	created := m.waitFor(streamCreate)
-	create := runRequest{Runx: true, Stdin: true,
+	create := runRequest{Runx: true, Stdin: true, Sysctls: m.cfg.Sysctls,
 		Argv:  []string{"--root", guestState, "create", "--bundle", guestBundle(m.cfg.ID), "--pid-file", guestPidFile(m.cfg.ID)},
 		Files: map[string][]byte{guestBundle(m.cfg.ID) + "/config.json": m.cfg.GuestSpec}}
 	if m.term != nil {
@@ -194,8 +204,14 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	go relayStdin(m.c, streamCreate, m.in)
 	ex := <-created
 	if ex.Err != "" || unix.WaitStatus(ex.Status).ExitStatus() != 0 {
-		return 0, fmt.Errorf("creating the container in the guest failed (%s)", describe(ex))
+		msg := strings.TrimPrefix(strings.TrimSpace(m.createErr.String()), "runx: ")
+		return 0, fmt.Errorf("creating the container in the guest failed (%s): %s", describe(ex), msg)
 	}
+	close(m.createdOK)
+	// For make bench: the hypervisor's start to the agent's first answer,
+	// and to the container made in the guest.
+	_ = writeJSON(filepath.Join(dir, "timings.json"), map[string]float64{
+		"agent_ms": float64(tAgent.Microseconds()) / 1000, "created_ms": float64(time.Since(t0).Microseconds()) / 1000})
 	ln, err := listenIn(dir, "monitor.sock")
 	if err != nil {
 		return 0, err
@@ -204,6 +220,9 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	if report != nil {
 		fmt.Fprint(report, "ok")
 		report.Close()
+	}
+	if m.term != nil && m.cfg.ConsoleSocket != "" {
+		detachStdio()
 	}
 	for {
 		select {
@@ -316,6 +335,11 @@ func (m *monitor) readLoop() {
 					_, _ = m.out.Write(f.payload)
 				} else {
 					_, _ = os.Stderr.Write(f.payload)
+					select {
+					case <-m.createdOK:
+					default:
+						_, _ = m.createErr.Write(f.payload) // for create's error
+					}
 				}
 			} else {
 				m.mu.Lock()
@@ -677,6 +701,16 @@ func (m *monitor) guestCommand(cc *conn, req *control) {
 		_ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: err.Error()})
 		return
 	}
+	// A client that goes (events, which runs until stopped) takes the
+	// command with it.
+	go func() {
+		for {
+			if _, err := cc.recv(); err != nil {
+				_ = m.c.send(kindSignal, s, []byte{byte(unix.SIGKILL)})
+				return
+			}
+		}
+	}()
 	_ = cc.sendJSON(kindExit, 0, <-ch)
 }
 

@@ -48,6 +48,9 @@ type guestContainer struct {
 	Spec     []byte  `json:"spec"`   // config.json for the guest's runx
 	Shares   []Share `json:"shares"` // its rootfs and bind sources, in the tree under ID/
 	Terminal bool    `json:"terminal,omitempty"`
+	// Sysctls are its net.* sysctls, set in the guest's (the pod's)
+	// network namespace.
+	Sysctls map[string]string `json:"sysctls,omitempty"`
 }
 
 // newGuestContainer checks what of spec the VM needs from the host and
@@ -57,11 +60,11 @@ func newGuestContainer(spec *specs.Spec, bundle, id, rootfs string, sandbox *spe
 	if err != nil {
 		return nil, err
 	}
-	gspec, err := guestSpec(spec, id, mounts, sandbox, sandboxPid)
+	gspec, sysctls, err := guestSpec(spec, id, mounts, sandbox, sandboxPid)
 	if err != nil {
 		return nil, err
 	}
-	return &guestContainer{ID: id, Spec: gspec, Terminal: spec.Process.Terminal,
+	return &guestContainer{ID: id, Spec: gspec, Sysctls: sysctls, Terminal: spec.Process.Terminal,
 		Shares: append([]Share{{Name: id + "/rootfs", Path: rootfs}}, shares...)}, nil
 }
 
@@ -178,7 +181,7 @@ func (m *monitor) createMember(cc *conn, gc *guestContainer, relayPid int) {
 		delete(m.waits, is)
 		m.mu.Unlock()
 	}
-	req := runRequest{Runx: true, Stdin: true,
+	req := runRequest{Runx: true, Stdin: true, Sysctls: gc.Sysctls,
 		Argv:  []string{"--root", guestState, "create", "--bundle", guestBundle(gc.ID), "--pid-file", guestPidFile(gc.ID)},
 		Files: map[string][]byte{guestBundle(gc.ID) + "/config.json": gspec}}
 	if gc.Terminal {

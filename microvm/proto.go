@@ -59,6 +59,8 @@ type runRequest struct {
 	// on with the process named there and ends with its exit (runx exec -d
 	// in the guest, whose program the agent reaps).
 	WaitPid string `json:"waitPid,omitempty"`
+	// Sysctls are set (in the agent's namespaces) before it starts.
+	Sysctls map[string]string `json:"sysctls,omitempty"`
 	// Net, instead of a process: the guest's NIC is to take this config.
 	Net *netConfig `json:"net,omitempty"`
 }

@@ -127,6 +127,9 @@ func relayMain(args []string) {
 	ex, err := relay(args[0], req, terminal, sock, func() {
 		fmt.Fprint(report, "ok")
 		report.Close()
+		if terminal && sock != "" {
+			detachStdio()
+		}
 	})
 	if err != nil {
 		fmt.Fprint(report, err.Error())

@@ -95,6 +95,20 @@ func rawTerm(c console.Console) error {
 	return console.ClearONLCR(c.Fd())
 }
 
+// detachStdio gives up the caller's stdio once the process runs with a
+// terminal of its own: a caller such as containerd's shim reads a create's
+// output to its end, which would not come while we kept it open.
+func detachStdio() {
+	null, err := os.OpenFile("/dev/null", os.O_RDWR, 0)
+	if err != nil {
+		return
+	}
+	defer null.Close()
+	for fd := 0; fd <= 2; fd++ {
+		_ = unix.Dup2(int(null.Fd()), fd)
+	}
+}
+
 // size is the terminal's size as a kindResize payload, nil when unknown.
 func (t *hostTerm) size() []byte {
 	if t == nil || t.tty == nil {

@@ -78,6 +78,7 @@ var contractFeatures = map[string]string{
 	"pause":          "pause stops the process, resume lets it go on, a paused container can be force-deleted: TestPauseResume",
 	"ps":             "ps as a table, JSON and with ps options: TestPs",
 	"events":         "events --stats: TestEventsStats",
+	"oom":            "an OOM kill in the container is an oom event of runx events: TestEventsOOM",
 	"update":         "update of the cgroup's limits from flags, a file and stdin: TestUpdateMemoryAndPids, TestUpdateFromResourcesFile, TestUpdateBadValue",
 	"bind-mounts":    "bind mounts of config.json, read-write, read-only and of a file; a missing source: TestBindMounts, TestBadBindMountSource",
 	"hooks":          "config.json's hooks, each at its moment with the state on stdin, startContainer in the container; a failing hook: TestHooks, TestBadHookFails",
@@ -109,6 +110,7 @@ var notApplicable = map[string]map[string]string{
 		"tty":            "unikernel: the test's process is a shell testing that its stdio is a terminal; a guest has only Solo5's console",
 		"bind-mounts":    "unikernel: a guest reads no files (Solo5 has a console, clocks, block and net devices); the unikernel mode's mounts are TestUnikernelOCI*'s",
 		"network":        "unikernel: the test's process is a shell with nc; a guest's network is TestUnikernelOCINet's",
+		"oom":            "unikernel: the test's process is busybox dd filling a buffer; a guest's memory is the tender's one allocation, fixed at start",
 		"pause":          "unikernel: the test watches a counter a shell loop writes into the rootfs; a guest writes only to its block devices",
 	},
 }

@@ -1,11 +1,13 @@
 package tests
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -113,4 +115,59 @@ func TestMicrovmHypervisorMissing(t *testing.T) {
 		}
 		assertNothingLeft(t, r.root, id, b.dir)
 	}
+}
+
+// TestMicrovmVMEnds: when the VM ends under the container (QEMU killed, or
+// the guest kernel panics), the container is reported stopped, its process
+// ends as if killed (SIGKILL: 137 for a foreground run), and delete leaves
+// nothing behind.
+func TestMicrovmVMEnds(t *testing.T) {
+	m := mode{name: "microvm"}
+	m.require(t, "lifecycle")
+	t.Run("hypervisor-killed", func(t *testing.T) {
+		r := newRuntime(t)
+		b := newBundle(t)
+		m.apply(b)
+		id := newID(t)
+		st := startContainer(r, b, id)
+		data, err := os.ReadFile(filepath.Join(r.root, id, "vm.pids"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pids []int
+		if err := json.Unmarshal(data, &pids); err != nil || len(pids) == 0 {
+			t.Fatalf("vm.pids %q: %v", data, err)
+		}
+		if err := killPid(pids[0]); err != nil { // QEMU
+			t.Fatal(err)
+		}
+		waitGone(t, st.Pid, 10*time.Second)
+		if s := r.state(id).Status; s != "stopped" {
+			t.Errorf("status after QEMU was killed = %q, want stopped", s)
+		}
+		r.ok("delete", id)
+		assertNothingLeft(t, r.root, id, b.dir)
+	})
+	t.Run("guest-kernel-panic", func(t *testing.T) {
+		r := newRuntime(t)
+		b := newBundle(t, "sh", "-c", "echo c > /proc/sysrq-trigger; sleep 1000")
+		m.apply(b)
+		b.edit(func(s *specs.Spec) {
+			s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+			for _, set := range []*[]string{&s.Process.Capabilities.Bounding, &s.Process.Capabilities.Effective, &s.Process.Capabilities.Permitted} {
+				*set = append(*set, "CAP_SYS_ADMIN")
+			}
+			for i := range s.Mounts {
+				if s.Mounts[i].Destination == "/proc" {
+					s.Mounts[i].Options = nil
+				}
+			}
+		})
+		id := newID(t)
+		res := r.run("run", "--bundle", b.dir, id)
+		if res.code != 137 {
+			t.Errorf("a foreground run whose guest kernel panicked: exit code %d, want 137\n%s", res.code, res)
+		}
+		assertNothingLeft(t, r.root, id, b.dir)
+	})
 }

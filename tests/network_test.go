@@ -184,3 +184,21 @@ func TestMicrovmHostNetworkRefused(t *testing.T) {
 	expectFailure(t, r.run("create", "--bundle", b.dir, id), "linux.namespaces", "network namespace")
 	assertNothingLeft(t, r.root, id, b.dir)
 }
+
+// TestNetworkSysctl: net.* sysctls of config.json apply to the container's
+// network namespace (Docker sets two in every container).
+func TestNetworkSysctl(t *testing.T) {
+	forEachMode(t, "network", func(t *testing.T, m mode) {
+		r := newRuntime(t)
+		b := newBundle(t, "sh", "-c", "cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ping_group_range")
+		m.apply(b)
+		b.edit(func(s *specs.Spec) {
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 2147483647"}
+		})
+		id := newID(t)
+		res := r.run("run", "--bundle", b.dir, id)
+		if f := strings.Fields(res.stdout); res.code != 0 || len(f) < 2 || f[0] != "0" || !strings.Contains(res.stdout, "2147483647") {
+			t.Errorf("want the sysctls in the container\n%s", res)
+		}
+	})
+}

@@ -1180,7 +1180,10 @@ mvm_checks() {
 		sleep 0.2
 	done
 	ex=$($c exec "rx$e-mvm" sh -c 'echo exec-in-vm' 2>&1)
-	[ "$(rt_mode "$( [ "$e" = docker ] && echo "$D/exec/runtime-runx-microvm/moby" )" "$id")" = microvm ] || ex="mode: $(rt_mode "" "$id") $ex"
+	# Docker's runtime root is one of $D/exec/runtime-*/moby; Podman's runx's default.
+	local root=''
+	[ "$e" = docker ] && root=$(dirname "$(ls -d "$D"/exec/runtime-*/moby/"$id" 2>/dev/null | head -1)")
+	[ "$(rt_mode "$root" "$id")" = microvm ] || ex="mode: $(rt_mode "$root" "$id") $ex"
 	$c stop -t 20 "rx$e-mvm" >/dev/null 2>&1
 	code=$($c inspect -f '{{.State.ExitCode}}' "rx$e-mvm" 2>/dev/null)
 	if [ -n "$id" ] && [ "$got" = pong-from-vm ] && [ "$ex" = exec-in-vm ] && [ "$code" = 42 ]; then pass "$n" "$ip"; else
