@@ -42,7 +42,7 @@ check:
 	@BUILDTAGS="$(BUILDTAGS)" bash tests/scripts/check.sh
 
 unit:
-	CGO_ENABLED=1 $(GO) test -tags "$(BUILDTAGS)" ./ ./isolation/... ./libct/... ./unikernel/... ./sandbox/... ./internal/...
+	CGO_ENABLED=1 $(GO) test -tags "$(BUILDTAGS)" ./ ./isolation/... ./libct/... ./unikernel/... ./sandbox/... ./internal/... ./microvm/...
 
 integration: build microvm-kernel
 	CGO_ENABLED=1 RUNX=$(CURDIR)/runx $(GO) test -count=1 -tags "$(BUILDTAGS)" -timeout 30m ./tests/ -v

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -122,6 +123,7 @@ func vmSettings(spec *specs.Spec) (*VMConfig, error) {
 	case host > 0 && cfg.MemoryMiB > host:
 		return nil, fmt.Errorf("config.json: VM memory %d MiB (%s or linux.resources.memory.limit) is more than the host's %d MiB", cfg.MemoryMiB, annMemory, host)
 	}
+	cfg.VCPUs = cpusOf(spec.Linux)
 	if v, ok := ann[annVCPUs]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > runtime.NumCPU() {
@@ -164,6 +166,45 @@ func vmSettings(spec *specs.Spec) (*VMConfig, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// cpusOf is the vCPUs linux.resources.cpu asks for: its quota over its
+// period, rounded up, or the CPUs of its cpuset; at least 1, at most the
+// host's CPUs (as Kata sizes a VM from the pod's limits).
+func cpusOf(l *specs.Linux) int {
+	n := 1
+	if l != nil && l.Resources != nil && l.Resources.CPU != nil {
+		c := l.Resources.CPU
+		switch {
+		case c.Quota != nil && *c.Quota > 0 && c.Period != nil && *c.Period > 0:
+			n = int((uint64(*c.Quota) + *c.Period - 1) / *c.Period)
+		case c.Cpus != "":
+			if set, err := cpuset(c.Cpus); err == nil {
+				n = set
+			}
+		}
+	}
+	return max(1, min(n, runtime.NumCPU()))
+}
+
+// cpuset counts the CPUs of a cpuset list ("0-3,6").
+func cpuset(list string) (int, error) {
+	n := 0
+	for _, part := range strings.Split(list, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return 0, err
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return 0, fmt.Errorf("cpuset %q", list)
+			}
+		}
+		n += b - a + 1
+	}
+	return n, nil
 }
 
 // guestSpec is the config.json the guest's runx gets: the container's, with
@@ -336,8 +377,18 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	if err := isolation.Record(req.Root, req.ID, Name); err != nil {
 		return fail(err)
 	}
+	ann := maps.Clone(spec.Annotations)
+	if vm != nil {
+		// What the VM runs on, for state (runc's state has the config's
+		// annotations; these are the runtime's choice).
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[annAccel] = vm.Accel
+		ann["dev.runx.microvm.hypervisor"] = "qemu"
+	}
 	st := &isolation.State{OCIVersion: spec.Version, ID: req.ID, Status: "creating", Bundle: req.Bundle,
-		Rootfs: rootfs, Created: time.Now().UTC(), Owner: "", Annotations: spec.Annotations}
+		Rootfs: rootfs, Created: time.Now().UTC(), Owner: "", Annotations: ann}
 	if err := c.saveNew(st, pod); err != nil {
 		return fail(err)
 	}

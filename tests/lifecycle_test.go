@@ -68,6 +68,9 @@ func TestLifecycle(t *testing.T) {
 		if st.Annotations["org.runx.test.one"] != "first" || st.Annotations["org.runx.test.two"] != "second value" {
 			t.Errorf("annotations = %v, want those of config.json", st.Annotations)
 		}
+		if a := st.Annotations["dev.runx.microvm.accel"]; m.name == "microvm" && a != "tcg" && a != "kvm" {
+			t.Errorf("state annotation dev.runx.microvm.accel = %q, want the accelerator the VM runs on", a)
+		}
 		createdPid := st.Pid
 
 		// running

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -170,4 +172,32 @@ func TestMicrovmVMEnds(t *testing.T) {
 		}
 		assertNothingLeft(t, r.root, id, b.dir)
 	})
+}
+
+// TestMicrovmSizing: the VM's memory and vCPUs follow linux.resources (the
+// memory limit; the CPU quota over its period), as Kata sizes a pod's VM.
+func TestMicrovmSizing(t *testing.T) {
+	m := mode{name: "microvm"}
+	m.require(t, "lifecycle")
+	r := newRuntime(t)
+	b := newBundle(t, "sh", "-c", "nproc; grep MemTotal /proc/meminfo")
+	m.apply(b)
+	b.edit(func(s *specs.Spec) {
+		limit, quota, period := int64(256<<20), int64(200000), uint64(100000)
+		s.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &limit},
+			CPU: &specs.LinuxCPU{Quota: &quota, Period: &period}}
+	})
+	id := newID(t)
+	res := r.run("run", "--bundle", b.dir, id)
+	f := strings.Fields(res.stdout)
+	if res.code != 0 || len(f) < 3 {
+		t.Fatalf("want nproc and MemTotal\n%s", res)
+	}
+	if want := strconv.Itoa(min(2, runtime.NumCPU())); f[0] != want {
+		t.Errorf("nproc in the VM = %s, want %s (quota 2 CPUs, host %d)", f[0], want, runtime.NumCPU())
+	}
+	// the guest kernel keeps some of the 256 MiB for itself
+	if kb, _ := strconv.Atoi(f[2]); kb < 180<<10 || kb > 256<<10 {
+		t.Errorf("MemTotal in the VM = %s kB, want a little under 256 MiB", f[2])
+	}
 }
