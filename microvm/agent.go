@@ -412,16 +412,7 @@ func (a *agentState) start(stream uint32, req *runRequest) error {
 		go func() {
 			defer p.relay.Done()
 			defer r.Close()
-			buf := make([]byte, 32<<10)
-			for {
-				n, err := r.Read(buf)
-				if n > 0 {
-					_ = a.c.send(kind, stream, buf[:n])
-				}
-				if err != nil {
-					return
-				}
-			}
+			_, _ = io.Copy(frameWriter{a.c, kind, stream}, r)
 		}()
 	}
 	a.mu.Lock()
@@ -501,16 +492,8 @@ func (a *agentState) console(p *guestProc, path string) error {
 		}
 		a.mu.Unlock()
 		go func() { _, _ = io.Copy(master, r) }()
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := master.Read(buf)
-			if n > 0 {
-				_ = a.c.send(kindStdout, p.stream, buf[:n])
-			}
-			if err != nil {
-				return // EIO: every holder of the slave has closed it
-			}
-		}
+		// Until EIO: every holder of the slave has closed it.
+		_, _ = io.Copy(frameWriter{a.c, kindStdout, p.stream}, master)
 	}()
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -683,15 +684,11 @@ func (c *container) vmFrozen(s *savedState) bool {
 // on stderr.
 func (c *container) call(req control) (string, error) {
 	req.ID = c.id
-	nc, err := dialIn(c.vmDir(), "monitor.sock", 5*time.Second)
+	cc, nc, err := request(c.vmDir(), req)
 	if err != nil {
-		return "", isolation.ErrNotRunning
-	}
-	defer nc.Close()
-	cc := &conn{rw: nc}
-	if err := cc.sendJSON(kindRun, 0, req); err != nil {
 		return "", err
 	}
+	defer nc.Close()
 	var out, errOut []byte
 	for {
 		f, err := cc.recv()
@@ -721,6 +718,21 @@ func (c *container) call(req control) (string, error) {
 			return string(out), nil
 		}
 	}
+}
+
+// request connects to the monitor of the VM in dir and sends it req; the
+// answer is to be read from the returned conn, closed with nc.
+func request(dir string, req control) (cc *conn, nc net.Conn, err error) {
+	nc, err = dialIn(dir, "monitor.sock", 5*time.Second)
+	if err != nil {
+		return nil, nil, isolation.ErrNotRunning
+	}
+	cc = &conn{rw: nc}
+	if err := cc.sendJSON(kindRun, 0, req); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return cc, nc, nil
 }
 
 // guest runs a runx command on the container in its VM (one of
@@ -940,14 +952,9 @@ func (c *container) Stats() (*types.Stats, error) {
 // OOMNotify tells of the guest kernel's OOM kills in the container, as
 // runx events in the guest reports them (runc's "oom" events).
 func (c *container) OOMNotify() (<-chan struct{}, error) {
-	nc, err := dialIn(c.vmDir(), "monitor.sock", 5*time.Second)
-	if err != nil {
-		return nil, isolation.ErrNotRunning
-	}
-	cc := &conn{rw: nc}
 	// Its stats only every 10 years: the host's events reads them itself.
-	if err := cc.sendJSON(kindRun, 0, control{Op: "runx", ID: c.id, Args: []string{"events", "--interval", "87600h", c.id}}); err != nil {
-		nc.Close()
+	cc, nc, err := request(c.vmDir(), control{Op: "runx", ID: c.id, Args: []string{"events", "--interval", "87600h", c.id}})
+	if err != nil {
 		return nil, err
 	}
 	ch := make(chan struct{}, 1)

@@ -189,21 +189,14 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	go m.readLoop()
 	// runx create in the guest: the container's stdio is this stream's.
 	created := m.waitFor(streamCreate)
-	create := runRequest{Runx: true, Stdin: true, Sysctls: m.cfg.Sysctls,
-		Argv:  []string{"--root", guestState, "create", "--bundle", guestBundle(m.cfg.ID), "--pid-file", guestPidFile(m.cfg.ID)},
-		Files: map[string][]byte{guestBundle(m.cfg.ID) + "/config.json": m.cfg.GuestSpec}}
-	if m.term != nil {
-		create.Console = guestConsole(streamCreate)
-		create.Argv = append(create.Argv, "--console-socket", create.Console)
-	}
-	create.Argv = append(create.Argv, m.cfg.ID)
+	create := createRequest(m.cfg.ID, m.cfg.GuestSpec, m.cfg.Sysctls, m.term != nil, streamCreate)
 	if err := m.c.sendJSON(kindRun, streamCreate, create); err != nil {
 		return 0, err
 	}
 	m.resize()
 	go relayStdin(m.c, streamCreate, m.in)
 	ex := <-created
-	if ex.Err != "" || unix.WaitStatus(ex.Status).ExitStatus() != 0 {
+	if !ex.ok() {
 		msg := strings.TrimPrefix(strings.TrimSpace(m.createErr.String()), "runx: ")
 		return 0, fmt.Errorf("creating the container in the guest failed (%s): %s", describe(ex), msg)
 	}
@@ -249,6 +242,21 @@ func (m *monitor) answered(limit time.Duration) {
 	case <-done:
 	case <-time.After(limit):
 	}
+}
+
+// createRequest has the agent run runx create in the guest for container
+// id (its config.json spec, its net.* sysctls) on stream, with a terminal
+// whose master comes back on the stream when terminal.
+func createRequest(id string, spec []byte, sysctls map[string]string, terminal bool, stream uint32) runRequest {
+	req := runRequest{Runx: true, Stdin: true, Sysctls: sysctls,
+		Argv:  []string{"--root", guestState, "create", "--bundle", guestBundle(id), "--pid-file", guestPidFile(id)},
+		Files: map[string][]byte{guestBundle(id) + "/config.json": spec}}
+	if terminal {
+		req.Console = guestConsole(stream)
+		req.Argv = append(req.Argv, "--console-socket", req.Console)
+	}
+	req.Argv = append(req.Argv, id)
+	return req
 }
 
 // guestConsole is the guest's console socket for a stream's terminal.
@@ -380,17 +388,8 @@ func (m *monitor) readLoop() {
 // relayStdin copies in (the process's stdin, or a terminal) to a stream's
 // stdin, then closes that.
 func relayStdin(c *conn, stream uint32, in io.Reader) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := in.Read(buf)
-		if n > 0 && c.send(kindStdin, stream, buf[:n]) != nil {
-			return
-		}
-		if err != nil {
-			_ = c.send(kindEOF, stream, nil)
-			return
-		}
-	}
+	_, _ = io.Copy(frameWriter{c, kindStdin, stream}, in)
+	_ = c.send(kindEOF, stream, nil)
 }
 
 // forwarded are the signals the monitor, a foreground run and an exec's
@@ -453,15 +452,22 @@ func (m *monitor) start() error {
 	if err := m.network(); err != nil {
 		return err
 	}
-	ex, out := m.runx("start", m.cfg.ID)
-	if ex.Err != "" || unix.WaitStatus(ex.Status).ExitStatus() != 0 {
-		return fmt.Errorf("%s%s", out, describe(ex))
-	}
-	if err := m.c.sendJSON(kindReap, streamInit, reapRequest{PidFile: guestPidFile(m.cfg.ID), Drain: streamCreate}); err != nil {
+	if err := m.startGuest(m.cfg.ID, streamInit, streamCreate); err != nil {
 		return err
 	}
 	close(m.started)
 	return nil
+}
+
+// startGuest runs runx start for container id in the guest and has the
+// agent report its process's exit on stream init, once the output of
+// stream create (the create whose stdio the process has) is through.
+func (m *monitor) startGuest(id string, init, create uint32) error {
+	ex, out := m.runx("start", id)
+	if !ex.ok() {
+		return fmt.Errorf("%s%s", out, describe(ex))
+	}
+	return m.c.sendJSON(kindReap, init, reapRequest{PidFile: guestPidFile(id), Drain: create})
 }
 
 // network wires the VM to the container's network namespace, as engines
@@ -477,7 +483,7 @@ func (m *monitor) network() error {
 	if err := m.c.sendJSON(kindRun, s, runRequest{Net: cfg}); err != nil {
 		return err
 	}
-	if ex := <-exited; ex.Err != "" || ex.Status != 0 {
+	if ex := <-exited; !ex.ok() {
 		return fmt.Errorf("the guest's network: %s", describe(ex))
 	}
 	return nil
@@ -540,7 +546,7 @@ func (m *monitor) serveControl(ln net.Listener) {
 				}
 			case "signal-all":
 				ex, out := m.runx("kill", "--all", id, fmt.Sprint(req.Signal))
-				if ex.Status != 0 || ex.Err != "" {
+				if !ex.ok() {
 					fail(errors.New(out + describe(ex)))
 					return
 				}
@@ -584,7 +590,7 @@ func (m *monitor) serveControl(ln net.Listener) {
 // exec runs runx exec in the guest for a client of the monitor's socket,
 // relaying its stdio and signals both ways, and ends with its status.
 func (m *monitor) exec(cc *conn, id string, process []byte, pid int) {
-	s, ch, end := m.newStream(frameWriter{cc, kindStdout}, frameWriter{cc, kindStderr}, cc)
+	s, ch, end := m.newStream(frameWriter{cc, kindStdout, 0}, frameWriter{cc, kindStderr, 0}, cc)
 	defer end()
 	if pid > 0 {
 		m.mu.Lock()
@@ -684,7 +690,7 @@ func (m *monitor) guestCommand(cc *conn, req *control) {
 		_ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: fmt.Sprintf("runx %v is not a command the guest runs for the host", req.Args)})
 		return
 	}
-	s, ch, end := m.newStream(frameWriter{cc, kindStdout}, frameWriter{cc, kindStderr}, nil)
+	s, ch, end := m.newStream(frameWriter{cc, kindStdout, 0}, frameWriter{cc, kindStderr, 0}, nil)
 	defer end()
 	var files map[string][]byte
 	args := append([]string{"--root", guestState}, req.Args...)
@@ -714,14 +720,15 @@ func (m *monitor) guestCommand(cc *conn, req *control) {
 	_ = cc.sendJSON(kindExit, 0, <-ch)
 }
 
-// frameWriter writes what it is given as frames of one kind.
+// frameWriter writes what it is given as frames of one kind on one stream.
 type frameWriter struct {
-	c    *conn
-	kind byte
+	c      *conn
+	kind   byte
+	stream uint32
 }
 
 func (w frameWriter) Write(p []byte) (int, error) {
-	if err := w.c.send(w.kind, 0, p); err != nil {
+	if err := w.c.send(w.kind, w.stream, p); err != nil {
 		return 0, err
 	}
 	return len(p), nil

@@ -166,7 +166,7 @@ func (m *monitor) createMember(cc *conn, gc *guestContainer, relayPid int) {
 		fail(fmt.Errorf("sharing the container's files with the pod's VM: %w", err))
 		return
 	}
-	cs, created, end := m.newStream(frameWriter{cc, kindStdout}, frameWriter{cc, kindStderr}, nil)
+	cs, created, end := m.newStream(frameWriter{cc, kindStdout, 0}, frameWriter{cc, kindStderr, 0}, nil)
 	defer end()
 	m.mu.Lock()
 	is := m.next
@@ -181,15 +181,7 @@ func (m *monitor) createMember(cc *conn, gc *guestContainer, relayPid int) {
 		delete(m.waits, is)
 		m.mu.Unlock()
 	}
-	req := runRequest{Runx: true, Stdin: true, Sysctls: gc.Sysctls,
-		Argv:  []string{"--root", guestState, "create", "--bundle", guestBundle(gc.ID), "--pid-file", guestPidFile(gc.ID)},
-		Files: map[string][]byte{guestBundle(gc.ID) + "/config.json": gspec}}
-	if gc.Terminal {
-		req.Console = guestConsole(cs)
-		req.Argv = append(req.Argv, "--console-socket", req.Console)
-	}
-	req.Argv = append(req.Argv, gc.ID)
-	if err := m.c.sendJSON(kindRun, cs, req); err != nil {
+	if err := m.c.sendJSON(kindRun, cs, createRequest(gc.ID, gspec, gc.Sysctls, gc.Terminal, cs)); err != nil {
 		forget()
 		fail(err)
 		return
@@ -216,7 +208,7 @@ func (m *monitor) createMember(cc *conn, gc *guestContainer, relayPid int) {
 			}
 		}
 	}()
-	if ex := <-created; ex.Err != "" || unix.WaitStatus(ex.Status).ExitStatus() != 0 {
+	if ex := <-created; !ex.ok() {
 		forget()
 		_ = removeShares(m.vm.SharePid(), gc.ID)
 		fail(fmt.Errorf("creating the container in the pod's VM failed (%s)", describe(ex)))
@@ -243,14 +235,13 @@ func (m *monitor) startMember(id string) error {
 	if mb == nil {
 		return fmt.Errorf("container %s is not in the pod's VM", id)
 	}
-	ex, out := m.runx("start", id)
-	if ex.Err != "" || unix.WaitStatus(ex.Status).ExitStatus() != 0 {
-		return fmt.Errorf("%s%s", out, describe(ex))
+	if err := m.startGuest(id, mb.init, mb.create); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	mb.started = true
 	m.mu.Unlock()
-	return m.c.sendJSON(kindReap, mb.init, reapRequest{PidFile: guestPidFile(id), Drain: mb.create})
+	return nil
 }
 
 // signalMember sends sig to a later container's process.
@@ -276,7 +267,7 @@ func (m *monitor) removeMember(id string) error {
 		return errors.New("the pod's sandbox container goes with its VM")
 	}
 	ex, out := m.runx("delete", "--force", id)
-	if ex.Err != "" || unix.WaitStatus(ex.Status).ExitStatus() != 0 {
+	if !ex.ok() {
 		if !strings.Contains(out, "does not exist") {
 			return fmt.Errorf("deleting %s in the pod's VM: %s%s", id, out, describe(ex))
 		}

@@ -71,6 +71,9 @@ type exitMsg struct {
 	Err    string `json:"err,omitempty"`
 }
 
+// ok tells a process that exited 0 from one that failed or did not start.
+func (ex exitMsg) ok() bool { return ex.Err == "" && ex.Status == 0 }
+
 // conn is one end of the channel.
 type conn struct {
 	rw io.ReadWriter

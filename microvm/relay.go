@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -155,15 +154,11 @@ func relay(dir string, req control, terminal bool, consoleSocket string, started
 		defer t.close()
 		term, in, out = t, t.in, t.out
 	}
-	nc, err := dialIn(dir, "monitor.sock", 5*time.Second)
+	cc, nc, err := request(dir, req)
 	if err != nil {
-		return exitMsg{}, isolation.ErrNotRunning
-	}
-	defer nc.Close()
-	cc := &conn{rw: nc}
-	if err := cc.sendJSON(kindRun, 0, req); err != nil {
 		return exitMsg{}, err
 	}
+	defer nc.Close()
 	if b := term.size(); b != nil {
 		_ = cc.send(kindResize, 0, b)
 	}

@@ -166,38 +166,19 @@ func makeTree(dir string) error {
 	if err := os.MkdirAll(tree, 0o700); err != nil {
 		return err
 	}
+	trees, err := detachShares(cfg.VM.Shares)
+	defer closeAll(trees)
+	if err != nil {
+		return err
+	}
 	if err := unix.Mount("tmpfs", tree, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=1m"); err != nil {
 		return fmt.Errorf("tmpfs on %s: %w", tree, err)
 	}
-	for _, s := range cfg.VM.Shares {
-		at := filepath.Join(tree, s.Name)
-		fi, err := os.Stat(s.Path)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(at), 0o755); err != nil {
-			return err
-		}
-		if fi.IsDir() {
-			err = os.Mkdir(at, 0o755)
-		} else {
-			err = os.WriteFile(at, nil, 0o644)
-		}
-		if err != nil {
-			return err
-		}
-		if err := unix.Mount(s.Path, at, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("bind %s: %w", s.Path, err)
-		}
-		if s.ReadOnly {
-			attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-			if err := unix.MountSetattr(-1, at, uint(s.setattrFlags(0)), attr); err != nil {
-				return fmt.Errorf("read-only %s: %w", s.Path, err)
-			}
-		}
+	if err := attachShares(tree, cfg.VM.Shares, trees); err != nil {
+		return err
 	}
 	// The tree's own directory: nothing for the guest to add to.
-	return unix.Mount("", tree, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, "")
+	return remountTree(tree, true)
 }
 
 // addShares puts a pod's later container's files into the running tree:
@@ -207,56 +188,87 @@ func makeTree(dir string) error {
 // thread of its own, which ends with the namespace it entered.
 func addShares(vfsPid int, shares []Share) error {
 	return onThread(func() error {
-		var trees []int
-		defer func() {
-			for _, fd := range trees {
-				unix.Close(fd)
-			}
-		}()
-		for _, s := range shares {
-			fd, err := unix.OpenTree(unix.AT_FDCWD, s.Path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
-			if err != nil {
-				return fmt.Errorf("%s: %w", s.Path, err)
-			}
-			trees = append(trees, fd)
-			if s.ReadOnly {
-				attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-				if err := unix.MountSetattr(fd, "", uint(s.setattrFlags(unix.AT_EMPTY_PATH)), attr); err != nil {
-					return fmt.Errorf("read-only %s: %w", s.Path, err)
-				}
-			}
+		trees, err := detachShares(shares)
+		defer closeAll(trees)
+		if err != nil {
+			return err
 		}
 		if err := enterMountNs(vfsPid); err != nil {
 			return err
 		}
-		if err := unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
-			return fmt.Errorf("the shared tree: %w", err)
+		if err := remountTree("/", false); err != nil {
+			return err
 		}
-		defer unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, "")
-		for i, s := range shares {
-			at := "/" + s.Name
-			if err := os.MkdirAll(filepath.Dir(at), 0o755); err != nil {
-				return err
-			}
-			var st unix.Stat_t
-			if err := unix.Fstat(trees[i], &st); err != nil {
-				return err
-			}
-			var err error
-			if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-				err = os.Mkdir(at, 0o755)
-			} else {
-				err = os.WriteFile(at, nil, 0o644)
-			}
-			if err != nil {
-				return err
-			}
-			if err := unix.MoveMount(trees[i], "", unix.AT_FDCWD, at, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-				return fmt.Errorf("%s into the shared tree: %w", s.Path, err)
-			}
-		}
-		return nil
+		defer remountTree("/", true)
+		return attachShares("/", shares, trees)
 	})
+}
+
+// detachShares opens each share as a detached copy of its mounts,
+// read-only where the share asks.
+func detachShares(shares []Share) ([]int, error) {
+	var trees []int
+	for _, s := range shares {
+		fd, err := unix.OpenTree(unix.AT_FDCWD, s.Path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+		if err != nil {
+			return trees, fmt.Errorf("%s: %w", s.Path, err)
+		}
+		trees = append(trees, fd)
+		if s.ReadOnly {
+			attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+			if err := unix.MountSetattr(fd, "", uint(s.setattrFlags(unix.AT_EMPTY_PATH)), attr); err != nil {
+				return trees, fmt.Errorf("read-only %s: %w", s.Path, err)
+			}
+		}
+	}
+	return trees, nil
+}
+
+// attachShares mounts each detached share (trees, from detachShares) at
+// root/its name, making its mount point: a directory, or a file.
+func attachShares(root string, shares []Share, trees []int) error {
+	for i, s := range shares {
+		at := filepath.Join(root, s.Name)
+		if err := os.MkdirAll(filepath.Dir(at), 0o755); err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(trees[i], &st); err != nil {
+			return err
+		}
+		var err error
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			err = os.Mkdir(at, 0o755)
+		} else {
+			err = os.WriteFile(at, nil, 0o644)
+		}
+		if err != nil {
+			return err
+		}
+		if err := unix.MoveMount(trees[i], "", unix.AT_FDCWD, at, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return fmt.Errorf("%s into the shared tree: %w", s.Path, err)
+		}
+	}
+	return nil
+}
+
+// remountTree makes the tree's own directory read-only, or writable for a
+// change.
+func remountTree(path string, ro bool) error {
+	flags := uintptr(unix.MS_REMOUNT | unix.MS_BIND | unix.MS_NOSUID | unix.MS_NODEV)
+	if ro {
+		flags |= unix.MS_RDONLY
+	}
+	if err := unix.Mount("", path, "", flags, ""); err != nil {
+		return fmt.Errorf("the shared tree %s: %w", path, err)
+	}
+	return nil
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
 }
 
 // removeShares takes a pod's later container's files out of the tree.
@@ -266,10 +278,10 @@ func removeShares(vfsPid int, id string) error {
 		if err := enterMountNs(vfsPid); err != nil {
 			return err
 		}
-		if err := unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
-			return fmt.Errorf("the shared tree: %w", err)
+		if err := remountTree("/", false); err != nil {
+			return err
 		}
-		defer unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, "")
+		defer remountTree("/", true)
 		dir := "/" + id
 		entries, err := os.ReadDir(dir)
 		if err != nil {

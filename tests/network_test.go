@@ -17,9 +17,18 @@ import (
 // through the host end, as a CNI bridge or an engine sets a container up.
 func testNetns(t *testing.T) (ns, hostIP, ctIP string) {
 	t.Helper()
-	ns = "rxnet" + itoa(os.Getpid()%100000)
-	host := "rxv" + itoa(os.Getpid()%100000)
 	hostIP, ctIP = "10.77.0.1", "10.77.0.2"
+	return vethNetns(t, "net", hostIP, ctIP, true), hostIP, ctIP
+}
+
+// vethNetns makes a network namespace named after tag and this process,
+// whose eth0 is a veth to the test's namespace: hostIP (/24) on the host
+// end, ctIP (/24) on eth0, and with gateway a default route through the
+// host end. Both go when the test ends.
+func vethNetns(t *testing.T, tag, hostIP, ctIP string, gateway bool) string {
+	t.Helper()
+	ns := "rx" + tag + itoa(os.Getpid()%100000)
+	host := "rxv" + tag + itoa(os.Getpid()%100000)
 	sh := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
@@ -36,8 +45,22 @@ func testNetns(t *testing.T) (ns, hostIP, ctIP string) {
 	sh("ip", "link", "set", host, "up")
 	sh("ip", "-n", ns, "addr", "add", ctIP+"/24", "dev", "eth0")
 	sh("ip", "-n", ns, "link", "set", "eth0", "up")
-	sh("ip", "-n", ns, "route", "add", "default", "via", hostIP)
-	return ns, hostIP, ctIP
+	if gateway {
+		sh("ip", "-n", ns, "route", "add", "default", "via", hostIP)
+	}
+	return ns
+}
+
+// joinNetns has b's container join the network namespace ns by its path,
+// as a pod's containers join the one the engine made.
+func (b *bundle) joinNetns(ns string) {
+	b.edit(func(s *specs.Spec) {
+		for i, n := range s.Linux.Namespaces {
+			if n.Type == specs.NetworkNamespace {
+				s.Linux.Namespaces[i].Path = "/var/run/netns/" + ns
+			}
+		}
+	})
 }
 
 // nsLinks lists the links of a network namespace by name.
@@ -87,13 +110,7 @@ func TestNetworkNamespacePath(t *testing.T) {
 		r := newRuntime(t)
 		b := newBundle(t, "sh", "-c", "echo from-the-container | nc "+hostIP+" "+port+"; nc -l -p 8080 -e echo from-its-server")
 		m.apply(b)
-		b.edit(func(s *specs.Spec) {
-			for i, n := range s.Linux.Namespaces {
-				if n.Type == specs.NetworkNamespace {
-					s.Linux.Namespaces[i].Path = "/var/run/netns/" + ns
-				}
-			}
-		})
+		b.joinNetns(ns)
 		id := newID(t)
 		r.ok("run", "-d", "--bundle", b.dir, id)
 		select {
@@ -139,13 +156,7 @@ func TestMicrovmKilledMonitorNetns(t *testing.T) {
 	r := newRuntime(t)
 	b := newBundle(t)
 	m.apply(b)
-	b.edit(func(s *specs.Spec) {
-		for i, n := range s.Linux.Namespaces {
-			if n.Type == specs.NetworkNamespace {
-				s.Linux.Namespaces[i].Path = "/var/run/netns/" + ns
-			}
-		}
-	})
+	b.joinNetns(ns)
 	id := newID(t)
 	st := startContainer(r, b, id)
 	if during := nsLinks(t, ns); !strings.Contains(during, "runx-tap0") {

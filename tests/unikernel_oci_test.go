@@ -153,34 +153,11 @@ func TestUnikernelOCINet(t *testing.T) {
 	if _, err := exec.LookPath("ping"); err != nil {
 		t.Fatalf("ping is needed (make deps): %v", err)
 	}
-	ns := "rxuk" + itoa(os.Getpid()%100000)
-	host := "rxh" + itoa(os.Getpid()%100000)
-	sh := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, out)
-		}
-	}
-	sh("ip", "netns", "add", ns)
-	t.Cleanup(func() {
-		exec.Command("ip", "netns", "del", ns).Run()
-		exec.Command("ip", "link", "del", host).Run()
-	})
-	sh("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns)
-	sh("ip", "addr", "add", "10.0.0.1/24", "dev", host)
-	sh("ip", "link", "set", host, "up")
-	sh("ip", "-n", ns, "link", "set", "eth0", "up")
-	sh("ip", "-n", ns, "addr", "add", "10.0.0.9/24", "dev", "eth0")
+	ns := vethNetns(t, "uk", "10.0.0.1", "10.0.0.9", false)
 
 	r := newRuntime(t)
 	b := ukBundle(t, guests, []string{"/net.spt", "3"}, map[string]string{"dev.runx.unikernel.net.service0": "eth0"})
-	b.edit(func(s *specs.Spec) {
-		for i, n := range s.Linux.Namespaces {
-			if n.Type == specs.NetworkNamespace {
-				s.Linux.Namespaces[i].Path = "/var/run/netns/" + ns
-			}
-		}
-	})
+	b.joinNetns(ns)
 	id := newID(t)
 	r.ok("run", "-d", "--bundle", b.dir, id)
 	var out []byte
