@@ -82,12 +82,13 @@ func agent() error {
 	if err != nil {
 		return err
 	}
-	a := &agentState{c: &conn{rw: f}, procs: map[uint32]*guestProc{}, byPid: map[int]*guestProc{}}
+	a := &agentState{c: &conn{rw: f}, procs: map[uint32]*guestProc{}, byPid: map[int]*guestProc{}, forwards: map[uint32]*forward{}}
 	go a.reap()
 	debugf("ready")
 	if err := a.c.send(kindReady, 0, nil); err != nil {
 		return err
 	}
+	go a.watchPorts()
 	return a.serve()
 }
 
@@ -275,6 +276,8 @@ type agentState struct {
 	procs map[uint32]*guestProc // by stream
 	byPid map[int]*guestProc
 	early map[int]unix.WaitStatus // reaped before anybody asked
+	// forwards are the forwarded connections, by stream (portfwd.go).
+	forwards map[uint32]*forward
 }
 
 func (a *agentState) serve() error {
@@ -294,7 +297,12 @@ func (a *agentState) serve() error {
 			if err := a.start(f.stream, &req); err != nil {
 				a.c.sendJSON(kindExit, f.stream, exitMsg{Status: 127 << 8, Err: err.Error()})
 			}
+		case kindDial:
+			a.dial(f.stream, f.payload)
 		case kindStdin, kindEOF:
+			if a.forwardInput(f) {
+				continue
+			}
 			a.mu.Lock()
 			p := a.procs[f.stream]
 			a.mu.Unlock()
@@ -307,6 +315,9 @@ func (a *agentState) serve() error {
 				_, _ = p.stdin.Write(f.payload)
 			}
 		case kindSignal:
+			if a.forwardInput(f) {
+				continue
+			}
 			a.mu.Lock()
 			p := a.procs[f.stream]
 			a.mu.Unlock()

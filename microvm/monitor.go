@@ -98,6 +98,7 @@ type monitor struct {
 	peers    map[uint32]peer      // the exec clients' host processes
 	members  map[string]*member   // the pod's later containers, by id
 	inflight sync.WaitGroup       // control requests being answered
+	ports    portForwarder        // localhost's listeners for the guest's ports
 	// createdOK is closed once the guest's create succeeded; until then its
 	// stderr is kept in createErr too, for the error.
 	createdOK chan struct{}
@@ -360,6 +361,8 @@ func (m *monitor) readLoop() {
 					_, _ = w.Write(f.payload)
 				}
 			}
+		case kindPorts:
+			m.setPorts(f.payload)
 		case kindStarted:
 			m.mu.Lock()
 			cc := m.clients[f.stream]

@@ -29,6 +29,8 @@ const (
 	kindReap                    // monitor -> agent: pid (JSON); exit frame when that guest process ends
 	kindStarted                 // agent -> monitor (and on to an exec's client): the stream's process runs
 	kindResize                  // monitor -> agent (from an exec's client too): rows and columns, 2 bytes each, for the stream's terminal
+	kindPorts                   // agent -> monitor, stream 0: the guest's listening TCP ports (JSON), when they change (portfwd.go)
+	kindDial                    // monitor -> agent: dialRequest (JSON), opens a forwarded connection's stream
 )
 
 // maxPayload bounds a frame: the stdio relay sends at most this at a time.

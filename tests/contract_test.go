@@ -82,7 +82,7 @@ var contractFeatures = map[string]string{
 	"update":         "update of the cgroup's limits from flags, a file and stdin: TestUpdateMemoryAndPids, TestUpdateFromResourcesFile, TestUpdateBadValue",
 	"bind-mounts":    "bind mounts of config.json, read-write, read-only and of a file; a missing source: TestBindMounts, TestBadBindMountSource",
 	"hooks":          "config.json's hooks, each at its moment with the state on stdin, startContainer in the container; a failing hook: TestHooks, TestBadHookFails",
-	"network":        "a network namespace named by path: the container reaches the host through its interface and serves on its address; the namespace is left as it was: TestNetworkNamespacePath",
+	"network":        "a network namespace named by path: the container reaches the host through its interface and serves on its address and at the namespace's localhost (what CRI port forwarding dials); the namespace is left as it was: TestNetworkNamespacePath",
 	"bad-input":      "bad input fails naming the fault and leaves nothing behind: TestBad*, TestPauseNotRunning",
 }
 

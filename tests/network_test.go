@@ -5,11 +5,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/vishvananda/netns"
 )
 
 // testNetns makes a network namespace whose eth0 is a veth to the test's
@@ -45,6 +47,7 @@ func vethNetns(t *testing.T, tag, hostIP, ctIP string, gateway bool) string {
 	sh("ip", "link", "set", host, "up")
 	sh("ip", "-n", ns, "addr", "add", ctIP+"/24", "dev", "eth0")
 	sh("ip", "-n", ns, "link", "set", "eth0", "up")
+	sh("ip", "-n", ns, "link", "set", "lo", "up") // as CNI's loopback plugin does
 	if gateway {
 		sh("ip", "-n", ns, "route", "add", "default", "via", hostIP)
 	}
@@ -61,6 +64,59 @@ func (b *bundle) joinNetns(ns string) {
 			}
 		}
 	})
+}
+
+// dialInNetns connects to addr from inside the network namespace ns (its
+// socket stays there), as containerd's port forwarding dials localhost in a
+// pod's namespace.
+func dialInNetns(ns, addr string, limit time.Duration) (net.Conn, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	self, err := netns.Get()
+	if err != nil {
+		return nil, err
+	}
+	defer self.Close()
+	target, err := netns.GetFromName(ns)
+	if err != nil {
+		return nil, err
+	}
+	defer target.Close()
+	if err := netns.Set(target); err != nil {
+		return nil, err
+	}
+	c, err := net.DialTimeout("tcp", addr, limit)
+	if err := netns.Set(self); err != nil {
+		panic(err) // this thread must not go back to the pool elsewhere
+	}
+	return c, err
+}
+
+// serverReply is the first line a server at addr (in ns when ns is not
+// empty) answers, trying for up to limit while nothing listens yet.
+func serverReply(ns, addr string, limit time.Duration) string {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		var c net.Conn
+		var err error
+		if ns == "" {
+			c, err = net.DialTimeout("tcp", addr, time.Second)
+		} else {
+			c, err = dialInNetns(ns, addr, time.Second)
+		}
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		l, _ := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return ""
 }
 
 // nsLinks lists the links of a network namespace by name.
@@ -108,7 +164,8 @@ func TestNetworkNamespacePath(t *testing.T) {
 		}()
 
 		r := newRuntime(t)
-		b := newBundle(t, "sh", "-c", "echo from-the-container | nc "+hostIP+" "+port+"; nc -l -p 8080 -e echo from-its-server")
+		// The server answers any number of connections.
+		b := newBundle(t, "sh", "-c", "echo from-the-container | nc "+hostIP+" "+port+"; while :; do nc -l -p 8080 -e echo from-its-server; done")
 		m.apply(b)
 		b.joinNetns(ns)
 		id := newID(t)
@@ -121,21 +178,13 @@ func TestNetworkNamespacePath(t *testing.T) {
 		case <-time.After(60 * time.Second):
 			t.Fatalf("the container did not reach the host at %s:%s", hostIP, port)
 		}
-		var reply string
-		deadline := time.Now().Add(30 * time.Second)
-		for reply == "" && time.Now().Before(deadline) {
-			c, err := net.DialTimeout("tcp", ctIP+":8080", time.Second)
-			if err != nil {
-				time.Sleep(100 * time.Millisecond)
-				continue
-			}
-			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			l, _ := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			reply = strings.TrimSpace(l)
-		}
-		if reply != "from-its-server" {
+		if reply := serverReply("", ctIP+":8080", 30*time.Second); reply != "from-its-server" {
 			t.Errorf("the container's server at %s:8080 answered %q", ctIP, reply)
+		}
+		// Localhost of the namespace reaches it too, from the host: what
+		// containerd's port forwarding dials.
+		if reply := serverReply(ns, "127.0.0.1:8080", 30*time.Second); reply != "from-its-server" {
+			t.Errorf("the container's server at localhost:8080 in its network namespace answered %q", reply)
 		}
 		r.ok("delete", "--force", id)
 		assertNothingLeft(t, r.root, id, b.dir)

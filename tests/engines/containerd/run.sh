@@ -78,15 +78,15 @@ readonly CRITEST_SKIPS_SANDBOX=(
 	'NamespaceOption .*runtime should support PodPID'
 )
 # Specs the microvm mode does not pass (SKIPS.md): a VM shares no namespace
-# with the host, mounts do not travel back from a guest over virtio-fs, the
-# runc shim learns of OOM kills from the host's cgroup, and containerd's port
-# forwarding dials localhost in the pod's namespace on the host (not done).
+# with the host (its network, its IPC, port forwarding in the host network),
+# mounts do not travel back from a guest over virtio-fs, and the runc shim
+# learns of OOM kills from the host's cgroup.
 readonly CRITEST_SKIPS_MICROVM=(
 	'Container Mount Propagation .*rshared'
 	'NamespaceOption .*runtime should support HostIpc is true'
 	'NamespaceOption .*runtime should support HostNetwork is true'
 	'Container OOM runtime should output OOMKilled reason'
-	'Streaming .*runtime should support portforward'
+	'Streaming .*runtime should support portforward in host network'
 )
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
