@@ -10,7 +10,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.gitCommit=$(VERSION) -extldflags '-static -Wl,-Ttext-segment=0x70000000'
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all build deps microvm-kernel demo check test unit integration conformance engines bench clean
+.PHONY: all build deps microvm-kernel proto demo check test unit integration conformance engines bench clean
 
 all: build
 
@@ -22,6 +22,11 @@ deps:
 # into /usr/local/lib/runx/microvm, not installed).
 microvm-kernel:
 	@bash tests/scripts/microvm-kernel.sh
+
+# The microvm agent protocol's Go code, from microvm/agentpb/agent.proto
+# (committed: the build needs no protoc).
+proto:
+	@bash microvm/agentpb/generate.sh
 
 build:
 	@# glibc warns that a static getpwnam needs its shared libraries: runx uses Go's own.

@@ -1,6 +1,7 @@
 package microvm
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/opencontainers/cgroups"
 	"github.com/runx-dev/runx/internal/exitlike"
+	"github.com/runx-dev/runx/microvm/agentpb"
+	"github.com/sirupsen/logrus"
 
 	"golang.org/x/sys/unix"
 )
@@ -74,31 +77,20 @@ type control struct {
 // guest: what the host's commands of the same name ask of the container.
 var guestCommands = map[string]bool{"ps": true, "update": true, "events": true, "pause": true, "resume": true}
 
-// Streams of the agent channel the monitor uses.
-const (
-	streamCreate uint32 = 1 // runx create in the guest: its stdio is the container's
-	streamInit   uint32 = 2 // the container's init, reaped by the agent
-	streamFirst  uint32 = 16
-)
-
 type monitor struct {
-	dir   string
-	cfg   monitorConfig
-	vm    VM
-	c     *conn
-	mu    sync.Mutex
-	next  uint32
-	waits map[uint32]chan exitMsg
+	dir    string
+	cfg    monitorConfig
+	vm     VM
+	agent  agentpb.AgentClient
+	mu     sync.Mutex
+	next   uint32 // the next stream's id
+	create *guestStream
 	// started is closed once the container's process runs.
 	started  chan struct{}
-	initEx   chan exitMsg
-	outputs  map[uint32]io.Writer // stdout of the guest commands the monitor runs
-	errputs  map[uint32]io.Writer // and their stderr, where it goes elsewhere
-	clients  map[uint32]*conn     // the exec clients of streams, told when their process runs
-	peers    map[uint32]peer      // the exec clients' host processes
-	members  map[string]*member   // the pod's later containers, by id
-	inflight sync.WaitGroup       // control requests being answered
-	ports    portForwarder        // localhost's listeners for the guest's ports
+	peers    map[uint32]peer    // the exec clients' host processes, by stream
+	members  map[string]*member // the pod's later containers, by id
+	inflight sync.WaitGroup     // control requests being answered
+	ports    portForwarder      // localhost's listeners for the guest's ports
 	// createdOK is closed once the guest's create succeeded; until then its
 	// stderr is kept in createErr too, for the error.
 	createdOK chan struct{}
@@ -115,6 +107,9 @@ func monitorMain(args []string) {
 		fmt.Fprintln(os.Stderr, "usage: runx-vm-monitor STATE-DIR")
 		os.Exit(2)
 	}
+	// Our stderr is the container's: ttrpc's own log lines (a late input
+	// for a stream the agent has closed) must not land there.
+	logrus.SetOutput(io.Discard)
 	// fd 3: a pipe to the create that started us; closed with "ok" or an
 	// error. Not for the hypervisor: create reads it to its end.
 	unix.CloseOnExec(3)
@@ -136,9 +131,8 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	// (PR_SET_PDEATHSIG is the parent thread's): this one, locked for the
 	// monitor's life, never another that may end first (onThread's).
 	runtime.LockOSThread()
-	m := &monitor{dir: dir, next: streamFirst, waits: map[uint32]chan exitMsg{},
-		outputs: map[uint32]io.Writer{}, errputs: map[uint32]io.Writer{}, clients: map[uint32]*conn{}, peers: map[uint32]peer{}, members: map[string]*member{},
-		started: make(chan struct{}), createdOK: make(chan struct{}), initEx: make(chan exitMsg, 1)}
+	m := &monitor{dir: dir, next: 1, peers: map[uint32]peer{}, members: map[string]*member{},
+		started: make(chan struct{}), createdOK: make(chan struct{})}
 	b, err := os.ReadFile(filepath.Join(dir, "monitor.json"))
 	if err != nil {
 		return 0, err
@@ -187,17 +181,16 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 			m.cfg.VM.Kernel, m.cfg.VM.Initrd, tail(filepath.Join(dir, "console.log")))
 	}
 	tAgent := time.Since(t0)
-	go m.readLoop()
-	// runx create in the guest: the container's stdio is this stream's.
-	created := m.waitFor(streamCreate)
-	create := createRequest(m.cfg.ID, m.cfg.GuestSpec, m.cfg.Sysctls, m.term != nil, streamCreate)
-	if err := m.c.sendJSON(kindRun, streamCreate, create); err != nil {
+	go m.watchPorts()
+	// runx create in the guest, then the container's process: the
+	// container's stdio is this stream's, and its exit the process's.
+	m.create = m.newStream(m.out, createStderr{m}, nil)
+	if err := m.run(m.create, createRequest(m.cfg.ID, m.cfg.GuestSpec, m.cfg.Sysctls, m.term != nil, m.create.id)); err != nil {
 		return 0, err
 	}
 	m.resize()
-	go relayStdin(m.c, streamCreate, m.in)
-	ex := <-created
-	if !ex.ok() {
+	go relayStdin(m.create, m.in)
+	if ok, ex := m.create.waitStart(); !ok {
 		msg := strings.TrimPrefix(strings.TrimSpace(m.createErr.String()), "runx: ")
 		return 0, fmt.Errorf("creating the container in the guest failed (%s): %s", describe(ex), msg)
 	}
@@ -226,7 +219,7 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 				continue
 			}
 			m.forward(s.(unix.Signal))
-		case ex := <-m.initEx:
+		case ex := <-m.create.exited:
 			// The request that ended it (kill --all) is answered first.
 			m.answered(2 * time.Second)
 			return unix.WaitStatus(ex.Status), nil
@@ -247,9 +240,11 @@ func (m *monitor) answered(limit time.Duration) {
 
 // createRequest has the agent run runx create in the guest for container
 // id (its config.json spec, its net.* sysctls) on stream, with a terminal
-// whose master comes back on the stream when terminal.
-func createRequest(id string, spec []byte, sysctls map[string]string, terminal bool, stream uint32) runRequest {
-	req := runRequest{Runx: true, Stdin: true, Sysctls: sysctls,
+// whose master comes back on the stream when terminal; the stream then goes
+// on with the container's process (started once it is made, its exit the
+// process's).
+func createRequest(id string, spec []byte, sysctls map[string]string, terminal bool, stream uint32) *agentpb.Run {
+	req := &agentpb.Run{Runx: true, Stdin: true, Sysctls: sysctls, WaitPid: guestPidFile(id),
 		Argv:  []string{"--root", guestState, "create", "--bundle", guestBundle(id), "--pid-file", guestPidFile(id)},
 		Files: map[string][]byte{guestBundle(id) + "/config.json": spec}}
 	if terminal {
@@ -266,7 +261,7 @@ func guestConsole(stream uint32) string { return fmt.Sprintf("/run/console/%d.so
 // resize gives the container's terminal the host end's size.
 func (m *monitor) resize() {
 	if b := m.term.size(); b != nil {
-		_ = m.c.send(kindResize, streamCreate, b)
+		_ = m.create.resize(b)
 	}
 }
 
@@ -304,143 +299,53 @@ func (m *monitor) connect(limit time.Duration) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	m.c = &conn{rw: nc}
 	ready := make(chan error, 1)
 	go func() {
-		f, err := m.c.recv()
-		if err == nil && f.kind != kindReady {
-			err = fmt.Errorf("the agent said %d before it was ready", f.kind)
-		}
+		agent, _, err := dialAgent(nc, deadline)
+		m.agent = agent
 		ready <- err
 	}()
 	ended := make(chan error, 1)
 	go func() { ended <- m.vm.Wait() }()
 	select {
 	case err := <-ready:
+		if os.IsTimeout(err) {
+			return fmt.Errorf("the guest agent did not answer within %v", limit)
+		}
 		if err != nil {
 			return fmt.Errorf("the guest agent: %w", err)
 		}
 		return nil
 	case err := <-ended:
 		return fmt.Errorf("the VM ended before its agent answered (%v)", err)
-	case <-time.After(time.Until(deadline)):
-		return fmt.Errorf("the guest agent did not answer within %v", limit)
 	}
 }
 
-// readLoop dispatches the agent's frames.
-func (m *monitor) readLoop() {
-	for {
-		f, err := m.c.recv()
-		if err != nil {
-			// The VM is gone: the container with it.
-			m.initEx <- exitMsg{Status: int(unix.SIGKILL), Err: "the VM ended"}
-			return
-		}
-		switch f.kind {
-		case kindStdout, kindStderr:
-			if f.stream == streamCreate {
-				if f.kind == kindStdout {
-					_, _ = m.out.Write(f.payload)
-				} else {
-					_, _ = os.Stderr.Write(f.payload)
-					select {
-					case <-m.createdOK:
-					default:
-						_, _ = m.createErr.Write(f.payload) // for create's error
-					}
-				}
-			} else {
-				m.mu.Lock()
-				w := m.outputs[f.stream]
-				if e := m.errputs[f.stream]; e != nil && f.kind == kindStderr {
-					w = e
-				}
-				m.mu.Unlock()
-				if w != nil {
-					_, _ = w.Write(f.payload)
-				}
-			}
-		case kindPorts:
-			m.setPorts(f.payload)
-		case kindStarted:
-			m.mu.Lock()
-			cc := m.clients[f.stream]
-			m.mu.Unlock()
-			if cc != nil {
-				_ = cc.send(kindStarted, 0, nil)
-			}
-		case kindExit:
-			var ex exitMsg
-			_ = json.Unmarshal(f.payload, &ex)
-			if f.stream == streamInit {
-				m.initEx <- ex
-				continue
-			}
-			m.mu.Lock()
-			ch := m.waits[f.stream]
-			delete(m.waits, f.stream)
-			m.mu.Unlock()
-			if ch != nil {
-				ch <- ex
-			}
-		}
-	}
-}
+// createStderr is the stderr of the guest's create: the monitor's, and
+// kept for create's error until it succeeded.
+type createStderr struct{ m *monitor }
 
-// relayStdin copies in (the process's stdin, or a terminal) to a stream's
-// stdin, then closes that.
-func relayStdin(c *conn, stream uint32, in io.Reader) {
-	_, _ = io.Copy(frameWriter{c, kindStdin, stream}, in)
-	_ = c.send(kindEOF, stream, nil)
+func (w createStderr) Write(p []byte) (int, error) {
+	select {
+	case <-w.m.createdOK:
+	default:
+		_, _ = w.m.createErr.Write(p)
+	}
+	return os.Stderr.Write(p)
 }
 
 // forwarded are the signals the monitor, a foreground run and an exec's
 // host process pass on to the guest process they stand for.
 var forwarded = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
 
-// waitFor registers for stream's exit; call before the stream can end.
-func (m *monitor) waitFor(stream uint32) chan exitMsg {
-	ch := make(chan exitMsg, 1)
-	m.mu.Lock()
-	m.waits[stream] = ch
-	m.mu.Unlock()
-	return ch
-}
-
-// newStream opens a stream whose output goes to stdout and stderr (nil: with
-// stdout) and whose start is told to client (nil: nobody); end forgets it.
-func (m *monitor) newStream(stdout, stderr io.Writer, client *conn) (s uint32, exited chan exitMsg, end func()) {
-	m.mu.Lock()
-	s = m.next
-	m.next++
-	m.outputs[s] = stdout
-	if stderr != nil {
-		m.errputs[s] = stderr
-	}
-	if client != nil {
-		m.clients[s] = client
-	}
-	m.mu.Unlock()
-	return s, m.waitFor(s), func() {
-		m.mu.Lock()
-		delete(m.outputs, s)
-		delete(m.errputs, s)
-		delete(m.clients, s)
-		delete(m.peers, s)
-		m.mu.Unlock()
-	}
-}
-
 // runx runs a runx command in the guest and returns its status and output.
 func (m *monitor) runx(args ...string) (exitMsg, string) {
 	var out syncBuffer
-	s, exited, end := m.newStream(&out, nil, nil)
-	defer end()
-	if err := m.c.sendJSON(kindRun, s, runRequest{Runx: true, Argv: append([]string{"--root", guestState}, args...)}); err != nil {
+	g := m.newStream(&out, nil, nil)
+	if err := m.run(g, &agentpb.Run{Runx: true, Argv: append([]string{"--root", guestState}, args...)}); err != nil {
 		return exitMsg{Status: 1 << 8, Err: err.Error()}, ""
 	}
-	ex := <-exited
+	ex := <-g.exited
 	return ex, out.String()
 }
 
@@ -455,22 +360,21 @@ func (m *monitor) start() error {
 	if err := m.network(); err != nil {
 		return err
 	}
-	if err := m.startGuest(m.cfg.ID, streamInit, streamCreate); err != nil {
+	if err := m.startGuest(m.cfg.ID); err != nil {
 		return err
 	}
 	close(m.started)
 	return nil
 }
 
-// startGuest runs runx start for container id in the guest and has the
-// agent report its process's exit on stream init, once the output of
-// stream create (the create whose stdio the process has) is through.
-func (m *monitor) startGuest(id string, init, create uint32) error {
+// startGuest runs runx start for container id in the guest (its create's
+// stream waits for its process already).
+func (m *monitor) startGuest(id string) error {
 	ex, out := m.runx("start", id)
 	if !ex.ok() {
 		return fmt.Errorf("%s%s", out, describe(ex))
 	}
-	return m.c.sendJSON(kindReap, init, reapRequest{PidFile: guestPidFile(id), Drain: create})
+	return nil
 }
 
 // network wires the VM to the container's network namespace, as engines
@@ -481,13 +385,8 @@ func (m *monitor) network() error {
 	if err != nil || cfg == nil {
 		return err
 	}
-	s, exited, end := m.newStream(io.Discard, nil, nil)
-	defer end()
-	if err := m.c.sendJSON(kindRun, s, runRequest{Net: cfg}); err != nil {
-		return err
-	}
-	if ex := <-exited; !ex.ok() {
-		return fmt.Errorf("the guest's network: %s", describe(ex))
+	if _, err := m.agent.Network(context.Background(), cfg); err != nil {
+		return fmt.Errorf("the guest's network: %w", err)
 	}
 	return nil
 }
@@ -496,7 +395,7 @@ func (m *monitor) network() error {
 func (m *monitor) forward(sig unix.Signal) {
 	select {
 	case <-m.started:
-		_ = m.c.send(kindSignal, streamInit, []byte{byte(sig)})
+		_ = m.create.signal(sig)
 	default:
 		// Before start the process is runx's init in the guest: as runc, kill it.
 		_, _ = m.runx("kill", m.cfg.ID, fmt.Sprint(int(sig)))
@@ -593,15 +492,20 @@ func (m *monitor) serveControl(ln net.Listener) {
 // exec runs runx exec in the guest for a client of the monitor's socket,
 // relaying its stdio and signals both ways, and ends with its status.
 func (m *monitor) exec(cc *conn, id string, process []byte, pid int) {
-	s, ch, end := m.newStream(frameWriter{cc, kindStdout, 0}, frameWriter{cc, kindStderr, 0}, cc)
-	defer end()
+	g := m.newStream(frameWriter{cc, kindStdout, 0}, frameWriter{cc, kindStderr, 0}, cc)
+	s := g.id
 	if pid > 0 {
 		m.mu.Lock()
 		m.peers[s] = peer{pid: pid, id: id}
 		m.mu.Unlock()
+		defer func() {
+			m.mu.Lock()
+			delete(m.peers, s)
+			m.mu.Unlock()
+		}()
 	}
 	path, pidFile := fmt.Sprintf("/run/exec/%d.json", s), fmt.Sprintf("/run/exec/%d.pid", s)
-	req := runRequest{Runx: true, Stdin: true, Files: map[string][]byte{path: process}, SignalPid: pidFile,
+	req := &agentpb.Run{Runx: true, Stdin: true, Files: map[string][]byte{path: process}, SignalPid: pidFile,
 		Argv: []string{"--root", guestState, "exec", "--process", path, "--pid-file", pidFile}}
 	var p struct {
 		Terminal bool `json:"terminal"`
@@ -613,7 +517,7 @@ func (m *monitor) exec(cc *conn, id string, process []byte, pid int) {
 		req.Argv = append(req.Argv, "--detach", "--console-socket", req.Console)
 	}
 	req.Argv = append(req.Argv, id)
-	if err := m.c.sendJSON(kindRun, s, req); err != nil {
+	if err := m.run(g, req); err != nil {
 		_ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: err.Error()})
 		return
 	}
@@ -624,17 +528,14 @@ func (m *monitor) exec(cc *conn, id string, process []byte, pid int) {
 				// The client is gone (killed, or an engine's exec timed
 				// out): so is its process, as runc's exec'd process would be
 				// were its runtime process killed with it.
-				_ = m.c.send(kindEOF, s, nil)
-				_ = m.c.send(kindSignal, s, []byte{byte(unix.SIGKILL)})
+				_ = g.eof()
+				_ = g.signal(unix.SIGKILL)
 				return
 			}
-			switch f.kind {
-			case kindStdin, kindEOF, kindSignal, kindResize:
-				_ = m.c.send(f.kind, s, f.payload)
-			}
+			g.input(f)
 		}
 	}()
-	ex := <-ch
+	ex := <-g.exited
 	_ = cc.sendJSON(kindExit, 0, ex)
 }
 
@@ -693,12 +594,11 @@ func (m *monitor) guestCommand(cc *conn, req *control) {
 		_ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: fmt.Sprintf("runx %v is not a command the guest runs for the host", req.Args)})
 		return
 	}
-	s, ch, end := m.newStream(frameWriter{cc, kindStdout, 0}, frameWriter{cc, kindStderr, 0}, nil)
-	defer end()
+	g := m.newStream(frameWriter{cc, kindStdout, 0}, frameWriter{cc, kindStderr, 0}, nil)
 	var files map[string][]byte
 	args := append([]string{"--root", guestState}, req.Args...)
 	if req.Input != nil {
-		path := fmt.Sprintf("/run/input/%d", s)
+		path := fmt.Sprintf("/run/input/%d", g.id)
 		files = map[string][]byte{path: req.Input}
 		for i, a := range args {
 			if a == "@input" {
@@ -706,7 +606,7 @@ func (m *monitor) guestCommand(cc *conn, req *control) {
 			}
 		}
 	}
-	if err := m.c.sendJSON(kindRun, s, runRequest{Runx: true, Files: files, Argv: args}); err != nil {
+	if err := m.run(g, &agentpb.Run{Runx: true, Files: files, Argv: args}); err != nil {
 		_ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: err.Error()})
 		return
 	}
@@ -715,12 +615,12 @@ func (m *monitor) guestCommand(cc *conn, req *control) {
 	go func() {
 		for {
 			if _, err := cc.recv(); err != nil {
-				_ = m.c.send(kindSignal, s, []byte{byte(unix.SIGKILL)})
+				_ = g.signal(unix.SIGKILL)
 				return
 			}
 		}
 	}()
-	_ = cc.sendJSON(kindExit, 0, <-ch)
+	_ = cc.sendJSON(kindExit, 0, <-g.exited)
 }
 
 // frameWriter writes what it is given as frames of one kind on one stream.

@@ -7,6 +7,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/runx-dev/runx/internal/tap"
+	"github.com/runx-dev/runx/microvm/agentpb"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -26,20 +27,6 @@ import (
 
 const vmTap = "runx-tap0"
 
-// netConfig is the interface the guest's NIC becomes.
-type netConfig struct {
-	Name   string        `json:"name"`
-	MAC    string        `json:"mac"`
-	MTU    int           `json:"mtu"`
-	Addrs  []string      `json:"addrs"` // CIDR
-	Routes []routeConfig `json:"routes,omitempty"`
-}
-
-type routeConfig struct {
-	Dst string `json:"dst,omitempty"` // CIDR; empty: default
-	Gw  string `json:"gw,omitempty"`
-}
-
 // networkNamespace is config.json's network namespace: its path ("" for a
 // new one). A container without one would share the host's network, which
 // a VM cannot.
@@ -57,7 +44,7 @@ func networkNamespace(spec *specs.Spec) (string, error) {
 // wireNetwork runs in the monitor, in the container's network namespace:
 // it wires the VM's tap to the namespace's interface and returns what the
 // guest's NIC is to be, nil when the namespace has no interface but lo.
-func wireNetwork() (*netConfig, error) {
+func wireNetwork() (*agentpb.NetConfig, error) {
 	links, err := netlink.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("the container's network namespace: %w", err)
@@ -92,7 +79,7 @@ func wireNetwork() (*netConfig, error) {
 	if err := redirect(tapLink, up); err != nil {
 		return nil, err
 	}
-	cfg := &netConfig{Name: a.Name, MAC: a.HardwareAddr.String(), MTU: a.MTU}
+	cfg := &agentpb.NetConfig{Name: a.Name, Mac: a.HardwareAddr.String(), Mtu: int32(a.MTU)}
 	addrs, err := netlink.AddrList(up, netlink.FAMILY_ALL)
 	if err != nil {
 		return nil, err
@@ -111,7 +98,7 @@ func wireNetwork() (*netConfig, error) {
 		if r.Protocol == unix.RTPROT_KERNEL || r.Dst != nil && r.Dst.IP.IsLinkLocalUnicast() {
 			continue // the guest's kernel makes these with the addresses
 		}
-		rc := routeConfig{}
+		rc := &agentpb.Route{}
 		if r.Dst != nil {
 			rc.Dst = r.Dst.String()
 		}
@@ -162,7 +149,7 @@ func redirect(from, to netlink.Link) error {
 }
 
 // configureNIC runs in the guest's agent: the VM's one NIC takes cfg.
-func configureNIC(cfg *netConfig) error {
+func configureNIC(cfg *agentpb.NetConfig) error {
 	links, err := netlink.LinkList()
 	if err != nil {
 		return err
@@ -177,9 +164,9 @@ func configureNIC(cfg *netConfig) error {
 	if nic == nil {
 		return errors.New("the guest has no network device")
 	}
-	mac, err := net.ParseMAC(cfg.MAC)
+	mac, err := net.ParseMAC(cfg.Mac)
 	if err != nil {
-		return fmt.Errorf("MAC %q: %w", cfg.MAC, err)
+		return fmt.Errorf("MAC %q: %w", cfg.Mac, err)
 	}
 	_ = netlink.LinkSetDown(nic)
 	if nic.Attrs().Name != cfg.Name {
@@ -190,8 +177,8 @@ func configureNIC(cfg *netConfig) error {
 	if err := netlink.LinkSetHardwareAddr(nic, mac); err != nil {
 		return fmt.Errorf("%s: MAC %s: %w", cfg.Name, mac, err)
 	}
-	if err := netlink.LinkSetMTU(nic, cfg.MTU); err != nil {
-		return fmt.Errorf("%s: MTU %d: %w", cfg.Name, cfg.MTU, err)
+	if err := netlink.LinkSetMTU(nic, int(cfg.Mtu)); err != nil {
+		return fmt.Errorf("%s: MTU %d: %w", cfg.Name, cfg.Mtu, err)
 	}
 	if err := netlink.LinkSetUp(nic); err != nil {
 		return fmt.Errorf("%s: %w", cfg.Name, err)

@@ -130,9 +130,9 @@ func sandboxOf(root, id string) (dir string, spec *specs.Spec, pid int, err erro
 
 // member is a later container of the pod, as the monitor tracks it.
 type member struct {
-	create, init uint32 // the streams of its create (its stdio) and of its process's exit
-	pid          int    // its relay's host pid
-	started      bool
+	create  *guestStream // its create's, then its process's
+	pid     int          // its relay's host pid
+	started bool
 }
 
 // createMember makes a pod's later container in the guest for its relay
@@ -166,22 +166,17 @@ func (m *monitor) createMember(cc *conn, gc *guestContainer, relayPid int) {
 		fail(fmt.Errorf("sharing the container's files with the pod's VM: %w", err))
 		return
 	}
-	cs, created, end := m.newStream(frameWriter{cc, kindStdout, 0}, frameWriter{cc, kindStderr, 0}, nil)
-	defer end()
+	g := m.newStream(frameWriter{cc, kindStdout, 0}, frameWriter{cc, kindStderr, 0}, nil)
+	mb := &member{create: g, pid: relayPid}
 	m.mu.Lock()
-	is := m.next
-	m.next++
-	mb := &member{create: cs, init: is, pid: relayPid}
 	m.members[gc.ID] = mb
 	m.mu.Unlock()
-	initEx := m.waitFor(is)
 	forget := func() {
 		m.mu.Lock()
 		delete(m.members, gc.ID)
-		delete(m.waits, is)
 		m.mu.Unlock()
 	}
-	if err := m.c.sendJSON(kindRun, cs, createRequest(gc.ID, gspec, gc.Sysctls, gc.Terminal, cs)); err != nil {
+	if err := m.run(g, createRequest(gc.ID, gspec, gc.Sysctls, gc.Terminal, g.id)); err != nil {
 		forget()
 		fail(err)
 		return
@@ -200,7 +195,7 @@ func (m *monitor) createMember(cc *conn, gc *guestContainer, relayPid int) {
 			}
 			switch f.kind {
 			case kindStdin, kindEOF, kindResize:
-				_ = m.c.send(f.kind, cs, f.payload)
+				g.input(f)
 			case kindSignal:
 				if len(f.payload) == 1 {
 					m.signalMember(gc.ID, unix.Signal(f.payload[0]))
@@ -208,7 +203,7 @@ func (m *monitor) createMember(cc *conn, gc *guestContainer, relayPid int) {
 			}
 		}
 	}()
-	if ex := <-created; !ex.ok() {
+	if ok, ex := g.waitStart(); !ok {
 		forget()
 		_ = removeShares(m.vm.SharePid(), gc.ID)
 		fail(fmt.Errorf("creating the container in the pod's VM failed (%s)", describe(ex)))
@@ -216,7 +211,7 @@ func (m *monitor) createMember(cc *conn, gc *guestContainer, relayPid int) {
 	}
 	_ = cc.send(kindStarted, 0, nil)
 	select {
-	case ex := <-initEx:
+	case ex := <-g.exited:
 		_ = cc.sendJSON(kindExit, 0, ex)
 	case <-gone:
 	}
@@ -235,7 +230,7 @@ func (m *monitor) startMember(id string) error {
 	if mb == nil {
 		return fmt.Errorf("container %s is not in the pod's VM", id)
 	}
-	if err := m.startGuest(id, mb.init, mb.create); err != nil {
+	if err := m.startGuest(id); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -254,7 +249,7 @@ func (m *monitor) signalMember(id string, sig unix.Signal) {
 	started := mb.started
 	m.mu.Unlock()
 	if started {
-		_ = m.c.send(kindSignal, mb.init, []byte{byte(sig)})
+		_ = mb.create.signal(sig)
 		return
 	}
 	_, _ = m.runx("kill", id, fmt.Sprint(int(sig)))

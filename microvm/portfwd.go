@@ -2,8 +2,8 @@ package microvm
 
 import (
 	"bufio"
+	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/runx-dev/runx/microvm/agentpb"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,45 +24,43 @@ import (
 // dials localhost:PORT inside the pod's network namespace on the host) and
 // anything else that does the same. The agent watches the TCP ports the
 // guest listens on where localhost reaches (any address or loopback) and
-// tells the monitor whenever the set changes; the monitor, which runs in
-// the container's network namespace, listens on 127.0.0.1 and ::1 there for
-// each, and carries every connection to the guest over the agent channel: a
-// stream opened with a dial request, the bytes as stdin/stdout frames, EOF
-// for a half-close, SIGKILL for a reset, and an exit frame when the guest's
-// side ends.
+// tells the monitor whenever the set changes (the Ports call); the monitor,
+// which runs in the container's network namespace, listens on 127.0.0.1 and
+// ::1 there for each, and carries every connection to the guest over the
+// agent channel: a Stream call opened with a dial, the bytes as its stdin
+// and stdout, EOF for a half-close, SIGKILL for a reset, and an exit when
+// the guest's side ends.
 
 // portsEvery is how often the agent looks at the guest's listeners: a new
 // server is reachable from the host within it.
 const portsEvery = 250 * time.Millisecond
 
-// dialRequest opens a forwarded connection: the agent dials localhost:Port
-// in the guest.
-type dialRequest struct {
-	Port int `json:"port"`
-}
-
 // --- guest side
 
-// watchPorts sends the guest's listening ports (a JSON list on stream 0)
-// each time they change, for the agent's life.
-func (a *agentState) watchPorts() {
-	var last []int
-	for {
+// Ports implements agentpb.AgentService: the guest's listening ports, at
+// once and each time they change, for as long as the monitor listens.
+func (a *agentState) Ports(ctx context.Context, _ *agentpb.Empty, s agentpb.Agent_PortsServer) error {
+	var last []uint32
+	for first := true; ; first = false {
 		ports := listeningPorts()
-		if !slices.Equal(ports, last) {
-			if err := a.c.sendJSON(kindPorts, 0, ports); err != nil {
-				return
+		if first || !slices.Equal(ports, last) {
+			if err := s.Send(&agentpb.PortList{Ports: ports}); err != nil {
+				return err
 			}
 			last = ports
 		}
-		time.Sleep(portsEvery)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(portsEvery):
+		}
 	}
 }
 
 // listeningPorts are the TCP ports some socket of this network namespace
 // listens on at an address localhost reaches, sorted.
-func listeningPorts() []int {
-	var ports []int
+func listeningPorts() []uint32 {
+	var ports []uint32
 	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		for _, p := range parseListeners(f) {
 			if !slices.Contains(ports, p) {
@@ -75,13 +74,13 @@ func listeningPorts() []int {
 
 // parseListeners reads one /proc/net/tcp* table: the local ports of the
 // sockets in state LISTEN (0A) bound to any or a loopback address.
-func parseListeners(path string) []int {
+func parseListeners(path string) []uint32 {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	var ports []int
+	var ports []uint32
 	sc := bufio.NewScanner(f)
 	sc.Scan() // the header
 	for sc.Scan() {
@@ -98,7 +97,7 @@ func parseListeners(path string) []int {
 		if ip == nil || err != nil || !(ip.IsUnspecified() || ip.IsLoopback()) {
 			continue
 		}
-		ports = append(ports, int(n))
+		ports = append(ports, uint32(n))
 	}
 	return ports
 }
@@ -116,33 +115,27 @@ func procIP(s string) net.IP {
 	return net.IP(b)
 }
 
-// forward is a forwarded connection in the guest: its socket, and how many
+// forward is a forwarded connection in the guest: its socket, and which
 // of its two directions have ended (it closes after both).
 type forward struct {
-	c     *net.TCPConn
-	ended int
+	c       *net.TCPConn
+	out, in bool // under agentState.mu
 }
 
-// dial opens the guest's end of a forwarded connection for stream.
-func (a *agentState) dial(stream uint32, payload []byte) {
-	var req dialRequest
-	if err := json.Unmarshal(payload, &req); err != nil || req.Port <= 0 || req.Port > 65535 {
-		_ = a.c.sendJSON(kindExit, stream, exitMsg{Status: 1 << 8, Err: fmt.Sprintf("a bad dial request %q", payload)})
-		return
-	}
-	c, err := dialLocalhost(req.Port)
+// dial opens the guest's end of a forwarded connection for st.
+func (a *agentState) dial(st *agentStream, port uint32) {
+	c, err := dialLocalhost(int(port))
 	if err != nil {
-		_ = a.c.sendJSON(kindExit, stream, exitMsg{Status: 1 << 8, Err: err.Error()})
+		_ = st.exit(1<<8, err.Error())
+		st.end()
 		return
 	}
 	fw := &forward{c: c}
-	a.mu.Lock()
-	a.forwards[stream] = fw
-	a.mu.Unlock()
+	st.fw = fw
 	go func() {
-		_, _ = io.Copy(frameWriter{a.c, kindStdout, stream}, c)
-		_ = a.c.sendJSON(kindExit, stream, exitMsg{})
-		a.forwardEnded(stream, fw)
+		_, _ = io.Copy(outputWriter{st, false}, c)
+		_ = st.exit(0, "")
+		a.forwardEnded(st, fw, true)
 	}()
 }
 
@@ -159,41 +152,38 @@ func dialLocalhost(port int) (*net.TCPConn, error) {
 	return c.(*net.TCPConn), nil
 }
 
-// forwardInput handles a monitor frame for a forwarded connection: data,
-// EOF (the host's client half-closed) or a signal (it reset). It says
-// whether stream is one.
-func (a *agentState) forwardInput(f frame) bool {
-	a.mu.Lock()
-	fw := a.forwards[f.stream]
-	a.mu.Unlock()
-	if fw == nil {
-		return false
-	}
-	switch f.kind {
-	case kindStdin:
-		if _, err := fw.c.Write(f.payload); err != nil {
+// input handles the monitor's input for a forwarded connection: data, EOF
+// (the host's client half-closed) or a signal (it reset).
+func (fw *forward) input(a *agentState, st *agentStream, in *agentpb.Input) {
+	switch k := in.Kind.(type) {
+	case *agentpb.Input_Stdin:
+		if _, err := fw.c.Write(k.Stdin); err != nil {
 			_ = fw.c.Close() // its reader ends the stream
 		}
-	case kindEOF:
+	case *agentpb.Input_Eof:
 		_ = fw.c.CloseWrite()
-		a.forwardEnded(f.stream, fw)
-	case kindSignal:
+		a.forwardEnded(st, fw, false)
+	case *agentpb.Input_Signal:
 		_ = fw.c.SetLinger(0)
 		_ = fw.c.Close()
-		a.forwardEnded(f.stream, fw)
+		a.forwardEnded(st, fw, false)
 	}
-	return true
 }
 
-// forwardEnded counts one direction of fw as ended, and forgets it after
-// both.
-func (a *agentState) forwardEnded(stream uint32, fw *forward) {
+// forwardEnded marks one direction of fw ended (out: the guest's side), and
+// ends the stream after both.
+func (a *agentState) forwardEnded(st *agentStream, fw *forward, out bool) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	fw.ended++
-	if fw.ended == 2 {
+	if out {
+		fw.out = true
+	} else {
+		fw.in = true
+	}
+	both := fw.out && fw.in
+	a.mu.Unlock()
+	if both {
 		_ = fw.c.Close()
-		delete(a.forwards, stream)
+		st.end()
 	}
 }
 
@@ -202,21 +192,33 @@ func (a *agentState) forwardEnded(stream uint32, fw *forward) {
 // portForwarder holds the monitor's listeners, by port.
 type portForwarder struct {
 	mu  sync.Mutex
-	lns map[int][]net.Listener
+	lns map[uint32][]net.Listener
 }
 
-// setPorts makes the monitor's listeners those of the guest's ports (a JSON
-// list): new ones listen, gone ones close.
-func (m *monitor) setPorts(payload []byte) {
-	var ports []int
-	if err := json.Unmarshal(payload, &ports); err != nil {
+// watchPorts keeps the monitor's listeners those of the guest's ports, for
+// the VM's life.
+func (m *monitor) watchPorts() {
+	pc, err := m.agent.Ports(context.Background(), &agentpb.Empty{})
+	if err != nil {
 		return
 	}
+	for {
+		l, err := pc.Recv()
+		if err != nil {
+			return
+		}
+		m.setPorts(l.Ports)
+	}
+}
+
+// setPorts makes the monitor's listeners those of the guest's ports: new
+// ones listen, gone ones close.
+func (m *monitor) setPorts(ports []uint32) {
 	pf := &m.ports
 	pf.mu.Lock()
 	defer pf.mu.Unlock()
 	if pf.lns == nil {
-		pf.lns = map[int][]net.Listener{}
+		pf.lns = map[uint32][]net.Listener{}
 	}
 	for port, lns := range pf.lns {
 		if !slices.Contains(ports, port) {
@@ -234,7 +236,7 @@ func (m *monitor) setPorts(payload []byte) {
 		// Either may fail: lo down (nothing can connect then), no IPv6, or
 		// the port taken in the namespace (what is there keeps it).
 		for _, addr := range []string{"127.0.0.1", "::1"} {
-			ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(port)))
+			ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(int(port))))
 			if err != nil {
 				continue
 			}
@@ -246,7 +248,7 @@ func (m *monitor) setPorts(payload []byte) {
 }
 
 // acceptForwards carries each connection ln takes to the guest's port.
-func (m *monitor) acceptForwards(ln net.Listener, port int) {
+func (m *monitor) acceptForwards(ln net.Listener, port uint32) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -260,23 +262,22 @@ func (m *monitor) acceptForwards(ln net.Listener, port int) {
 }
 
 // forwardConn relays one connection to localhost:port in the guest.
-func (m *monitor) forwardConn(c *net.TCPConn, port int) {
+func (m *monitor) forwardConn(c *net.TCPConn, port uint32) {
 	defer c.Close()
-	s, exited, end := m.newStream(c, nil, nil)
-	defer end()
-	if err := m.c.sendJSON(kindDial, s, dialRequest{Port: port}); err != nil {
+	g := m.newStream(c, nil, nil)
+	if err := m.open(g, &agentpb.Input{Kind: &agentpb.Input_Dial{Dial: &agentpb.Dial{Port: port}}}); err != nil {
 		return
 	}
 	in := make(chan struct{})
 	go func() {
 		defer close(in)
-		if _, err := io.Copy(frameWriter{m.c, kindStdin, s}, c); err != nil && !errors.Is(err, net.ErrClosed) {
-			_ = m.c.send(kindSignal, s, []byte{byte(unix.SIGKILL)})
+		if _, err := io.Copy(stdinWriter{g}, c); err != nil && !errors.Is(err, net.ErrClosed) {
+			_ = g.signal(unix.SIGKILL)
 			return
 		}
-		_ = m.c.send(kindEOF, s, nil)
+		_ = g.eof()
 	}()
-	if ex := <-exited; ex.Err != "" {
+	if ex := <-g.exited; ex.Err != "" {
 		// The guest refused it: nothing listens there any more.
 		_ = c.SetLinger(0)
 		return

@@ -25,11 +25,11 @@ func TestParseListeners(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "tcp6"), []byte(tcp6), 0o644)
 	// 8080 on any, 80 on 127.0.0.1; not 22 on 10.0.0.2, nor 81, which is
 	// a connection, not a listener.
-	if got := parseListeners(filepath.Join(dir, "tcp")); !slices.Equal(got, []int{8080, 80}) {
+	if got := parseListeners(filepath.Join(dir, "tcp")); !slices.Equal(got, []uint32{8080, 80}) {
 		t.Errorf("tcp: %v", got)
 	}
 	// 3000 on ::1, 8080 on ::; not 23 on a link-local address.
-	if got := parseListeners(filepath.Join(dir, "tcp6")); !slices.Equal(got, []int{3000, 8080}) {
+	if got := parseListeners(filepath.Join(dir, "tcp6")); !slices.Equal(got, []uint32{3000, 8080}) {
 		t.Errorf("tcp6: %v", got)
 	}
 	if got := parseListeners(filepath.Join(dir, "none")); got != nil {

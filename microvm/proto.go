@@ -9,28 +9,25 @@ import (
 	"sync"
 )
 
-// The agent protocol: frames over the one virtio-serial port between the
-// host's monitor and the guest's agent. A frame is a 9-byte header (payload
-// length, kind, stream) and its payload. A stream is one process the agent
-// runs for the monitor: the monitor opens it with a request, its stdin,
-// stdout and stderr travel as data frames, and it ends with an exit frame.
-// Requests are JSON. (No vsock here: the hosts runx is tested on have no
-// /dev/vhost-vsock; the frames would travel over it unchanged.)
+// The monitor's control socket (monitor.sock in the container's state
+// directory): how runx commands on the host (start, kill, exec, the exec and
+// pod members' relays, ps, update, events) reach a VM's monitor. Host-local
+// frames on a unix socket: a 9-byte header (payload length, kind, stream)
+// and its payload. A client sends one request (kindRun, a control) and gets
+// its answer as a kindExit; an exec or a pod's later container also streams
+// its stdio, signals and terminal size both ways before that. (The guest
+// side, the agent, speaks ttrpc: channel.go.)
 
 const (
-	kindRun     byte = iota + 1 // monitor -> agent: runRequest (JSON), opens the stream
-	kindStdin                   // monitor -> agent: data for the process's stdin
-	kindEOF                     // monitor -> agent: stdin is closed
-	kindSignal                  // monitor -> agent: one byte, a signal for the process
-	kindStdout                  // agent -> monitor
-	kindStderr                  // agent -> monitor
-	kindExit                    // agent -> monitor: exitMsg (JSON), the stream is over
-	kindReady                   // agent -> monitor, stream 0: the agent runs
-	kindReap                    // monitor -> agent: pid (JSON); exit frame when that guest process ends
-	kindStarted                 // agent -> monitor (and on to an exec's client): the stream's process runs
-	kindResize                  // monitor -> agent (from an exec's client too): rows and columns, 2 bytes each, for the stream's terminal
-	kindPorts                   // agent -> monitor, stream 0: the guest's listening TCP ports (JSON), when they change (portfwd.go)
-	kindDial                    // monitor -> agent: dialRequest (JSON), opens a forwarded connection's stream
+	kindRun     byte = iota + 1 // client -> monitor: the request (control, JSON)
+	kindStdin                   // client -> monitor: data for the process's stdin
+	kindEOF                     // client -> monitor: stdin is closed
+	kindSignal                  // client -> monitor: one byte, a signal for the process
+	kindStdout                  // monitor -> client
+	kindStderr                  // monitor -> client
+	kindExit                    // monitor -> client: exitMsg (JSON), the request is over
+	kindStarted                 // monitor -> client: the process runs
+	kindResize                  // client -> monitor: rows and columns, 2 bytes each, for the process's terminal
 )
 
 // maxPayload bounds a frame: the stdio relay sends at most this at a time.
@@ -42,32 +39,7 @@ type frame struct {
 	payload []byte
 }
 
-// runRequest starts a process in the guest: argv[0] is a runx command line
-// run by the agent's own binary when Runx is set, else a guest program.
-type runRequest struct {
-	Argv  []string `json:"argv"`
-	Runx  bool     `json:"runx,omitempty"`
-	Stdin bool     `json:"stdin,omitempty"` // the process gets a stdin pipe (else /dev/null)
-	// Files are written (made with their directories) before it starts.
-	Files map[string][]byte `json:"files,omitempty"`
-	// SignalPid names a file holding the pid that signals for the stream
-	// go to (runx exec's --pid-file: the exec'd process, not runx).
-	SignalPid string `json:"signalPid,omitempty"`
-	// Console is a console socket path the agent listens on: the process
-	// sends a terminal's master there (runx's --console-socket), which the
-	// agent then relays as the stream's stdin and stdout.
-	Console string `json:"console,omitempty"`
-	// WaitPid names a pid file: when the process exits 0, the stream goes
-	// on with the process named there and ends with its exit (runx exec -d
-	// in the guest, whose program the agent reaps).
-	WaitPid string `json:"waitPid,omitempty"`
-	// Sysctls are set (in the agent's namespaces) before it starts.
-	Sysctls map[string]string `json:"sysctls,omitempty"`
-	// Net, instead of a process: the guest's NIC is to take this config.
-	Net *netConfig `json:"net,omitempty"`
-}
-
-// exitMsg ends a stream: the process's wait status, or an error starting it.
+// exitMsg ends a request: a process's wait status, or why it failed.
 type exitMsg struct {
 	Status int    `json:"status"` // a Linux wait status
 	Err    string `json:"err,omitempty"`
@@ -125,4 +97,11 @@ func (c *conn) recv() (frame, error) {
 		return frame{}, err
 	}
 	return f, nil
+}
+
+// sendStdin copies in (a relay's stdin, or its terminal) to the monitor as
+// the process's stdin, then closes that.
+func sendStdin(c *conn, in io.Reader) {
+	_, _ = io.Copy(frameWriter{c, kindStdin, 0}, in)
+	_ = c.send(kindEOF, 0, nil)
 }

@@ -162,7 +162,7 @@ func relay(dir string, req control, terminal bool, consoleSocket string, started
 	if b := term.size(); b != nil {
 		_ = cc.send(kindResize, 0, b)
 	}
-	go relayStdin(cc, 0, in)
+	go sendStdin(cc, in)
 	running := false
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, forwarded...)

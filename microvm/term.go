@@ -2,7 +2,6 @@ package microvm
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runx-dev/runx/isolation"
+	"github.com/runx-dev/runx/microvm/agentpb"
 )
 
 // Terminals. A container's terminal is a pty in the guest, made by the
@@ -22,7 +22,7 @@ import (
 // exec's relay) copies to and from the frames, raw, so that the guest's
 // line discipline is the only one; without, runx's own terminal. A resize
 // of the host terminal (SIGWINCH: the slave is the relay's controlling
-// terminal) travels as a kindResize frame to the guest's pty.
+// terminal) travels as a resize to the guest's pty.
 
 // hostTerm is the host end of a container's terminal.
 type hostTerm struct {
@@ -131,11 +131,8 @@ func (t *hostTerm) close() {
 	}
 }
 
-// setSize applies a kindResize payload to a pty master.
-func setSize(master *os.File, payload []byte) error {
-	if len(payload) != 4 {
-		return errors.New("a resize frame holds 4 bytes")
-	}
-	ws := &unix.Winsize{Row: binary.LittleEndian.Uint16(payload), Col: binary.LittleEndian.Uint16(payload[2:])}
+// setSize gives a pty master a window size.
+func setSize(master *os.File, size *agentpb.WindowSize) error {
+	ws := &unix.Winsize{Row: uint16(size.Rows), Col: uint16(size.Cols)}
 	return unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
 }
