@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net"
 	"path/filepath"
 
@@ -16,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/runx-dev/runx/internal/tap"
 	"golang.org/x/sys/unix"
 )
 
@@ -128,27 +130,14 @@ func (qemu) Boot(cfg *VMConfig) (VM, error) {
 		<-vfsDone
 		return nil, fmt.Errorf("%s: %w (its log: %s)", virtiofsd, err, tail(cfg.Dir+"/vm.log"))
 	}
-	mem := strconv.Itoa(cfg.MemoryMiB) + "M"
-	args := []string{
-		"-M", "microvm,accel=" + cfg.Accel + ",memory-backend=mem,rtc=on",
-		"-cpu", "max", "-smp", strconv.Itoa(cfg.VCPUs), "-m", mem,
-		"-object", "memory-backend-memfd,id=mem,size=" + mem + ",share=on",
-		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
-		"-serial", "file:" + cfg.Dir + "/console.log",
-		"-kernel", cfg.Kernel, "-initrd", cfg.Initrd, "-append", cfg.Cmdline,
-		"-global", "virtio-mmio.force-legacy=false",
-		"-device", "virtio-serial-device",
-		"-chardev", "socket,id=agent,path=" + agentSock + ",server=on,wait=off",
-		"-device", "virtserialport,chardev=agent,name=" + agentPort,
-		"-chardev", "socket,id=vfs,path=" + vfsSock,
-		"-device", "vhost-user-fs-device,chardev=vfs,tag=" + shareTag,
+	hv, err := qemuCommand(cfg, agentSock, vfsSock, log)
+	if err == nil {
+		err = hv.Start()
+		for _, f := range hv.ExtraFiles {
+			f.Close()
+		}
 	}
-	if cfg.Tap != "" {
-		args = append(args, "-netdev", "tap,id=net0,ifname="+cfg.Tap+",script=no,downscript=no",
-			"-device", "virtio-net-device,netdev=net0")
-	}
-	hv := child(qemuBinary, args, cfg.Dir, log)
-	if err := hv.Start(); err != nil {
+	if err != nil {
 		_ = vfs.Process.Kill()
 		<-vfsDone
 		return nil, fmt.Errorf("starting %s: %w", qemuBinary, err)
@@ -164,6 +153,144 @@ func (qemu) Boot(cfg *VMConfig) (VM, error) {
 		close(v.done)
 	}()
 	return v, nil
+}
+
+// The hypervisor's jail. QEMU runs as a user of its own, without
+// capabilities, under its own seccomp filter (-sandbox: no obsolete system
+// calls, no privilege changes, no process spawning, no scheduler or
+// resource changes); what it needs of the host the monitor opens and hands
+// it as file descriptors (kernel, initramfs, console log, the agent's
+// socket, virtiofsd's socket, the tap), so it needs no path into the state
+// directory or the image cache, and no /dev/net/tun.
+
+// jailBase plus the monitor's pid is the user and group QEMU runs as: one
+// per running VM (no VM's QEMU may signal or trace another's), in a range
+// systemd leaves unused (0x70000000-0x7ffdffff), far above the subordinate
+// ranges of user namespaces.
+const jailBase = 0x78000000
+
+const qemuSandbox = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+
+// qemuCommand is the jailed QEMU for cfg, its files in ExtraFiles (the
+// caller closes them once it started).
+func qemuCommand(cfg *VMConfig, agentSock, vfsSock string, log *os.File) (_ *exec.Cmd, err error) {
+	uid := uint32(jailBase + os.Getpid())
+	var files []*os.File
+	defer func() {
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+		}
+	}()
+	// fd gives QEMU f: its number there.
+	fd := func(f *os.File) string {
+		files = append(files, f)
+		return strconv.Itoa(2 + len(files))
+	}
+	kernel, err := jailReadable(cfg.Kernel)
+	if err != nil {
+		return nil, fmt.Errorf("the guest kernel: %w", err)
+	}
+	initrd, err := jailReadable(cfg.Initrd)
+	if err != nil {
+		kernel.Close()
+		return nil, fmt.Errorf("the guest initramfs: %w", err)
+	}
+	kernelFd, initrdFd := fd(kernel), fd(initrd)
+	console, err := os.OpenFile(filepath.Join(cfg.Dir, "console.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	consoleFd := fd(console)
+	if err := console.Chown(int(uid), int(uid)); err != nil {
+		return nil, err
+	}
+	ln, err := listenIn(cfg.Dir, agentSock)
+	if err != nil {
+		return nil, fmt.Errorf("the agent's socket: %w", err)
+	}
+	ul := ln.(*net.UnixListener)
+	ul.SetUnlinkOnClose(false)
+	lf, err := ul.File()
+	ul.Close()
+	if err != nil {
+		return nil, err
+	}
+	agentFd := fd(lf)
+	nc, err := dialIn(cfg.Dir, vfsSock, 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("%s's socket: %w", virtiofsd, err)
+	}
+	vf, err := nc.(*net.UnixConn).File()
+	nc.Close()
+	if err != nil {
+		return nil, err
+	}
+	vfsFd := fd(vf)
+	mem := strconv.Itoa(cfg.MemoryMiB) + "M"
+	args := []string{
+		"-M", "microvm,accel=" + cfg.Accel + ",memory-backend=mem,rtc=on",
+		"-cpu", "max", "-smp", strconv.Itoa(cfg.VCPUs), "-m", mem,
+		"-object", "memory-backend-memfd,id=mem,size=" + mem + ",share=on",
+		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+		"-sandbox", qemuSandbox,
+		"-serial", "file:/proc/self/fd/" + consoleFd,
+		"-kernel", "/proc/self/fd/" + kernelFd, "-initrd", "/proc/self/fd/" + initrdFd, "-append", cfg.Cmdline,
+		"-global", "virtio-mmio.force-legacy=false",
+		"-device", "virtio-serial-device",
+		"-chardev", "socket,id=agent,fd=" + agentFd + ",server=on,wait=off",
+		"-device", "virtserialport,chardev=agent,name=" + agentPort,
+		"-chardev", "socket,id=vfs,fd=" + vfsFd,
+		"-device", "vhost-user-fs-device,chardev=vfs,tag=" + shareTag,
+	}
+	if cfg.Tap != "" {
+		t, err := tap.Open(cfg.Tap, unix.IFF_TAP|unix.IFF_NO_PI|unix.IFF_VNET_HDR)
+		if err != nil {
+			return nil, fmt.Errorf("the VM's tap %s: %w", cfg.Tap, err)
+		}
+		args = append(args, "-netdev", "tap,id=net0,fd="+fd(os.NewFile(uintptr(t), cfg.Tap)),
+			"-device", "virtio-net-device,netdev=net0")
+	}
+	var groups []uint32
+	if cfg.Accel == "kvm" {
+		var st unix.Stat_t
+		if err := unix.Stat("/dev/kvm", &st); err != nil {
+			return nil, fmt.Errorf("/dev/kvm: %w", err)
+		}
+		groups = append(groups, st.Gid)
+	}
+	hv := child(qemuBinary, args, "/", log)
+	hv.ExtraFiles = files
+	hv.SysProcAttr.Credential = &syscall.Credential{Uid: uid, Gid: uid, Groups: groups}
+	return hv, nil
+}
+
+// jailReadable opens a file the jailed QEMU is to read through its
+// descriptor: reopening /proc/self/fd/N checks the file's mode against the
+// jail's user, so a file others may not read is copied into a memfd (a
+// guest kernel or initramfs named by an annotation; runx's own are
+// world-readable).
+func jailReadable(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode().Perm()&0o004 != 0 {
+		return f, err
+	}
+	defer f.Close()
+	mfd, err := unix.MemfdCreate("runx-"+filepath.Base(path), unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	m := os.NewFile(uintptr(mfd), path)
+	if _, err := io.Copy(m, f); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
 }
 
 // inDir calls f with a short path to name in dir, however long dir's path

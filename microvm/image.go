@@ -92,7 +92,13 @@ func initrd(kdir, self string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := tmp.Write(b.Bytes()); err != nil {
+	// World-readable, as the jailed hypervisor reads it (hypervisor.go):
+	// runx's own binary and the kernel's modules.
+	_, err = tmp.Write(b.Bytes())
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return "", err

@@ -482,7 +482,11 @@ func (vm *VMConfig) boot(spec *specs.Spec, gc *guestContainer) error {
 	if err != nil {
 		return err
 	}
-	vm.Cmdline = fmt.Sprintf("console=ttyS0 panic=-1 tsc_early_khz=%d tsc=reliable no_timer_check "+
+	// A panic resets the machine at once (panic=-1), by a triple fault
+	// (reboot=t): the microvm machine has no keyboard controller, and the
+	// kernel's other ways (ACPI, then the keyboard controller, in a loop)
+	// spun for good in some panics on TCG. QEMU (-no-reboot) then exits.
+	vm.Cmdline = fmt.Sprintf("console=ttyS0 panic=-1 reboot=t tsc_early_khz=%d tsc=reliable no_timer_check "+
 		"cryptomgr.notests mitigations=off rdinit=/init", khz)
 	if spec.Annotations[annDebug] == "true" {
 		vm.Cmdline += " runx.debug"

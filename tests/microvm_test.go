@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,4 +201,73 @@ func TestMicrovmSizing(t *testing.T) {
 	if kb, _ := strconv.Atoi(f[2]); kb < 180<<10 || kb > 256<<10 {
 		t.Errorf("MemTotal in the VM = %s kB, want a little under 256 MiB", f[2])
 	}
+}
+
+// TestMicrovmHypervisorJail: QEMU runs as a user of its own (not root, not
+// another VM's), with no capabilities, no new privileges and a seccomp
+// filter; virtiofsd's server under its own seccomp filter. A container runs
+// so.
+func TestMicrovmHypervisorJail(t *testing.T) {
+	m := mode{name: "microvm"}
+	m.require(t, "lifecycle")
+	r := newRuntime(t)
+	var qemuUIDs []string
+	for i := 0; i < 2; i++ {
+		b := newBundle(t)
+		m.apply(b)
+		id := newID(t)
+		startContainer(r, b, id)
+		defer r.ok("delete", "--force", id)
+		data, err := os.ReadFile(filepath.Join(r.root, id, "vm.pids"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pids []int
+		if err := json.Unmarshal(data, &pids); err != nil || len(pids) != 2 {
+			t.Fatalf("vm.pids %q: %v", data, err)
+		}
+		qemu := procStatus(t, pids[0])
+		uid := strings.Fields(qemu["Uid"])
+		if len(uid) != 4 || uid[0] == "0" || uid[1] == "0" || uid[2] == "0" || uid[3] == "0" {
+			t.Errorf("QEMU's uids (real, effective, saved, fs) are %v: root", uid)
+		}
+		if len(uid) > 0 {
+			qemuUIDs = append(qemuUIDs, uid[0])
+		}
+		for _, f := range []string{"CapEff", "CapPrm", "CapAmb"} {
+			if qemu[f] != "0000000000000000" {
+				t.Errorf("QEMU's %s is %s, want none", f, qemu[f])
+			}
+		}
+		if qemu["NoNewPrivs"] != "1" || qemu["Seccomp"] != "2" {
+			t.Errorf("QEMU: NoNewPrivs %s, Seccomp %s; want 1 and 2 (a filter)", qemu["NoNewPrivs"], qemu["Seccomp"])
+		}
+		// virtiofsd serves from a child in namespaces of its own, under
+		// its filter; the parent only waits for it.
+		kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pids[1], pids[1]))
+		if f := strings.Fields(string(kids)); len(f) != 1 {
+			t.Errorf("virtiofsd (%d) has children %q, want its one server", pids[1], kids)
+		} else if n, _ := strconv.Atoi(f[0]); procStatus(t, n)["Seccomp"] != "2" {
+			t.Errorf("virtiofsd's server: Seccomp %s, want 2 (its filter)", procStatus(t, n)["Seccomp"])
+		}
+	}
+	if len(qemuUIDs) == 2 && qemuUIDs[0] == qemuUIDs[1] {
+		t.Errorf("two VMs' QEMUs run as the same user %s", qemuUIDs[0])
+	}
+}
+
+// procStatus is /proc/PID/status as fields.
+func procStatus(t *testing.T, pid int) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]string{}
+	for _, l := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok {
+			fields[k] = strings.TrimSpace(v)
+		}
+	}
+	return fields
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/runx-dev/runx/internal/tap"
 	"golang.org/x/sys/unix"
 )
 
@@ -58,23 +59,9 @@ func openTap(e *Entry, iface, mac string) error {
 		if ifc.Flags&net.FlagUp == 0 && ifc.Flags&net.FlagRunning == 0 {
 			return fmt.Errorf("--net:%s=%s: Could not attach interface: it is down", e.Name, iface)
 		}
-		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK, 0)
+		fd, err := tap.Open(iface, unix.IFF_TAP|unix.IFF_NO_PI)
 		if err != nil {
-			return fmt.Errorf("--net:%s=%s: /dev/net/tun: %w", e.Name, iface, err)
-		}
-		ifr, err := unix.NewIfreq(iface)
-		if err != nil {
-			unix.Close(fd)
 			return fmt.Errorf("--net:%s=%s: %w", e.Name, iface, err)
-		}
-		ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI)
-		if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
-			unix.Close(fd)
-			return fmt.Errorf("--net:%s=%s: Could not attach interface: %w", e.Name, iface, err)
-		}
-		if ifr.Name() != iface {
-			unix.Close(fd)
-			return fmt.Errorf("--net:%s=%s: Could not attach interface: the kernel named it %s", e.Name, iface, ifr.Name())
 		}
 		noOffload(iface)
 		e.HostFD, e.MTU = fd, uint16(ifc.MTU)

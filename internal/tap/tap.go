@@ -9,6 +9,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // InNetns runs f on a thread in the network namespace ns, and returns the
@@ -56,4 +57,30 @@ func Add(name string, mtu int, uid, gid uint32) (*netlink.Tuntap, error) {
 		return nil, fmt.Errorf("bringing tap %s up: %w", name, err)
 	}
 	return t, nil
+}
+
+// Open attaches to the existing tap device name with flags (IFF_TAP and
+// IFF_NO_PI, and IFF_VNET_HDR for a virtio-net backend that takes the
+// kernel's offloads) and returns its file descriptor, non-blocking and
+// close-on-exec.
+func Open(name string, flags uint16) (int, error) {
+	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("/dev/net/tun: %w", err)
+	}
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	ifr.SetUint16(flags)
+	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("Could not attach interface: %w", err)
+	}
+	if ifr.Name() != name {
+		unix.Close(fd)
+		return -1, fmt.Errorf("Could not attach interface: the kernel named it %s", ifr.Name())
+	}
+	return fd, nil
 }
