@@ -47,7 +47,7 @@ check:
 	@BUILDTAGS="$(BUILDTAGS)" bash tests/scripts/check.sh
 
 unit:
-	CGO_ENABLED=1 $(GO) test -tags "$(BUILDTAGS)" ./ ./isolation/... ./libct/... ./unikernel/... ./sandbox/... ./internal/... ./microvm/...
+	CGO_ENABLED=1 $(GO) test -tags "$(BUILDTAGS)" ./ ./isolation/... ./libct/... ./unikernel/... ./sandbox/... ./internal/... ./microvm/... ./vmm/...
 
 integration: build microvm-kernel
 	CGO_ENABLED=1 RUNX=$(CURDIR)/runx $(GO) test -count=1 -tags "$(BUILDTAGS)" -timeout 30m ./tests/ -v
