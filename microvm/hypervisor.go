@@ -125,12 +125,13 @@ func (qemu) Boot(cfg *VMConfig) (VM, error) {
 	}
 	vfsDone := make(chan struct{})
 	go func() { _ = vfs.Wait(); close(vfsDone) }()
-	if err := waitPath(filepath.Join(cfg.Dir, vfsSock), vfsDone, 10*time.Second); err != nil {
+	vfsConn, err := dialDaemon(cfg.Dir, vfsSock, vfsDone, 10*time.Second)
+	if err != nil {
 		_ = vfs.Process.Kill()
 		<-vfsDone
 		return nil, fmt.Errorf("%s: %w (its log: %s)", virtiofsd, err, tail(cfg.Dir+"/vm.log"))
 	}
-	hv, err := qemuCommand(cfg, agentSock, vfsSock, log)
+	hv, err := qemuCommand(cfg, agentSock, vfsConn, log)
 	if err == nil {
 		err = hv.Start()
 		for _, f := range hv.ExtraFiles {
@@ -172,8 +173,10 @@ const jailBase = 0x78000000
 const qemuSandbox = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 
 // qemuCommand is the jailed QEMU for cfg, its files in ExtraFiles (the
-// caller closes them once it started).
-func qemuCommand(cfg *VMConfig, agentSock, vfsSock string, log *os.File) (_ *exec.Cmd, err error) {
+// caller closes them once it started); vfsConn is the connection to
+// virtiofsd that QEMU is to take over.
+func qemuCommand(cfg *VMConfig, agentSock string, vfsConn net.Conn, log *os.File) (_ *exec.Cmd, err error) {
+	defer vfsConn.Close() // QEMU gets a descriptor of its own
 	uid := uint32(jailBase + os.Getpid())
 	var files []*os.File
 	defer func() {
@@ -218,12 +221,7 @@ func qemuCommand(cfg *VMConfig, agentSock, vfsSock string, log *os.File) (_ *exe
 		return nil, err
 	}
 	agentFd := fd(lf)
-	nc, err := dialIn(cfg.Dir, vfsSock, 10*time.Second)
-	if err != nil {
-		return nil, fmt.Errorf("%s's socket: %w", virtiofsd, err)
-	}
-	vf, err := nc.(*net.UnixConn).File()
-	nc.Close()
+	vf, err := vfsConn.(*net.UnixConn).File()
 	if err != nil {
 		return nil, err
 	}
@@ -317,20 +315,26 @@ func listenIn(dir, name string) (l net.Listener, err error) {
 	return l, err
 }
 
-// waitPath waits for a daemon's socket to appear.
-func waitPath(path string, exited <-chan struct{}, limit time.Duration) error {
+// dialDaemon connects to a daemon's socket name in dir, waiting, at most
+// limit, for the daemon to make it and listen on it (a connection is
+// refused between its bind and its listen).
+func dialDaemon(dir, name string, exited <-chan struct{}, limit time.Duration) (net.Conn, error) {
 	deadline := time.Now().Add(limit)
 	for {
-		if _, err := os.Stat(path); err == nil {
-			return nil
+		nc, err := dialIn(dir, name, time.Second)
+		if err == nil {
+			return nc, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, err
 		}
 		select {
 		case <-exited:
-			return errors.New("exited before it made its socket")
+			return nil, errors.New("exited before it listened on its socket")
 		default:
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("no socket %s after %v", path, limit)
+			return nil, fmt.Errorf("not listening on %s after %v: %w", name, limit, err)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
