@@ -195,12 +195,12 @@ func qemuCommand(cfg *VMConfig, agentSock string, vfsConn net.Conn, log *os.File
 	if err != nil {
 		return nil, fmt.Errorf("the guest kernel: %w", err)
 	}
+	kernelFd := fd(kernel)
 	initrd, err := jailReadable(cfg.Initrd)
 	if err != nil {
-		kernel.Close()
 		return nil, fmt.Errorf("the guest initramfs: %w", err)
 	}
-	kernelFd, initrdFd := fd(kernel), fd(initrd)
+	initrdFd := fd(initrd)
 	console, err := os.OpenFile(filepath.Join(cfg.Dir, "console.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
@@ -317,7 +317,8 @@ func listenIn(dir, name string) (l net.Listener, err error) {
 
 // dialDaemon connects to a daemon's socket name in dir, waiting, at most
 // limit, for the daemon to make it and listen on it (a connection is
-// refused between its bind and its listen).
+// refused between its bind and its listen), unless exited (nil: never)
+// says the daemon ended first.
 func dialDaemon(dir, name string, exited <-chan struct{}, limit time.Duration) (net.Conn, error) {
 	deadline := time.Now().Add(limit)
 	for {

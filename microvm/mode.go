@@ -732,7 +732,7 @@ func request(dir string, req control) (cc *conn, nc net.Conn, err error) {
 		return nil, nil, isolation.ErrNotRunning
 	}
 	cc = &conn{rw: nc}
-	if err := cc.sendJSON(kindRun, 0, req); err != nil {
+	if err := cc.sendJSON(kindRun, req); err != nil {
 		nc.Close()
 		return nil, nil, err
 	}

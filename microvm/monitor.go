@@ -90,7 +90,6 @@ type monitor struct {
 	peers    map[uint32]peer    // the exec clients' host processes, by stream
 	members  map[string]*member // the pod's later containers, by id
 	inflight sync.WaitGroup     // control requests being answered
-	ports    portForwarder      // localhost's listeners for the guest's ports
 	// createdOK is closed once the guest's create succeeded; until then its
 	// stderr is kept in createErr too, for the error.
 	createdOK chan struct{}
@@ -287,17 +286,9 @@ func (m *monitor) connect(limit time.Duration) error {
 		limit = 120 * time.Second
 	}
 	deadline := time.Now().Add(limit)
-	var nc net.Conn
-	for {
-		var err error
-		nc, err = dialIn(m.dir, "agent.sock", time.Second)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the hypervisor did not open the agent port: %w", err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	nc, err := dialDaemon(m.dir, "agent.sock", nil, limit)
+	if err != nil {
+		return fmt.Errorf("the hypervisor did not open the agent port: %w", err)
 	}
 	ready := make(chan error, 1)
 	go func() {
@@ -421,7 +412,7 @@ func (m *monitor) serveControl(ln net.Listener) {
 			if err := json.Unmarshal(f.payload, &req); err != nil {
 				return
 			}
-			fail := func(err error) { _ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: err.Error()}) }
+			fail := func(err error) { _ = cc.sendJSON(kindExit, exitMsg{Status: 1 << 8, Err: err.Error()}) }
 			own := req.ID == "" || req.ID == m.cfg.ID
 			id := req.ID
 			if own {
@@ -458,7 +449,7 @@ func (m *monitor) serveControl(ln net.Listener) {
 				m.exec(cc, id, req.Process, peerPid(nc))
 				return
 			case "pids":
-				_ = cc.sendJSON(kindStdout, 0, m.hostPids(id))
+				_ = cc.sendJSON(kindStdout, m.hostPids(id))
 			case "create":
 				if own {
 					fail(fmt.Errorf("container with id exists: %s", id))
@@ -484,7 +475,7 @@ func (m *monitor) serveControl(ln net.Listener) {
 				fail(errors.New("unknown request " + req.Op))
 				return
 			}
-			_ = cc.sendJSON(kindExit, 0, exitMsg{})
+			_ = cc.sendJSON(kindExit, exitMsg{})
 		}()
 	}
 }
@@ -492,7 +483,7 @@ func (m *monitor) serveControl(ln net.Listener) {
 // exec runs runx exec in the guest for a client of the monitor's socket,
 // relaying its stdio and signals both ways, and ends with its status.
 func (m *monitor) exec(cc *conn, id string, process []byte, pid int) {
-	g := m.newStream(frameWriter{cc, kindStdout, 0}, frameWriter{cc, kindStderr, 0}, cc)
+	g := m.newStream(frameWriter{cc, kindStdout}, frameWriter{cc, kindStderr}, cc)
 	s := g.id
 	if pid > 0 {
 		m.mu.Lock()
@@ -518,7 +509,7 @@ func (m *monitor) exec(cc *conn, id string, process []byte, pid int) {
 	}
 	req.Argv = append(req.Argv, id)
 	if err := m.run(g, req); err != nil {
-		_ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: err.Error()})
+		_ = cc.sendJSON(kindExit, exitMsg{Status: 1 << 8, Err: err.Error()})
 		return
 	}
 	go func() {
@@ -536,7 +527,7 @@ func (m *monitor) exec(cc *conn, id string, process []byte, pid int) {
 		}
 	}()
 	ex := <-g.exited
-	_ = cc.sendJSON(kindExit, 0, ex)
+	_ = cc.sendJSON(kindExit, ex)
 }
 
 // peer is an exec's client: its host process and the container it is in.
@@ -591,10 +582,10 @@ func peerPid(nc net.Conn) int {
 // output sent back as it comes, and ends with its status.
 func (m *monitor) guestCommand(cc *conn, req *control) {
 	if len(req.Args) == 0 || !guestCommands[req.Args[0]] {
-		_ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: fmt.Sprintf("runx %v is not a command the guest runs for the host", req.Args)})
+		_ = cc.sendJSON(kindExit, exitMsg{Status: 1 << 8, Err: fmt.Sprintf("runx %v is not a command the guest runs for the host", req.Args)})
 		return
 	}
-	g := m.newStream(frameWriter{cc, kindStdout, 0}, frameWriter{cc, kindStderr, 0}, nil)
+	g := m.newStream(frameWriter{cc, kindStdout}, frameWriter{cc, kindStderr}, nil)
 	var files map[string][]byte
 	args := append([]string{"--root", guestState}, req.Args...)
 	if req.Input != nil {
@@ -607,7 +598,7 @@ func (m *monitor) guestCommand(cc *conn, req *control) {
 		}
 	}
 	if err := m.run(g, &agentpb.Run{Runx: true, Files: files, Argv: args}); err != nil {
-		_ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: err.Error()})
+		_ = cc.sendJSON(kindExit, exitMsg{Status: 1 << 8, Err: err.Error()})
 		return
 	}
 	// A client that goes (events, which runs until stopped) takes the
@@ -620,18 +611,17 @@ func (m *monitor) guestCommand(cc *conn, req *control) {
 			}
 		}
 	}()
-	_ = cc.sendJSON(kindExit, 0, <-g.exited)
+	_ = cc.sendJSON(kindExit, <-g.exited)
 }
 
-// frameWriter writes what it is given as frames of one kind on one stream.
+// frameWriter writes what it is given as frames of one kind.
 type frameWriter struct {
-	c      *conn
-	kind   byte
-	stream uint32
+	c    *conn
+	kind byte
 }
 
 func (w frameWriter) Write(p []byte) (int, error) {
-	if err := w.c.send(w.kind, w.stream, p); err != nil {
+	if err := w.c.send(w.kind, p); err != nil {
 		return 0, err
 	}
 	return len(p), nil

@@ -84,7 +84,7 @@ func (g *guestStream) read() {
 		case *agentpb.Output_Started:
 			g.once.Do(func() { close(g.started) })
 			if g.client != nil {
-				_ = g.client.send(kindStarted, 0, nil)
+				_ = g.client.send(kindStarted, nil)
 			}
 		case *agentpb.Output_Exit:
 			if !exited {

@@ -138,7 +138,7 @@ type member struct {
 // createMember makes a pod's later container in the guest for its relay
 // (cc), relays its stdio, and ends with its process's exit.
 func (m *monitor) createMember(cc *conn, gc *guestContainer, relayPid int) {
-	fail := func(err error) { _ = cc.sendJSON(kindExit, 0, exitMsg{Status: 1 << 8, Err: err.Error()}) }
+	fail := func(err error) { _ = cc.sendJSON(kindExit, exitMsg{Status: 1 << 8, Err: err.Error()}) }
 	if gc == nil || gc.ID == "" || gc.ID == m.cfg.ID {
 		fail(errors.New("no container to create"))
 		return
@@ -166,7 +166,7 @@ func (m *monitor) createMember(cc *conn, gc *guestContainer, relayPid int) {
 		fail(fmt.Errorf("sharing the container's files with the pod's VM: %w", err))
 		return
 	}
-	g := m.newStream(frameWriter{cc, kindStdout, 0}, frameWriter{cc, kindStderr, 0}, nil)
+	g := m.newStream(frameWriter{cc, kindStdout}, frameWriter{cc, kindStderr}, nil)
 	mb := &member{create: g, pid: relayPid}
 	m.mu.Lock()
 	m.members[gc.ID] = mb
@@ -209,10 +209,10 @@ func (m *monitor) createMember(cc *conn, gc *guestContainer, relayPid int) {
 		fail(fmt.Errorf("creating the container in the pod's VM failed (%s)", describe(ex)))
 		return
 	}
-	_ = cc.send(kindStarted, 0, nil)
+	_ = cc.send(kindStarted, nil)
 	select {
 	case ex := <-g.exited:
-		_ = cc.sendJSON(kindExit, 0, ex)
+		_ = cc.sendJSON(kindExit, ex)
 	case <-gone:
 	}
 }

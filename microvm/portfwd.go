@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/runx-dev/runx/microvm/agentpb"
@@ -189,12 +188,6 @@ func (a *agentState) forwardEnded(st *agentStream, fw *forward, out bool) {
 
 // --- host side
 
-// portForwarder holds the monitor's listeners, by port.
-type portForwarder struct {
-	mu  sync.Mutex
-	lns map[uint32][]net.Listener
-}
-
 // watchPorts keeps the monitor's listeners those of the guest's ports, for
 // the VM's life.
 func (m *monitor) watchPorts() {
@@ -202,48 +195,43 @@ func (m *monitor) watchPorts() {
 	if err != nil {
 		return
 	}
+	lns := map[uint32][]net.Listener{} // by port
 	for {
 		l, err := pc.Recv()
 		if err != nil {
 			return
 		}
-		m.setPorts(l.Ports)
+		m.setPorts(lns, l.Ports)
 	}
 }
 
-// setPorts makes the monitor's listeners those of the guest's ports: new
-// ones listen, gone ones close.
-func (m *monitor) setPorts(ports []uint32) {
-	pf := &m.ports
-	pf.mu.Lock()
-	defer pf.mu.Unlock()
-	if pf.lns == nil {
-		pf.lns = map[uint32][]net.Listener{}
-	}
-	for port, lns := range pf.lns {
+// setPorts makes the monitor's listeners (lns, by port) those of the
+// guest's ports: new ones listen, gone ones close.
+func (m *monitor) setPorts(lns map[uint32][]net.Listener, ports []uint32) {
+	for port, l := range lns {
 		if !slices.Contains(ports, port) {
-			for _, ln := range lns {
+			for _, ln := range l {
 				ln.Close()
 			}
-			delete(pf.lns, port)
+			delete(lns, port)
 		}
 	}
 	for _, port := range ports {
-		if _, ok := pf.lns[port]; ok {
+		if _, ok := lns[port]; ok {
 			continue
 		}
-		var lns []net.Listener
 		// Either may fail: lo down (nothing can connect then), no IPv6, or
-		// the port taken in the namespace (what is there keeps it).
+		// the port taken in the namespace (what is there keeps it). The
+		// port is recorded even so, and not tried again while it stays.
+		lns[port] = nil
 		for _, addr := range []string{"127.0.0.1", "::1"} {
 			ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(int(port))))
 			if err != nil {
 				continue
 			}
-			lns = append(lns, ln)
+			lns[port] = append(lns[port], ln)
 			go m.acceptForwards(ln, port)
 		}
-		pf.lns[port] = lns
 	}
 }
 

@@ -12,8 +12,8 @@ import (
 // The monitor's control socket (monitor.sock in the container's state
 // directory): how runx commands on the host (start, kill, exec, the exec and
 // pod members' relays, ps, update, events) reach a VM's monitor. Host-local
-// frames on a unix socket: a 9-byte header (payload length, kind, stream)
-// and its payload. A client sends one request (kindRun, a control) and gets
+// frames on a unix socket: a 5-byte header (payload length, kind) and its
+// payload; a connection carries one request. A client sends one request (kindRun, a control) and gets
 // its answer as a kindExit; an exec or a pod's later container also streams
 // its stdio, signals and terminal size both ways before that. (The guest
 // side, the agent, speaks ttrpc: channel.go.)
@@ -35,7 +35,6 @@ const maxPayload = 64 << 10
 
 type frame struct {
 	kind    byte
-	stream  uint32
 	payload []byte
 }
 
@@ -54,18 +53,17 @@ type conn struct {
 	mu sync.Mutex // one writer at a time
 }
 
-func (c *conn) send(kind byte, stream uint32, payload []byte) error {
+func (c *conn) send(kind byte, payload []byte) error {
 	for {
 		n := min(len(payload), maxPayload)
-		var h [9]byte
+		var h [5]byte
 		binary.LittleEndian.PutUint32(h[0:], uint32(n))
 		h[4] = kind
-		binary.LittleEndian.PutUint32(h[5:], stream)
 		c.mu.Lock()
 		_, err := c.rw.Write(append(h[:], payload[:n]...))
 		c.mu.Unlock()
 		if err != nil {
-			return fmt.Errorf("agent channel: %w", err)
+			return fmt.Errorf("the monitor's control socket: %w", err)
 		}
 		payload = payload[n:]
 		if len(payload) == 0 {
@@ -74,25 +72,25 @@ func (c *conn) send(kind byte, stream uint32, payload []byte) error {
 	}
 }
 
-func (c *conn) sendJSON(kind byte, stream uint32, v any) error {
+func (c *conn) sendJSON(kind byte, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return c.send(kind, stream, b)
+	return c.send(kind, b)
 }
 
 // recv reads the next frame; only one goroutine reads.
 func (c *conn) recv() (frame, error) {
-	var h [9]byte
+	var h [5]byte
 	if _, err := io.ReadFull(c.rw, h[:]); err != nil {
 		return frame{}, err
 	}
 	n := binary.LittleEndian.Uint32(h[0:])
 	if n > maxPayload {
-		return frame{}, errors.New("agent channel: a frame larger than the protocol allows")
+		return frame{}, errors.New("the monitor's control socket: a frame larger than the protocol allows")
 	}
-	f := frame{kind: h[4], stream: binary.LittleEndian.Uint32(h[5:]), payload: make([]byte, n)}
+	f := frame{kind: h[4], payload: make([]byte, n)}
 	if _, err := io.ReadFull(c.rw, f.payload); err != nil {
 		return frame{}, err
 	}
@@ -102,6 +100,6 @@ func (c *conn) recv() (frame, error) {
 // sendStdin copies in (a relay's stdin, or its terminal) to the monitor as
 // the process's stdin, then closes that.
 func sendStdin(c *conn, in io.Reader) {
-	_, _ = io.Copy(frameWriter{c, kindStdin, 0}, in)
-	_ = c.send(kindEOF, 0, nil)
+	_, _ = io.Copy(frameWriter{c, kindStdin}, in)
+	_ = c.send(kindEOF, nil)
 }

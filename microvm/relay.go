@@ -160,7 +160,7 @@ func relay(dir string, req control, terminal bool, consoleSocket string, started
 	}
 	defer nc.Close()
 	if b := term.size(); b != nil {
-		_ = cc.send(kindResize, 0, b)
+		_ = cc.send(kindResize, b)
 	}
 	go sendStdin(cc, in)
 	running := false
@@ -171,11 +171,11 @@ func relay(dir string, req control, terminal bool, consoleSocket string, started
 		for s := range sigs {
 			if s == unix.SIGWINCH && term != nil {
 				if b := term.size(); b != nil {
-					_ = cc.send(kindResize, 0, b)
+					_ = cc.send(kindResize, b)
 				}
 				continue
 			}
-			_ = cc.send(kindSignal, 0, []byte{byte(s.(unix.Signal))})
+			_ = cc.send(kindSignal, []byte{byte(s.(unix.Signal))})
 		}
 	}()
 	for {
