@@ -123,80 +123,60 @@ func (m *Memory) Write(gpa uint64, b []byte) error {
 // one) and the 32-bit ones are atomic with full fences: a ring's index is
 // published after the entries it covers, and read before them.
 
-func (m *Memory) U16(gpa uint64) (uint16, error) {
-	s, err := m.Slice(gpa, 2)
+func (m *Memory) U16(gpa uint64) (uint16, error)    { return load[uint16](m, gpa) }
+func (m *Memory) U32(gpa uint64) (uint32, error)    { return load[uint32](m, gpa) }
+func (m *Memory) U64(gpa uint64) (uint64, error)    { return load[uint64](m, gpa) }
+func (m *Memory) PutU16(gpa uint64, v uint16) error { return store(m, gpa, v) }
+func (m *Memory) PutU32(gpa uint64, v uint32) error { return store(m, gpa, v) }
+func (m *Memory) PutU64(gpa uint64, v uint64) error { return store(m, gpa, v) }
+
+// load reads a T at gpa in one access (x86 is little-endian).
+func load[T uint16 | uint32 | uint64](m *Memory, gpa uint64) (T, error) {
+	var v T
+	s, err := m.Slice(gpa, uint64(unsafe.Sizeof(v)))
 	if err != nil {
 		return 0, err
 	}
-	return *(*uint16)(unsafe.Pointer(&s[0])), nil
+	return *(*T)(unsafe.Pointer(&s[0])), nil
 }
 
-func (m *Memory) PutU16(gpa uint64, v uint16) error {
-	s, err := m.Slice(gpa, 2)
+// store writes v at gpa in one access.
+func store[T uint16 | uint32 | uint64](m *Memory, gpa uint64, v T) error {
+	s, err := m.Slice(gpa, uint64(unsafe.Sizeof(v)))
 	if err != nil {
 		return err
 	}
-	*(*uint16)(unsafe.Pointer(&s[0])) = v
-	return nil
-}
-
-func (m *Memory) U32(gpa uint64) (uint32, error) {
-	s, err := m.Slice(gpa, 4)
-	if err != nil {
-		return 0, err
-	}
-	return *(*uint32)(unsafe.Pointer(&s[0])), nil
-}
-
-func (m *Memory) PutU32(gpa uint64, v uint32) error {
-	s, err := m.Slice(gpa, 4)
-	if err != nil {
-		return err
-	}
-	*(*uint32)(unsafe.Pointer(&s[0])) = v
-	return nil
-}
-
-func (m *Memory) U64(gpa uint64) (uint64, error) {
-	s, err := m.Slice(gpa, 8)
-	if err != nil {
-		return 0, err
-	}
-	return *(*uint64)(unsafe.Pointer(&s[0])), nil
-}
-
-func (m *Memory) PutU64(gpa uint64, v uint64) error {
-	s, err := m.Slice(gpa, 8)
-	if err != nil {
-		return err
-	}
-	*(*uint64)(unsafe.Pointer(&s[0])) = v
+	*(*T)(unsafe.Pointer(&s[0])) = v
 	return nil
 }
 
 // LoadU32 and StoreU32 are atomic (and fences) when gpa is 4-aligned, as
 // virtio's ring headers are.
 func (m *Memory) LoadU32(gpa uint64) (uint32, error) {
-	s, err := m.Slice(gpa, 4)
+	p, err := m.word(gpa)
 	if err != nil {
 		return 0, err
 	}
-	p := unsafe.Pointer(&s[0])
-	if uintptr(p)%4 != 0 {
-		return 0, fmt.Errorf("%#x: a 32-bit atomic access needs 4-byte alignment", gpa)
-	}
-	return atomic.LoadUint32((*uint32)(p)), nil
+	return atomic.LoadUint32(p), nil
 }
 
 func (m *Memory) StoreU32(gpa uint64, v uint32) error {
+	p, err := m.word(gpa)
+	if err == nil {
+		atomic.StoreUint32(p, v)
+	}
+	return err
+}
+
+// word is the aligned 32-bit word at gpa.
+func (m *Memory) word(gpa uint64) (*uint32, error) {
 	s, err := m.Slice(gpa, 4)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p := unsafe.Pointer(&s[0])
 	if uintptr(p)%4 != 0 {
-		return fmt.Errorf("%#x: a 32-bit atomic access needs 4-byte alignment", gpa)
+		return nil, fmt.Errorf("%#x: a 32-bit atomic access needs 4-byte alignment", gpa)
 	}
-	atomic.StoreUint32((*uint32)(p), v)
-	return nil
+	return (*uint32)(p), nil
 }

@@ -29,9 +29,13 @@ type Device interface {
 	Reset()
 }
 
-// FeatureVersion1 is VIRTIO_F_VERSION_1: the transport offers only modern
-// (virtio 1.x) devices.
-const FeatureVersion1 = 1 << 32
+// Feature bits of the transport and the rings (6): VERSION_1, as the
+// transport offers only modern (virtio 1.x) devices, and EVENT_IDX (the
+// rings' event indexes).
+const (
+	FeatureEventIdx = 1 << 29
+	FeatureVersion1 = 1 << 32
+)
 
 // Device status bits (2.1).
 const (
@@ -283,6 +287,3 @@ func (t *MMIO) activate() error {
 	t.active = true
 	return nil
 }
-
-// FeatureEventIdx is VIRTIO_F_EVENT_IDX (the rings' event indexes).
-const FeatureEventIdx = 1 << 29
