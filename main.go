@@ -85,7 +85,7 @@ func newApp() *cli.App {
 		checkCommand, createCommand, deleteCommand, eventsCommand, execCommand,
 		featuresCommand, killCommand, listCommand, pauseCommand, psCommand,
 		resumeCommand, runCommand, specCommand, startCommand, stateCommand,
-		updateCommand, sptCommand, syscallsCommand,
+		updateCommand, sptCommand, syscallsCommand, vmmCommand,
 	}
 	app.Before = setupGlobal
 	app.CommandNotFound = func(_ *cli.Context, name string) {

@@ -256,6 +256,10 @@ func qemuCommand(cfg *VMConfig, agentSock string, vfsConn net.Conn, log *os.File
 		if err := unix.Stat("/dev/kvm", &st); err != nil {
 			return nil, fmt.Errorf("/dev/kvm: %w", err)
 		}
+		// The jailed QEMU reaches it through its group only: never root's.
+		if st.Gid == 0 || st.Mode&0o060 != 0o060 {
+			return nil, fmt.Errorf("/dev/kvm (mode %#o, group %d): the jailed QEMU opens it through its group, which must not be root's and must read and write it (udev gives it group kvm, mode 0660)", st.Mode&0o777, st.Gid)
+		}
 		groups = append(groups, st.Gid)
 	}
 	hv := child(qemuBinary, args, "/", log)

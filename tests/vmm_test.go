@@ -2,6 +2,7 @@ package tests
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/runx-dev/runx/vmm/boot"
@@ -38,4 +39,68 @@ func TestVMMLoadsGuestKernel(t *testing.T) {
 	if _, err := boot.Load(small, kernel, make([]byte, 120<<20), ""); err == nil {
 		t.Error("a 120 MiB initramfs was loaded with the kernel into 128 MiB")
 	}
+}
+
+// TestVMMBootsLinux: runx's own VMM, in the nested KVM host, boots Linux
+// to an initramfs's /init: Debian's cloud bzImage through the 64-bit boot
+// protocol. /init's output reaches the serial console through the UART's
+// interrupt (the guest found the port in the ACPI tables) and its reboot
+// reaches Linux's restart. Bad input is refused, naming what is wrong.
+// Known defect (vmm/README.md): the guest's reset does not end the VM yet,
+// so the VMM is stopped once the guest has restarted.
+func TestVMMBootsLinux(t *testing.T) {
+	bin := runtimeBin(t)
+	script := `set -u
+d=$(mktemp -d); mkdir -p $d/bin $d/dev $d/proc
+cp /bin/busybox $d/bin/; mknod $d/dev/console c 5 1
+printf '%s\n' '#!/bin/busybox sh' \
+	'/bin/busybox mount -t proc proc /proc' \
+	'echo "init-reached cpus=$(/bin/busybox grep -c ^processor /proc/cpuinfo)"' \
+	'/bin/busybox grep -q ttyS0 /proc/interrupts && echo serial-irq-ok' \
+	'/bin/busybox reboot -f' >$d/init
+chmod +x $d/init
+(cd $d && find . | cpio -o -H newc --quiet) >$d.cpio
+vmm() { timeout 300 ` + bin + ` vmm "$@"; echo "vmm-exit=$?"; }
+echo "== bzimage"
+` + bin + ` vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.cpio --cmdline "console=ttyS0 panic=-1" --mem 256 >$d.log 2>&1 &
+p=$!
+for i in $(seq 300); do grep -q "machine restart" $d.log && break; kill -0 $p 2>/dev/null || break; sleep 1; done
+kill -9 $p 2>/dev/null; cat $d.log
+echo "== not-a-kernel"; vmm --kernel /etc/passwd 2>&1
+echo "== mem-0"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --mem 0 2>&1
+echo "== initrd-too-large"; truncate -s 300M $d.big; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.big --mem 256 2>&1
+`
+	out, code := nestedHost(t, nil, "bash", "-c", script)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	sections := map[string]string{}
+	var cur string
+	for _, l := range strings.Split(out, "\n") {
+		if name, ok := strings.CutPrefix(l, "== "); ok {
+			cur = name
+			continue
+		}
+		sections[cur] += l + "\n"
+	}
+	for name, want := range map[string][]string{
+		"bzimage":          {"init-reached cpus=1", "serial-irq-ok", "reboot: machine restart"},
+		"not-a-kernel":     {"/etc/passwd: the kernel is neither an ELF vmlinux with a PVH entry nor a bzImage", "vmm-exit=1"},
+		"mem-0":            {"memory 0 MiB: must be positive", "vmm-exit=1"},
+		"initrd-too-large": {"the initramfs does not fit in guest memory", "vmm-exit=1"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(sections[name], w) {
+				t.Errorf("%s: no %q in:\n%s", name, w, lastLines(sections[name], 30))
+			}
+		}
+	}
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
 }

@@ -1,0 +1,63 @@
+package tests
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// nestedHost runs argv in the nested KVM host (tests/scripts/nested-host.sh:
+// a TCG guest with SVM and nested paging, the host's userland shared in,
+// Debian's own 6.1 kernel, pure cgroup v2) in the test's working directory,
+// with RUNX and the listed variables of this environment. It returns the
+// command's output and exit status; the test fails if the nested host
+// itself could not run it.
+func nestedHost(t *testing.T, env []string, argv ...string) (string, int) {
+	t.Helper()
+	requireRoot(t)
+	script, err := filepath.Abs("scripts/nested-host.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{script, "-t", "1200", "-e", "RUNX"}
+	for _, v := range env {
+		args = append(args, "-e", v)
+	}
+	args = append(append(args, "--"), argv...)
+	cmd := exec.Command("bash", args...)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	err = cmd.Run()
+	code := exitCode(cmd, err)
+	if code == 125 {
+		t.Fatalf("the nested KVM host failed: %s\n%s", stderr.String(), out.String())
+	}
+	if stderr.Len() > 0 {
+		t.Logf("nested-host.sh: %s", strings.TrimSpace(stderr.String()))
+	}
+	return out.String(), code
+}
+
+// TestNestedHost: the nested host is what the KVM tests need: a /dev/kvm
+// with hardware virtualization (runx check says so), pure cgroup v2, its own
+// kernel's modules, a writable root that leaves the host alone, and the
+// command's output and exit status carried back.
+func TestNestedHost(t *testing.T) {
+	bin := runtimeBin(t)
+	out, code := nestedHost(t, nil, "sh", "-c", `
+		test -c /dev/kvm || echo "no /dev/kvm"
+		grep -qw svm /proc/cpuinfo || echo "no svm flag"
+		`+bin+` check 2>&1 | grep -q "accel: kvm" || echo "runx check: no kvm"
+		test "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs || echo "not cgroup v2"
+		test -d /lib/modules/$(uname -r)/kernel || echo "no modules for $(uname -r)"
+		touch /usr/.nested-host-probe || echo "root not writable"
+		echo done; exit 7`)
+	if code != 7 || strings.TrimSpace(out) != "done" {
+		t.Fatalf("nested host: exit %d, output:\n%s", code, out)
+	}
+	if _, err := exec.Command("test", "-e", "/usr/.nested-host-probe").CombinedOutput(); err == nil {
+		t.Error("a write in the nested host reached the host's /usr")
+	}
+}

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# nested-host.sh: runs a command in a "nested KVM host", a QEMU TCG guest whose
+# CPU has AMD SVM with nested paging, so its /dev/kvm has real hardware-
+# virtualization semantics (this machine kind's own /dev/kvm, nested PVM,
+# cannot run a Linux guest's user space; see shared/docs/microvm-facts.md).
+#
+#   nested-host.sh [-m MiB] [-c CPUS] [-t SECONDS] [-e VAR]... [-v DIR]... -- COMMAND [ARG]...
+#
+# The guest runs Debian's generic kernel (linux-image-amd64, downloaded and
+# unpacked into $cache, never installed), booted as its uncompressed vmlinux
+# through the PVH entry, with the host's / shared read-only over 9p under a
+# tmpfs overlay (writes stay in the guest, the host's files are seen as they
+# are, /tmp too), an empty /run, the guest kernel's own modules at /lib/modules, cgroup v2 at /sys/fs/cgroup,
+# and kvm_amd loaded. COMMAND runs
+# there as root in the caller's working directory, with PATH, HOME and each
+# -e VAR of the caller's environment; its output (stdout and stderr together)
+# is copied to this script's stdout as it comes, and its exit status is this
+# script's. Each -v DIR of the host is shared writable at the same path (to
+# get files out). 125 means the nested host itself failed (its console log's end is
+# printed on stderr).
+set -euo pipefail
+fail() { echo "nested-host: $*" >&2; exit 125; }
+mem=3072 cpus=1 timeout=1800 envs=() vols=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	-m) mem=$2; shift 2 ;;
+	-c) cpus=$2; shift 2 ;;
+	-t) timeout=$2; shift 2 ;;
+	-e) envs+=("$2"); shift 2 ;;
+	-v) [ -d "$2" ] || fail "-v $2: not a directory"; vols+=("$(realpath "$2")"); shift 2 ;;
+	--) shift; break ;;
+	*) echo "nested-host: unknown option $1" >&2; exit 125 ;;
+	esac
+done
+[ $# -gt 0 ] || fail "usage: nested-host.sh [-m MiB] [-c CPUS] [-t SECONDS] [-e VAR]... [-v DIR]... -- COMMAND..."
+[ "$(id -u)" = 0 ] || { echo "nested-host: must run as root" >&2; exit 125; }
+cache=${RUNX_NESTED_CACHE:-/var/cache/runx-tests/nested}
+export DEBIAN_FRONTEND=noninteractive
+
+apt_install() {
+	apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "$@" >/dev/null ||
+		{ apt-get update -qq -o DPkg::Lock::Timeout=600 && apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "$@" >/dev/null; }
+}
+need=()
+[ -x /usr/bin/qemu-system-x86_64 ] || need+=(qemu-system-x86)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v xz >/dev/null || need+=(xz-utils)
+command -v cpio >/dev/null || need+=(cpio)
+[ -x /sbin/depmod ] || need+=(kmod)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "nested-host: installing ${need[*]}" >&2
+	apt_install "${need[@]}" || fail "cannot install ${need[*]}"
+fi
+
+# The guest kernel: the versioned package linux-image-amd64 points at.
+(
+	exec 9>"$cache.lock"
+	flock 9
+	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+	if [ -z "$pkg" ]; then
+		apt-get update -qq -o DPkg::Lock::Timeout=600
+		pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+	fi
+	[ -n "$pkg" ] || fail "no linux-image-amd64 package"
+	ver=${pkg#linux-image-}
+	if [ "$(cat "$cache/version" 2>/dev/null)" = "$ver" ] && [ -f "$cache/vmlinux" ]; then
+		exit 0
+	fi
+	echo "nested-host: unpacking $pkg into $cache" >&2
+	rm -rf "$cache.new"
+	mkdir -p "$cache.new"
+	(cd "$cache.new" && apt-get download -q "$pkg" >/dev/null 2>&1) ||
+		{ apt-get update -qq -o DPkg::Lock::Timeout=600 && (cd "$cache.new" && apt-get download -q "$pkg" >/dev/null); } ||
+		fail "cannot download $pkg"
+	dpkg-deb -x "$cache.new"/"$pkg"_*.deb "$cache.new/x"
+	mkdir -p "$cache.new/lib/modules"
+	mv "$cache.new/x/lib/modules/$ver" "$cache.new/lib/modules/$ver"
+	# The package leaves modules.dep to its postinst: made here.
+	depmod -b "$cache.new" "$ver" || fail "depmod of $ver failed"
+	# The bzImage's payload (XZ here) decompressed: booting that through its
+	# PVH note skips ~7 s of XZ under TCG. Its place in the file: setup
+	# sectors (0x1f1) and the header's payload_offset (0x248) and length (0x24c).
+	bz=$cache.new/x/boot/vmlinuz-$ver
+	le32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
+	sects=$(od -An -tu1 -j $((0x1f1)) -N1 "$bz" | tr -d ' ')
+	[ "$sects" != 0 ] || sects=4
+	off=$(( (sects + 1) * 512 + $(le32 "$bz" $((0x248))) ))
+	len=$(le32 "$bz" $((0x24c)))
+	{ tail -c +$((off + 1)) "$bz" | head -c "$len" || true; } | xz -dc --single-stream >"$cache.new/vmlinux" ||
+		fail "cannot decompress the kernel in $bz"
+	cp "$bz" "$cache.new/vmlinuz"
+	rm -rf "$cache.new/x" "$cache.new"/*.deb
+	echo "$ver" >"$cache.new/version"
+	rm -rf "$cache"
+	mv "$cache.new" "$cache"
+)
+ver=$(cat "$cache/version")
+moddir=$cache/lib/modules/$ver
+
+work=$(mktemp -d /tmp/nested-host.XXXXXX)
+qpid=
+cleanup() {
+	[ -z "$qpid" ] || kill -9 "$qpid" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$work/job" "$work/root/bin" "$work/root/mod"
+
+# The initramfs: busybox, the modules that reach the host's / (virtio-mmio
+# and 9p, with what modules.dep says they need, dependencies first), and /init.
+cp /bin/busybox "$work/root/bin/busybox"
+order=()
+add_mod() {
+	local m=$1 line dep
+	line=$(grep -E "(^|/)$m\.ko(\.[a-z]+)?:" "$moddir/modules.dep" || true)
+	[ -n "$line" ] || fail "module $m is not in $moddir"
+	for dep in $(echo "${line#*:}" | tr ' ' '\n' | tac); do
+		add_path "$dep"
+	done
+	add_path "${line%%:*}"
+}
+add_path() {
+	local p
+	for p in "${order[@]}"; do [ "$p" = "$1" ] && return 0; done
+	order+=("$1")
+}
+for m in virtio_mmio 9pnet_virtio 9p overlay; do add_mod "$m"; done
+i=0
+for p in "${order[@]}"; do
+	i=$((i + 1))
+	case $p in
+	*.xz) xz -dc "$moddir/$p" >"$work/root/mod/$(printf %02d $i).ko" ;;
+	*) cp "$moddir/$p" "$work/root/mod/$(printf %02d $i).ko" ;;
+	esac
+done
+
+# The command, its directory and environment, as the guest's shell reads them.
+{
+	printf 'cd %q || exit 125\n' "$PWD"
+	printf 'export PATH=%q HOME=/root\n' "$PATH"
+	for v in "${envs[@]}"; do
+		[ -z "${!v+x}" ] || printf 'export %s=%q\n' "$v" "${!v}"
+	done
+	printf 'exec'
+	printf ' %q' "$@"
+	printf '\n'
+} >"$work/job/cmd"
+: >"$work/job/out"
+vol_args=()
+for i in "${!vols[@]}"; do
+	vol_args+=(-fsdev "local,id=v$i,path=${vols[$i]},security_model=none" -device "virtio-9p-device,fsdev=v$i,mount_tag=v$i")
+	printf 'v%d %q\n' "$i" "${vols[$i]}"
+done >"$work/job/volumes"
+
+# Stage one, the initramfs's /init: reach the host's / and switch to it, so
+# that the kernel's own helpers (module autoloading) find the host's tools.
+cat >"$work/root/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /host /bin
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs dev /dev
+for m in /mod/*.ko; do insmod "$m" || echo "nested-host: insmod $m failed"; done
+mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000,cache=loose host /host || { echo "nested-host: no host /"; reboot -f; }
+# The host's / read-only under a tmpfs overlay: writable, nothing reaches the host.
+mkdir -p /rw /root && mount -t tmpfs tmpfs /rw && mkdir -p /rw/upper /rw/work
+mount -t overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work overlay /root || { echo "nested-host: no overlay"; reboot -f; }
+r=/root
+# An empty /run: the host's runtimes keep their state there.
+mount -t tmpfs -o mode=0755 tmpfs $r/run
+mkdir -p $r/run/job
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 job $r/run/job
+mount --move /proc $r/proc
+mount --move /sys $r/sys
+mount --move /dev $r/dev
+mkdir -p $r/lib/modules
+mount --bind "$r$(tr ' ' '\n' <$r/proc/cmdline | sed -n 's/^nested.modules=//p')" $r/lib/modules
+exec switch_root $r /bin/sh /run/job/stage2
+echo "nested-host: switch_root failed"; reboot -f
+EOF
+# Stage two, pid 1 in the host's userland: the rest of the mounts, kvm_amd,
+# the command, its status, power off.
+cat >"$work/job/stage2" <<'EOF'
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
+ln -sf pts/ptmx /dev/ptmx
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+# The device nodes whose modules load on first open (/dev/net/tun, /dev/fuse,
+# /dev/vhost-vsock), as systemd makes them from modules.devname.
+kmod static-nodes --format=tmpfiles -o /run/static-nodes
+while read -r type path mode _ _ _ dev; do
+	mkdir -p "${path%/*}"; mknod -m "$mode" "$path" "${type%!}" "${dev%:*}" "${dev#*:}" 2>/dev/null
+done </run/static-nodes
+while read -r tag path; do
+	mkdir -p "$path" && mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 "$tag" "$path"
+done </run/job/volumes
+hostname nested
+modprobe kvm_amd || echo "nested-host: kvm_amd did not load" >>/run/job/out
+# /dev/kvm as Debian's udev leaves it (the host may lack the group).
+getent group kvm >/dev/null || groupadd -r kvm
+chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
+/bin/bash -c '. /run/job/cmd' >>/run/job/out 2>&1 </dev/null
+echo $? >/run/job/status
+sync
+/bin/busybox reboot -f
+EOF
+chmod 0755 "$work/root/init"
+(cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd"
+
+khz=$(awk -F: '/^cpu MHz/ {printf "%d", $2 * 1000; exit}' /proc/cpuinfo)
+[ -n "$khz" ] || fail "no cpu MHz in /proc/cpuinfo"
+timeout -s KILL "$timeout" qemu-system-x86_64 -M microvm,accel=tcg,rtc=on -cpu qemu64,+svm,+npt -smp "$cpus" -m "$mem" \
+	-nodefaults -no-user-config -nographic -no-reboot \
+	-kernel "$cache/vmlinux" -initrd "$work/initrd" \
+	-append "console=ttyS0 quiet panic=-1 reboot=t tsc_early_khz=$khz tsc=reliable no_timer_check mitigations=off cryptomgr.notests rdinit=/init nested.modules=$cache/lib/modules" \
+	-global virtio-mmio.force-legacy=false \
+	-fsdev local,id=host,path=/,readonly=on,security_model=none,multidevs=remap \
+	-device virtio-9p-device,fsdev=host,mount_tag=host \
+	-fsdev local,id=job,path="$work/job",security_model=none \
+	-device virtio-9p-device,fsdev=job,mount_tag=job "${vol_args[@]}" \
+	-serial file:"$work/console" </dev/null &
+qpid=$!
+tail -f --pid=$qpid -c +1 "$work/job/out" &
+tpid=$!
+wait $qpid || true
+qpid=
+wait $tpid 2>/dev/null || true
+if [ ! -s "$work/job/status" ]; then
+	echo "nested-host: the guest ended without the command's status; its console:" >&2
+	tail -c 3000 "$work/console" >&2
+	exit 125
+fi
+exit "$(cat "$work/job/status")"

@@ -1,0 +1,97 @@
+package kvm
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// APIVersion is the only KVM API version there has ever been.
+const APIVersion = 12
+
+// System is an open /dev/kvm.
+type System struct {
+	fd       int
+	runSize  int
+	features []int
+}
+
+// ErrNoKVM: the host has no usable /dev/kvm.
+var ErrNoKVM = errors.New("no usable /dev/kvm")
+
+// Open opens path (normally /dev/kvm) and checks the API version and the
+// capabilities the VMM needs.
+func Open(path string) (*System, error) {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrNoKVM, path, err)
+	}
+	s := &System{fd: fd}
+	v, err := ioctlRetry(fd, getAPIVersion, 0)
+	if err != nil || v != APIVersion {
+		s.Close()
+		return nil, fmt.Errorf("%w: %s: API version %d (%v), want %d", ErrNoKVM, path, v, err, APIVersion)
+	}
+	for _, c := range []struct {
+		cap  uintptr
+		name string
+	}{
+		{CapIRQChip, "KVM_CAP_IRQCHIP"}, {CapUserMemory, "KVM_CAP_USER_MEMORY"},
+		{CapSetTSSAddr, "KVM_CAP_SET_TSS_ADDR"}, {CapExtCPUID, "KVM_CAP_EXT_CPUID"},
+		{CapIRQFD, "KVM_CAP_IRQFD"}, {CapPIT2, "KVM_CAP_PIT2"}, {CapIOEventFD, "KVM_CAP_IOEVENTFD"},
+		{CapImmediateExit, "KVM_CAP_IMMEDIATE_EXIT"},
+	} {
+		if n, _ := s.Check(c.cap); n <= 0 {
+			s.Close()
+			return nil, fmt.Errorf("%w: %s lacks %s", ErrNoKVM, path, c.name)
+		}
+	}
+	n, err := ioctlRetry(fd, getVCPUMmapSize, 0)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%s: KVM_GET_VCPU_MMAP_SIZE: %w", path, err)
+	}
+	s.runSize = int(n)
+	return s, nil
+}
+
+// Check is KVM_CHECK_EXTENSION: 0 when the capability is absent.
+func (s *System) Check(cap uintptr) (int, error) {
+	n, err := ioctlRetry(s.fd, checkExtension, cap)
+	return int(n), err
+}
+
+// SupportedCPUID is KVM_GET_SUPPORTED_CPUID: every leaf KVM can give a
+// guest, with the bits it can virtualize.
+func (s *System) SupportedCPUID() ([]CPUIDEntry, error) {
+	for n := 64; n <= 4096; n *= 2 {
+		buf := make([]byte, 8+n*int(unsafe.Sizeof(CPUIDEntry{})))
+		*(*uint32)(unsafe.Pointer(&buf[0])) = uint32(n)
+		_, err := ioctlRetry(s.fd, getSupportedCPUID, uintptr(unsafe.Pointer(&buf[0])))
+		if err == unix.E2BIG {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("KVM_GET_SUPPORTED_CPUID: %w", err)
+		}
+		got := int(*(*uint32)(unsafe.Pointer(&buf[0])))
+		entries := unsafe.Slice((*CPUIDEntry)(unsafe.Pointer(&buf[8])), got)
+		return append([]CPUIDEntry(nil), entries...), nil
+	}
+	return nil, errors.New("KVM_GET_SUPPORTED_CPUID: more than 4096 entries")
+}
+
+// CreateVM makes a VM with no memory and no vCPUs.
+func (s *System) CreateVM() (*VM, error) {
+	fd, err := ioctlRetry(s.fd, createVM, 0)
+	if err != nil {
+		return nil, fmt.Errorf("KVM_CREATE_VM: %w", err)
+	}
+	unix.CloseOnExec(int(fd))
+	return &VM{fd: int(fd), runSize: s.runSize}, nil
+}
+
+// Close closes /dev/kvm (the VMs made from it stay).
+func (s *System) Close() error { return unix.Close(s.fd) }

@@ -1,0 +1,357 @@
+// Package vmm is runx's own virtual machine monitor: a KVM VM built from a
+// Config (guest memory, a Linux kernel and initramfs, the boot vCPU's
+// state, an 8250 console and the i8042 reset; virtio-mmio devices to come)
+// and run with one thread per vCPU until the guest resets or powers off.
+// README.md says what exists and what does not yet.
+package vmm
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/runx-dev/runx/vmm/acpi"
+	"github.com/runx-dev/runx/vmm/boot"
+	"github.com/runx-dev/runx/vmm/devices/bus"
+	"github.com/runx-dev/runx/vmm/devices/i8042"
+	"github.com/runx-dev/runx/vmm/devices/serial"
+	"github.com/runx-dev/runx/vmm/kvm"
+	"github.com/runx-dev/runx/vmm/memory"
+	"github.com/runx-dev/runx/vmm/x86"
+)
+
+// Config is what a VM is built from.
+type Config struct {
+	Kernel  string // an ELF vmlinux with a PVH note, or a bzImage
+	Initrd  string // optional
+	Cmdline string
+	MemMiB  int
+	VCPUs   int
+	Console io.Writer // the serial port's output; nil discards it
+	KVM     string    // default /dev/kvm
+}
+
+// Where KVM's Intel-only helper pages go: just below the BIOS's 4 GiB
+// window, in the MMIO hole, where nothing else is.
+const (
+	tssAddr         = 0xfffbd000
+	identityMapAddr = 0xfffbc000
+)
+
+// Machine is a built VM.
+type Machine struct {
+	sys    *kvm.System
+	vm     *kvm.VM
+	mem    *memory.Memory
+	vcpus  []*kvm.VCPU
+	pio    bus.Bus
+	mmio   bus.Bus
+	serial *serial.UART
+
+	mu      sync.Mutex
+	ended   bool
+	end     End
+	tids    []int
+	running sync.WaitGroup
+}
+
+// End is how a VM ended.
+type End struct {
+	Reason string // "reset" (the guest rebooted), "shutdown" (it powered off), "error"
+	Err    error
+}
+
+// ErrConfig wraps every error in a Config.
+var ErrConfig = errors.New("bad VM configuration")
+
+// New builds the VM; on error nothing is left open.
+func New(cfg Config) (_ *Machine, err error) {
+	if cfg.KVM == "" {
+		cfg.KVM = "/dev/kvm"
+	}
+	if err := checkConfig(&cfg); err != nil {
+		return nil, err
+	}
+	kernel, err := os.ReadFile(cfg.Kernel)
+	if err != nil {
+		return nil, fmt.Errorf("%w: kernel: %w", ErrConfig, err)
+	}
+	var initrd []byte
+	if cfg.Initrd != "" {
+		if initrd, err = os.ReadFile(cfg.Initrd); err != nil {
+			return nil, fmt.Errorf("%w: initrd: %w", ErrConfig, err)
+		}
+	}
+	m := &Machine{}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	if m.mem, err = guestMemory(uint64(cfg.MemMiB) << 20); err != nil {
+		return nil, err
+	}
+	entry, err := boot.Load(m.mem, kernel, initrd, cfg.Cmdline)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrConfig, cfg.Kernel, err)
+	}
+	// The i8042's pulse-reset as the FADT's reset register: Linux's
+	// default reboot uses it.
+	if _, err := acpi.Write(m.mem, acpi.Config{
+		VCPUs: cfg.VCPUs, ResetPort: i8042.Base + 4, ResetValue: 0xfe,
+		SerialPort: serial.Base, SerialIRQ: serial.IRQ,
+	}); err != nil {
+		return nil, err
+	}
+	if m.sys, err = kvm.Open(cfg.KVM); err != nil {
+		return nil, err
+	}
+	if m.vm, err = m.sys.CreateVM(); err != nil {
+		return nil, err
+	}
+	if err := m.vm.SetTSSAddr(tssAddr); err != nil {
+		return nil, err
+	}
+	if err := m.vm.SetIdentityMapAddr(identityMapAddr); err != nil {
+		return nil, err
+	}
+	if err := m.vm.CreateIRQChip(); err != nil {
+		return nil, err
+	}
+	if err := m.vm.CreatePIT(); err != nil {
+		return nil, err
+	}
+	for _, r := range m.mem.Regions {
+		if err := m.vm.SetMemory(r.GPA, r.Data); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.devices(cfg); err != nil {
+		return nil, err
+	}
+	supported, err := m.sys.SupportedCPUID()
+	if err != nil {
+		return nil, err
+	}
+	for i := range cfg.VCPUs {
+		c, err := m.vm.CreateVCPU(i)
+		if err != nil {
+			return nil, err
+		}
+		m.vcpus = append(m.vcpus, c)
+		if err := setupVCPU(c, m.mem, entry, x86.CPUID(supported, i, cfg.VCPUs)); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func checkConfig(cfg *Config) error {
+	if cfg.Kernel == "" {
+		return fmt.Errorf("%w: no kernel", ErrConfig)
+	}
+	if cfg.MemMiB <= 0 {
+		return fmt.Errorf("%w: memory %d MiB: must be positive", ErrConfig, cfg.MemMiB)
+	}
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err == nil {
+		if host := uint64(si.Totalram) * uint64(si.Unit); uint64(cfg.MemMiB)<<20 > host {
+			return fmt.Errorf("%w: memory %d MiB: more than the host's %d MiB", ErrConfig, cfg.MemMiB, host>>20)
+		}
+	}
+	if cfg.VCPUs == 0 {
+		cfg.VCPUs = 1
+	}
+	if cfg.VCPUs < 0 || cfg.VCPUs > 254 {
+		return fmt.Errorf("%w: %d vCPUs: 1 to 254", ErrConfig, cfg.VCPUs)
+	}
+	return nil
+}
+
+// guestMemory is size bytes from address 0, the part above the 32-bit MMIO
+// hole moved to 4 GiB.
+func guestMemory(size uint64) (*memory.Memory, error) {
+	low := min(size, boot.MMIOStart)
+	mem, err := memory.NewShared(0, int(low))
+	if err != nil {
+		return nil, err
+	}
+	if size > low {
+		high, err := memory.NewShared(1<<32, int(size-low))
+		if err != nil {
+			mem.Close()
+			return nil, err
+		}
+		mem.Regions = append(mem.Regions, high.Regions...)
+	}
+	return mem, nil
+}
+
+func (m *Machine) devices(cfg Config) error {
+	m.serial = serial.New(cfg.Console)
+	m.serial.Interrupt = func() { m.edge(serial.IRQ) }
+	if err := m.pio.Insert(serial.Base, serial.Size, m.serial); err != nil {
+		return err
+	}
+	return m.pio.Insert(i8042.Base, i8042.Size, &i8042.Device{Reset: func() { m.stop(End{Reason: "reset"}) }})
+}
+
+// edge pulses an ISA interrupt line.
+func (m *Machine) edge(gsi uint32) {
+	m.vm.SetIRQLine(gsi, true)
+	m.vm.SetIRQLine(gsi, false)
+}
+
+func setupVCPU(c *kvm.VCPU, mem *memory.Memory, e *boot.Entry, cpuid []kvm.CPUIDEntry) error {
+	if err := c.SetCPUID(cpuid); err != nil {
+		return err
+	}
+	if err := c.SetMSRs(x86.BootMSRs()); err != nil {
+		return err
+	}
+	if err := c.SetFPU(x86.FPU()); err != nil {
+		return err
+	}
+	l, err := c.GetLAPIC()
+	if err != nil {
+		return err
+	}
+	if err := c.SetLAPIC(x86.WireLAPIC(l)); err != nil {
+		return err
+	}
+	if c.ID != 0 {
+		return nil // secondary vCPUs wait for the boot vCPU's INIT and SIPI
+	}
+	sregs, err := c.GetSregs()
+	if err != nil {
+		return err
+	}
+	regs, sregs, err := x86.EntryState(mem, e, sregs)
+	if err != nil {
+		return err
+	}
+	if err := c.SetSregs(sregs); err != nil {
+		return err
+	}
+	return c.SetRegs(regs)
+}
+
+// Run starts every vCPU and returns when the VM has ended.
+func (m *Machine) Run() End {
+	for _, c := range m.vcpus {
+		m.running.Add(1)
+		go m.loop(c)
+	}
+	m.running.Wait()
+	return m.end
+}
+
+// stop ends the VM with e (the first end wins) and kicks every vCPU out of
+// KVM_RUN: immediate_exit for one about to enter, a signal for one inside.
+func (m *Machine) stop(e End) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ended {
+		return
+	}
+	m.ended, m.end = true, e
+	for _, c := range m.vcpus {
+		c.SetImmediateExit(true)
+	}
+	for _, tid := range m.tids {
+		unix.Tgkill(unix.Getpid(), tid, unix.SIGURG) // Go's preemption signal: handled, harmless
+	}
+}
+
+func (m *Machine) stopped() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ended
+}
+
+// loop is one vCPU's thread: KVM_RUN and the exit's handling, nothing else.
+func (m *Machine) loop(c *kvm.VCPU) {
+	defer m.running.Done()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	m.mu.Lock()
+	m.tids = append(m.tids, unix.Gettid())
+	m.mu.Unlock()
+	for !m.stopped() {
+		reason, err := c.Run()
+		if err == unix.EINTR || err == unix.EAGAIN {
+			continue
+		}
+		if err != nil {
+			m.stop(End{Reason: "error", Err: fmt.Errorf("vCPU %d: KVM_RUN: %w", c.ID, err)})
+			return
+		}
+		if e, done := m.exit(c, reason); done {
+			m.stop(e)
+			return
+		}
+	}
+}
+
+// exit handles one exit; done when it ends the VM.
+func (m *Machine) exit(c *kvm.VCPU, reason uint32) (End, bool) {
+	switch reason {
+	case kvm.ExitIO:
+		port, out, size, data := c.IO()
+		for i := 0; i+size <= len(data); i += size {
+			if out {
+				m.pio.Write(uint64(port), data[i:i+size])
+			} else if !m.pio.Read(uint64(port), data[i:i+size]) {
+				fill(data[i:i+size], 0xff) // nothing there: the bus floats high
+			}
+		}
+	case kvm.ExitMMIO:
+		addr, write, data := c.MMIO()
+		if write {
+			m.mmio.Write(addr, data)
+		} else if !m.mmio.Read(addr, data) {
+			clear(data)
+		}
+	case kvm.ExitShutdown:
+		// A triple fault: what Linux's reboot=t does, and a crashed guest.
+		return End{Reason: "reset"}, true
+	case kvm.ExitSystemEvent:
+		if t, _ := c.ExitDetail(); uint32(t) == 1 {
+			return End{Reason: "shutdown"}, true
+		}
+		return End{Reason: "reset"}, true
+	case kvm.ExitHLT:
+		return End{Reason: "shutdown"}, true
+	default:
+		a, b := c.ExitDetail()
+		return End{Reason: "error", Err: fmt.Errorf("vCPU %d: exit reason %d (%#x, %#x)", c.ID, reason, a, b)}, true
+	}
+	return End{}, false
+}
+
+func fill(b []byte, v byte) {
+	for i := range b {
+		b[i] = v
+	}
+}
+
+// Close frees the VM, its vCPUs and its memory.
+func (m *Machine) Close() {
+	for _, c := range m.vcpus {
+		c.Close()
+	}
+	if m.vm != nil {
+		m.vm.Close()
+	}
+	if m.sys != nil {
+		m.sys.Close()
+	}
+	if m.mem != nil {
+		m.mem.Close()
+	}
+}
