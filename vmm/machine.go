@@ -100,8 +100,10 @@ func New(cfg Config) (_ *Machine, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrConfig, cfg.Kernel, err)
 	}
-	// The i8042's pulse-reset as the FADT's reset register: Linux's
-	// default reboot uses it.
+	if err := x86.ResetVector(m.mem); err != nil {
+		return nil, err
+	}
+	// The i8042's pulse-reset as the FADT's reset register (reboot=a).
 	if _, err := acpi.Write(m.mem, acpi.Config{
 		VCPUs: cfg.VCPUs, ResetPort: i8042.Base + 4, ResetValue: 0xfe,
 		SerialPort: serial.Base, SerialIRQ: serial.IRQ,

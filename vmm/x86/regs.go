@@ -141,3 +141,20 @@ func identityMap(mem *memory.Memory) error {
 func FPU() kvm.FPU {
 	return kvm.FPU{FCW: 0x37f, MXCSR: 0x1f80}
 }
+
+// resetVector is where a PC's CPU starts after a reset (F000:FFF0), where
+// Linux's BIOS reboot (its default when no DMI quirk or reboot= says
+// otherwise) jumps in real mode. With no firmware there, the VMM puts this
+// stub: mov al, 0xfe; out 0x64, al (the i8042's pulse reset); hlt; jmp to
+// the hlt. The reboot ends the VM instead of running zeros forever.
+const resetVector = 0xffff0
+
+var resetStub = []byte{0xb0, 0xfe, 0xe6, 0x64, 0xf4, 0xeb, 0xfd}
+
+// ResetVector writes that stub.
+func ResetVector(mem *memory.Memory) error {
+	if err := mem.Write(resetVector, resetStub); err != nil {
+		return fmt.Errorf("reset vector: %w", err)
+	}
+	return nil
+}

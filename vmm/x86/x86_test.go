@@ -71,3 +71,19 @@ func TestCPUID(t *testing.T) {
 		t.Error("the input was changed")
 	}
 }
+
+// The reset vector's stub pulses the i8042's reset line: mov al, 0xfe; out
+// 0x64, al.
+func TestResetVector(t *testing.T) {
+	mem := memory.FromBytes(0, make([]byte, 1<<20))
+	if err := ResetVector(mem); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := mem.Slice(0xffff0, 4)
+	if string(b) != "\xb0\xfe\xe6\x64" {
+		t.Errorf("reset vector % x", b)
+	}
+	if err := ResetVector(memory.FromBytes(0, make([]byte, 1<<19))); err == nil {
+		t.Error("a reset vector outside memory was written")
+	}
+}
