@@ -43,7 +43,8 @@ func TestVMMLoadsGuestKernel(t *testing.T) {
 
 // TestVMMBootsLinux: runx's own VMM, in the nested KVM host, boots Linux
 // to an initramfs's /init: Debian's cloud bzImage through the 64-bit boot
-// protocol. /init's output reaches the serial console through the UART's
+// protocol (with one vCPU and with two) and the generic kernel's vmlinux
+// through its PVH entry. /init's output reaches the serial console through the UART's
 // interrupt (the guest found the port in the ACPI tables), and its reboot
 // ends the VM with status 0, by Linux's default path (BIOS: the reset
 // vector's stub) and by reboot=a (the FADT's reset register). Bad input is
@@ -62,6 +63,8 @@ chmod +x $d/init
 (cd $d && find . | cpio -o -H newc --quiet) >$d.cpio
 vmm() { timeout 240 ` + bin + ` vmm "$@"; echo "vmm-exit=$?"; }
 echo "== bzimage"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.cpio --cmdline "console=ttyS0 panic=-1" --mem 256
+echo "== smp"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.cpio --cmdline "console=ttyS0 panic=-1" --mem 256 --cpus 2
+echo "== pvh"; vmm --kernel /var/cache/runx-tests/nested/vmlinux --initrd $d.cpio --cmdline "console=ttyS0 panic=-1" --mem 512
 echo "== acpi-reset"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.cpio --cmdline "console=ttyS0 panic=-1 reboot=a" --mem 256
 echo "== not-a-kernel"; vmm --kernel /etc/passwd 2>&1
 echo "== mem-0"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --mem 0 2>&1
@@ -82,6 +85,8 @@ echo "== initrd-too-large"; truncate -s 300M $d.big; vmm --kernel /usr/local/lib
 	}
 	for name, want := range map[string][]string{
 		"bzimage":          {"init-reached cpus=1", "serial-irq-ok", "reboot: machine restart", "vmm-exit=0"},
+		"smp":              {"smp: Brought up 1 node, 2 CPUs", "init-reached cpus=2", "serial-irq-ok", "vmm-exit=0"},
+		"pvh":              {"init-reached cpus=1", "serial-irq-ok", "vmm-exit=0"},
 		"acpi-reset":       {"init-reached cpus=1", "vmm-exit=0"},
 		"not-a-kernel":     {"/etc/passwd: the kernel is neither an ELF vmlinux with a PVH entry nor a bzImage", "vmm-exit=1"},
 		"mem-0":            {"memory 0 MiB: must be positive", "vmm-exit=1"},
