@@ -4,7 +4,6 @@
 package kvm
 
 import (
-	"fmt"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -19,7 +18,6 @@ func ior(nr, size uintptr) uintptr  { return 2<<30 | size<<16 | kvmio<<8 | nr }
 func iowr(nr, size uintptr) uintptr { return 3<<30 | size<<16 | kvmio<<8 | nr }
 func sizeOf[T any]() uintptr        { var v T; return unsafe.Sizeof(v) }
 func ptr[T any](v *T) uintptr       { return uintptr(unsafe.Pointer(v)) }
-func ioctlName(req uintptr) string  { return fmt.Sprintf("ioctl %#x", req) }
 func errno(e unix.Errno) error {
 	if e == 0 {
 		return nil
