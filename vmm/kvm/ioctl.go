@@ -4,6 +4,7 @@
 package kvm
 
 import (
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -17,7 +18,6 @@ func iow(nr, size uintptr) uintptr  { return 1<<30 | size<<16 | kvmio<<8 | nr }
 func ior(nr, size uintptr) uintptr  { return 2<<30 | size<<16 | kvmio<<8 | nr }
 func iowr(nr, size uintptr) uintptr { return 3<<30 | size<<16 | kvmio<<8 | nr }
 func sizeOf[T any]() uintptr        { var v T; return unsafe.Sizeof(v) }
-func ptr[T any](v *T) uintptr       { return uintptr(unsafe.Pointer(v)) }
 func errno(e unix.Errno) error {
 	if e == 0 {
 		return nil
@@ -67,4 +67,30 @@ func ioctlRetry(fd int, req, arg uintptr) (uintptr, error) {
 			return r, err
 		}
 	}
+}
+
+// ioctlPtr is ioctlRetry for an argument in memory: converted to an
+// address only in the system call's own argument list, so the memory stays
+// live (and in place) until the kernel is done with it.
+func ioctlPtr(fd int, req uintptr, arg unsafe.Pointer) (uintptr, error) {
+	for {
+		r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(arg))
+		if e != unix.EINTR {
+			runtime.KeepAlive(arg)
+			return r, errno(e)
+		}
+	}
+}
+
+// counted is a kernel structure of a 32-bit count, 4 bytes of padding and
+// an array of T (kvm_cpuid2, kvm_msrs): n entries, the first ones items,
+// in 8-byte-aligned memory. It returns the structure and its array.
+func counted[T any](n int, items []T) (unsafe.Pointer, []T) {
+	size := unsafe.Sizeof(*new(T))
+	buf := make([]uint64, 1+(uintptr(n)*size+7)/8)
+	p := unsafe.Pointer(&buf[0])
+	*(*uint32)(p) = uint32(n)
+	arr := unsafe.Slice((*T)(unsafe.Add(p, 8)), n)
+	copy(arr, items)
+	return p, arr
 }

@@ -3,7 +3,6 @@ package kvm
 import (
 	"errors"
 	"fmt"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -67,18 +66,16 @@ func (s *System) Check(cap uintptr) (int, error) {
 // guest, with the bits it can virtualize.
 func (s *System) SupportedCPUID() ([]CPUIDEntry, error) {
 	for n := 64; n <= 4096; n *= 2 {
-		buf := make([]byte, 8+n*int(unsafe.Sizeof(CPUIDEntry{})))
-		*(*uint32)(unsafe.Pointer(&buf[0])) = uint32(n)
-		_, err := ioctlRetry(s.fd, getSupportedCPUID, uintptr(unsafe.Pointer(&buf[0])))
+		arg, entries := counted[CPUIDEntry](n, nil)
+		_, err := ioctlPtr(s.fd, getSupportedCPUID, arg)
 		if err == unix.E2BIG {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("KVM_GET_SUPPORTED_CPUID: %w", err)
 		}
-		got := int(*(*uint32)(unsafe.Pointer(&buf[0])))
-		entries := unsafe.Slice((*CPUIDEntry)(unsafe.Pointer(&buf[8])), got)
-		return append([]CPUIDEntry(nil), entries...), nil
+		// The kernel wrote how many entries it filled.
+		return append([]CPUIDEntry(nil), entries[:*(*uint32)(arg)]...), nil
 	}
 	return nil, errors.New("KVM_GET_SUPPORTED_CPUID: more than 4096 entries")
 }

@@ -47,3 +47,16 @@ func TestABI(t *testing.T) {
 		}
 	}
 }
+
+// counted lays out kvm_msrs and kvm_cpuid2: the count, padding, then the
+// entries, the given ones first, aligned for the kernel's 64-bit fields.
+func TestCounted(t *testing.T) {
+	msrs := []MSR{{Index: 0x10, Data: 7}, {Index: 0x2ff, Data: 0xc06}}
+	p, arr := counted(3, msrs)
+	if uintptr(p)%8 != 0 || *(*uint32)(p) != 3 || len(arr) != 3 {
+		t.Fatalf("header at %#x: count %d, %d entries", uintptr(p), *(*uint32)(p), len(arr))
+	}
+	if e := (*MSR)(unsafe.Add(p, 8+unsafe.Sizeof(MSR{}))); *e != msrs[1] || arr[2] != (MSR{}) {
+		t.Errorf("entries %+v", arr)
+	}
+}

@@ -69,63 +69,53 @@ func (c *VCPU) ExitDetail() (uint64, uint64) {
 
 func (c *VCPU) GetRegs() (Regs, error) {
 	var r Regs
-	_, err := ioctlRetry(c.fd, getRegs, ptr(&r))
+	_, err := ioctlPtr(c.fd, getRegs, unsafe.Pointer(&r))
 	return r, c.wrap("KVM_GET_REGS", err)
 }
 
 func (c *VCPU) SetRegs(r Regs) error {
-	_, err := ioctlRetry(c.fd, setRegs, ptr(&r))
+	_, err := ioctlPtr(c.fd, setRegs, unsafe.Pointer(&r))
 	return c.wrap("KVM_SET_REGS", err)
 }
 
 func (c *VCPU) GetSregs() (Sregs, error) {
 	var s Sregs
-	_, err := ioctlRetry(c.fd, getSregs, ptr(&s))
+	_, err := ioctlPtr(c.fd, getSregs, unsafe.Pointer(&s))
 	return s, c.wrap("KVM_GET_SREGS", err)
 }
 
 func (c *VCPU) SetSregs(s Sregs) error {
-	_, err := ioctlRetry(c.fd, setSregs, ptr(&s))
+	_, err := ioctlPtr(c.fd, setSregs, unsafe.Pointer(&s))
 	return c.wrap("KVM_SET_SREGS", err)
 }
 
 func (c *VCPU) SetFPU(f FPU) error {
-	_, err := ioctlRetry(c.fd, setFPU, ptr(&f))
+	_, err := ioctlPtr(c.fd, setFPU, unsafe.Pointer(&f))
 	return c.wrap("KVM_SET_FPU", err)
 }
 
 func (c *VCPU) GetLAPIC() (LAPIC, error) {
 	var l LAPIC
-	_, err := ioctlRetry(c.fd, getLAPIC, ptr(&l))
+	_, err := ioctlPtr(c.fd, getLAPIC, unsafe.Pointer(&l))
 	return l, c.wrap("KVM_GET_LAPIC", err)
 }
 
 func (c *VCPU) SetLAPIC(l LAPIC) error {
-	_, err := ioctlRetry(c.fd, setLAPIC, ptr(&l))
+	_, err := ioctlPtr(c.fd, setLAPIC, unsafe.Pointer(&l))
 	return c.wrap("KVM_SET_LAPIC", err)
 }
 
 // SetCPUID is KVM_SET_CPUID2: what the guest's CPUID instruction answers.
 func (c *VCPU) SetCPUID(entries []CPUIDEntry) error {
-	size := unsafe.Sizeof(CPUIDEntry{})
-	buf := make([]byte, 8+uintptr(len(entries))*size)
-	binary.LittleEndian.PutUint32(buf, uint32(len(entries)))
-	for i := range entries {
-		*(*CPUIDEntry)(unsafe.Pointer(&buf[8+uintptr(i)*size])) = entries[i]
-	}
-	_, err := ioctlRetry(c.fd, setCPUID2, uintptr(unsafe.Pointer(&buf[0])))
+	arg, _ := counted(len(entries), entries)
+	_, err := ioctlPtr(c.fd, setCPUID2, arg)
 	return c.wrap("KVM_SET_CPUID2", err)
 }
 
 // SetMSRs writes model-specific registers; all of them or an error.
 func (c *VCPU) SetMSRs(msrs []MSR) error {
-	size := unsafe.Sizeof(MSR{})
-	buf := make([]byte, 8+uintptr(len(msrs))*size)
-	binary.LittleEndian.PutUint32(buf, uint32(len(msrs)))
-	for i := range msrs {
-		*(*MSR)(unsafe.Pointer(&buf[8+uintptr(i)*size])) = msrs[i]
-	}
-	n, err := ioctlRetry(c.fd, setMSRs, uintptr(unsafe.Pointer(&buf[0])))
+	arg, _ := counted(len(msrs), msrs)
+	n, err := ioctlPtr(c.fd, setMSRs, arg)
 	if err == nil && int(n) != len(msrs) {
 		return fmt.Errorf("vCPU %d: KVM_SET_MSRS: MSR %#x refused", c.ID, msrs[n].Index)
 	}

@@ -22,7 +22,7 @@ func (vm *VM) SetMemory(gpa uint64, b []byte) error {
 		MemorySize:    uint64(len(b)),
 		UserspaceAddr: uint64(uintptr(unsafe.Pointer(&b[0]))),
 	}
-	if _, err := ioctlRetry(vm.fd, setUserMemoryRegion, ptr(&r)); err != nil {
+	if _, err := ioctlPtr(vm.fd, setUserMemoryRegion, unsafe.Pointer(&r)); err != nil {
 		return fmt.Errorf("KVM_SET_USER_MEMORY_REGION %#x+%#x: %w", gpa, len(b), err)
 	}
 	vm.slots++
@@ -38,7 +38,7 @@ func (vm *VM) SetTSSAddr(gpa uint64) error {
 }
 
 func (vm *VM) SetIdentityMapAddr(gpa uint64) error {
-	_, err := ioctlRetry(vm.fd, setIdentityMapAddr, ptr(&gpa))
+	_, err := ioctlPtr(vm.fd, setIdentityMapAddr, unsafe.Pointer(&gpa))
 	return wrap("KVM_SET_IDENTITY_MAP_ADDR", err)
 }
 
@@ -52,7 +52,7 @@ func (vm *VM) CreateIRQChip() error {
 func (vm *VM) CreatePIT() error {
 	var cfg [16]uint32
 	cfg[0] = 1 // KVM_PIT_SPEAKER_DUMMY
-	_, err := ioctlRetry(vm.fd, createPIT2, uintptr(unsafe.Pointer(&cfg)))
+	_, err := ioctlPtr(vm.fd, createPIT2, unsafe.Pointer(&cfg))
 	return wrap("KVM_CREATE_PIT2", err)
 }
 
@@ -62,14 +62,14 @@ func (vm *VM) SetIRQLine(gsi uint32, high bool) error {
 	if high {
 		l[1] = 1
 	}
-	_, err := ioctlRetry(vm.fd, irqLine, uintptr(unsafe.Pointer(&l)))
+	_, err := ioctlPtr(vm.fd, irqLine, unsafe.Pointer(&l))
 	return wrap("KVM_IRQ_LINE", err)
 }
 
 // IRQFD makes a write to the eventfd efd raise gsi.
 func (vm *VM) IRQFD(efd int, gsi uint32) error {
 	a := irqfdArgs{FD: uint32(efd), GSI: gsi}
-	_, err := ioctlRetry(vm.fd, irqfd, ptr(&a))
+	_, err := ioctlPtr(vm.fd, irqfd, unsafe.Pointer(&a))
 	return wrap(fmt.Sprintf("KVM_IRQFD gsi %d", gsi), err)
 }
 
@@ -77,7 +77,7 @@ func (vm *VM) IRQFD(efd int, gsi uint32) error {
 // the eventfd efd in the kernel, without a vCPU exit (a queue notify).
 func (vm *VM) IOEventFD(efd int, addr uint64, datamatch uint32) error {
 	a := ioeventfdArgs{Datamatch: uint64(datamatch), Addr: addr, Len: 4, FD: int32(efd), Flags: 1 /* DATAMATCH */}
-	_, err := ioctlRetry(vm.fd, ioeventfd, ptr(&a))
+	_, err := ioctlPtr(vm.fd, ioeventfd, unsafe.Pointer(&a))
 	return wrap(fmt.Sprintf("KVM_IOEVENTFD %#x", addr), err)
 }
 
