@@ -23,8 +23,8 @@ var vmmCommand = &cli.Command{
 		&cli.IntFlag{Name: "cpus", Usage: "vCPUs", Value: 1},
 	},
 	Action: func(c *cli.Context) error {
-		if c.NArg() != 0 {
-			return fmt.Errorf("vmm: unexpected argument %q", c.Args().First())
+		if err := checkArgs(c, 0, true); err != nil {
+			return err
 		}
 		m, err := vmm.New(vmm.Config{
 			Kernel:  c.String("kernel"),

@@ -105,7 +105,7 @@ func New(cfg Config) (_ *Machine, err error) {
 	}
 	// The i8042's pulse-reset as the FADT's reset register (reboot=a).
 	if _, err := acpi.Write(m.mem, acpi.Config{
-		VCPUs: cfg.VCPUs, ResetPort: i8042.Base + 4, ResetValue: 0xfe,
+		VCPUs: cfg.VCPUs, ResetPort: i8042.CommandPort, ResetValue: i8042.PulseReset,
 		SerialPort: serial.Base, SerialIRQ: serial.IRQ,
 	}); err != nil {
 		return nil, err

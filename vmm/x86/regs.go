@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/runx-dev/runx/vmm/boot"
+	"github.com/runx-dev/runx/vmm/devices/i8042"
 	"github.com/runx-dev/runx/vmm/kvm"
 	"github.com/runx-dev/runx/vmm/memory"
 )
@@ -149,7 +150,7 @@ func FPU() kvm.FPU {
 // the hlt. The reboot ends the VM instead of running zeros forever.
 const resetVector = 0xffff0
 
-var resetStub = []byte{0xb0, 0xfe, 0xe6, 0x64, 0xf4, 0xeb, 0xfd}
+var resetStub = []byte{0xb0, i8042.PulseReset, 0xe6, i8042.CommandPort, 0xf4, 0xeb, 0xfd}
 
 // ResetVector writes that stub.
 func ResetVector(mem *memory.Memory) error {

@@ -6,10 +6,11 @@ package i8042
 // Ports: data at 0x60, status and command at 0x64 (offset 4 of a range
 // from 0x60).
 const (
-	Base       = 0x60
-	Size       = 5
-	cmdOffset  = 4
-	pulseReset = 0xfe
+	Base        = 0x60
+	Size        = 5
+	CommandPort = Base + cmdOffset
+	PulseReset  = 0xfe // the command that resets the machine
+	cmdOffset   = 4
 )
 
 // Device calls Reset when the guest asks for one.
@@ -24,7 +25,7 @@ func (d *Device) Read(offset uint64, data []byte) {
 }
 
 func (d *Device) Write(offset uint64, data []byte) {
-	if offset == cmdOffset && len(data) == 1 && data[0] == pulseReset && d.Reset != nil {
+	if offset == cmdOffset && len(data) == 1 && data[0] == PulseReset && d.Reset != nil {
 		d.Reset()
 	}
 }
