@@ -7,24 +7,18 @@
 # runx looks); the runx binary makes the initramfs itself.
 set -euo pipefail
 dir=${1:-/usr/local/lib/runx/microvm}
-export DEBIAN_FRONTEND=noninteractive
+. "$(dirname "$0")/debian.sh"
 
 need=()
 [ -x /usr/bin/qemu-system-x86_64 ] || need+=(qemu-system-x86)
 [ -x /usr/lib/qemu/virtiofsd ] || need+=(qemu-system-common)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "microvm: installing ${need[*]}"
-	apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${need[@]}" >/dev/null ||
-		{ apt-get update -qq -o DPkg::Lock::Timeout=600 && apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${need[@]}" >/dev/null; }
+	apt_install "${need[@]}"
 fi
 
 # The versioned package the metapackage points at.
-pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-if [ -z "$pkg" ]; then
-	apt-get update -qq -o DPkg::Lock::Timeout=600
-	pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-fi
-[ -n "$pkg" ] || { echo "microvm: no linux-image-cloud-amd64 package" >&2; exit 1; }
+pkg=$(kernel_package linux-image-cloud-amd64) || { echo "microvm: no linux-image-cloud-amd64 package" >&2; exit 1; }
 ver=${pkg#linux-image-}
 # The modules the guest loads: one list, microvm/modules.txt.
 mods=$(sed 's/#.*//' "$(dirname "$0")/../../microvm/modules.txt" | tr -s ' \n' ' ')
@@ -36,9 +30,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "microvm: unpacking $pkg into $dir"
-(cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>&1) ||
-	{ apt-get update -qq -o DPkg::Lock::Timeout=600 && (cd "$tmp" && apt-get download -q "$pkg" >/dev/null); }
-dpkg-deb -x "$tmp"/"$pkg"_*.deb "$tmp/x"
+unpack_package "$pkg" "$tmp" || { echo "microvm: cannot download $pkg" >&2; exit 1; }
 mkdir -p "$dir.new/modules"
 cp "$tmp/x/boot/vmlinuz-$ver" "$dir.new/vmlinuz"
 # Only the modules a guest loads.

@@ -35,12 +35,7 @@ done
 [ $# -gt 0 ] || fail "usage: nested-host.sh [-m MiB] [-c CPUS] [-t SECONDS] [-e VAR]... [-v DIR]... -- COMMAND..."
 [ "$(id -u)" = 0 ] || { echo "nested-host: must run as root" >&2; exit 125; }
 cache=${RUNX_NESTED_CACHE:-/var/cache/runx-tests/nested}
-export DEBIAN_FRONTEND=noninteractive
-
-apt_install() {
-	apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "$@" >/dev/null ||
-		{ apt-get update -qq -o DPkg::Lock::Timeout=600 && apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "$@" >/dev/null; }
-}
+. "$(dirname "$0")/debian.sh"
 need=()
 [ -x /usr/bin/qemu-system-x86_64 ] || need+=(qemu-system-x86)
 [ -x /bin/busybox ] || need+=(busybox-static)
@@ -56,12 +51,7 @@ fi
 (
 	exec 9>"$cache.lock"
 	flock 9
-	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-	if [ -z "$pkg" ]; then
-		apt-get update -qq -o DPkg::Lock::Timeout=600
-		pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-	fi
-	[ -n "$pkg" ] || fail "no linux-image-amd64 package"
+	pkg=$(kernel_package linux-image-amd64) || fail "no linux-image-amd64 package"
 	ver=${pkg#linux-image-}
 	if [ "$(cat "$cache/version" 2>/dev/null)" = "$ver" ] && [ -f "$cache/vmlinux" ]; then
 		exit 0
@@ -69,10 +59,7 @@ fi
 	echo "nested-host: unpacking $pkg into $cache" >&2
 	rm -rf "$cache.new"
 	mkdir -p "$cache.new"
-	(cd "$cache.new" && apt-get download -q "$pkg" >/dev/null 2>&1) ||
-		{ apt-get update -qq -o DPkg::Lock::Timeout=600 && (cd "$cache.new" && apt-get download -q "$pkg" >/dev/null); } ||
-		fail "cannot download $pkg"
-	dpkg-deb -x "$cache.new"/"$pkg"_*.deb "$cache.new/x"
+	unpack_package "$pkg" "$cache.new" || fail "cannot download $pkg"
 	mkdir -p "$cache.new/lib/modules"
 	mv "$cache.new/x/lib/modules/$ver" "$cache.new/lib/modules/$ver"
 	# The package leaves modules.dep to its postinst: made here.
