@@ -2,11 +2,14 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/runx-dev/runx/vmm"
+	"github.com/runx-dev/runx/vmm/devices/vsock"
 )
 
 // vmmCommand runs one VM in runx's own VMM, its serial console on stdout:
@@ -21,19 +24,44 @@ var vmmCommand = &cli.Command{
 		&cli.StringFlag{Name: "cmdline", Usage: "the kernel's command line"},
 		&cli.IntFlag{Name: "mem", Usage: "guest memory in MiB", Value: 256},
 		&cli.IntFlag{Name: "cpus", Usage: "vCPUs", Value: 1},
+		&cli.BoolFlag{Name: "rng", Usage: "a virtio-rng device"},
+		&cli.Uint64Flag{Name: "vsock-cid", Usage: "the guest's vsock address (a virtio-vsock device when given)"},
+		&cli.StringFlag{Name: "vsock-uds", Usage: "the vsock's Unix socket: host programs connect and write \"CONNECT <port>\\n\"; a guest's connection to host port P goes to PATH_P"},
+		&cli.StringSliceFlag{Name: "fs", Usage: "TAG=SOCKET: a virtio-fs device served by the vhost-user back end (virtiofsd) at SOCKET"},
 	},
 	Action: func(c *cli.Context) error {
 		if err := checkArgs(c, 0, true); err != nil {
 			return err
 		}
-		m, err := vmm.New(vmm.Config{
+		cfg := vmm.Config{
 			Kernel:  c.String("kernel"),
 			Initrd:  c.String("initrd"),
 			Cmdline: c.String("cmdline"),
 			MemMiB:  c.Int("mem"),
 			VCPUs:   c.Int("cpus"),
 			Console: os.Stdout,
-		})
+			RNG:     c.Bool("rng"),
+		}
+		if c.IsSet("vsock-cid") {
+			v, err := vmmVsock(c.Uint64("vsock-cid"), c.String("vsock-uds"))
+			if err != nil {
+				return err
+			}
+			defer v.Listener.Close()
+			cfg.Vsock = v
+		}
+		for _, f := range c.StringSlice("fs") {
+			tag, sock, ok := strings.Cut(f, "=")
+			if !ok {
+				return fmt.Errorf("--fs %q: not TAG=SOCKET", f)
+			}
+			conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sock, Net: "unix"})
+			if err != nil {
+				return fmt.Errorf("--fs %s: the vhost-user back end: %w", tag, err)
+			}
+			cfg.FS = append(cfg.FS, vmm.FS{Tag: tag, Backend: conn})
+		}
+		m, err := vmm.New(cfg)
 		if err != nil {
 			return err
 		}
@@ -43,4 +71,20 @@ var vmmCommand = &cli.Command{
 		}
 		return nil
 	},
+}
+
+// vmmVsock listens on path for host programs (Firecracker's uds_path);
+// guests' connections to host port P go to path_P.
+func vmmVsock(cid uint64, path string) (*vsock.Config, error) {
+	if path == "" {
+		return nil, fmt.Errorf("--vsock-cid needs --vsock-uds")
+	}
+	_ = os.Remove(path)
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("--vsock-uds: %w", err)
+	}
+	return &vsock.Config{CID: cid, Listener: l, Dial: func(port uint32) (net.Conn, error) {
+		return net.Dial("unix", fmt.Sprintf("%s_%d", path, port))
+	}}, nil
 }

@@ -47,8 +47,11 @@ func TestVMMLoadsGuestKernel(t *testing.T) {
 // through its PVH entry. /init's output reaches the serial console through the UART's
 // interrupt (the guest found the port in the ACPI tables), and its reboot
 // ends the VM with status 0, by Linux's default path (BIOS: the reset
-// vector's stub) and by reboot=a (the FADT's reset register). Bad input is
-// refused, naming what is wrong.
+// vector's stub) and by reboot=a (the FADT's reset register). With the
+// virtio devices: the guest's entropy comes from virtio-rng, the vsock
+// driver probes, a virtio-fs served by Debian's virtiofsd is read and
+// written (the write seen on the host), and ACPI power-off (S5) ends the
+// VM with status 0. Bad input is refused, naming what is wrong.
 func TestVMMBootsLinux(t *testing.T) {
 	bin := runtimeBin(t)
 	script := `set -u
@@ -66,6 +69,24 @@ echo "== bzimage"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.
 echo "== smp"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.cpio --cmdline "console=ttyS0 panic=-1" --mem 256 --cpus 2
 echo "== pvh"; vmm --kernel /var/cache/runx-tests/nested/vmlinux --initrd $d.cpio --cmdline "console=ttyS0 panic=-1" --mem 512
 echo "== acpi-reset"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.cpio --cmdline "console=ttyS0 panic=-1 reboot=a" --mem 256
+# The virtio devices: entropy, a file system served by virtiofsd, the vsock.
+m=$d/lib/modules; mkdir -p $m $d/mnt $d/sys; cp /usr/local/lib/runx/microvm/modules/*.ko $m/
+printf '%s\n' '#!/bin/busybox sh' \
+	'/bin/busybox mount -t proc proc /proc; /bin/busybox mount -t sysfs sys /sys; /bin/busybox mount -t devtmpfs dev /dev' \
+	'for m in virtio_ring virtio virtio_mmio fuse virtiofs vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport virtio-rng; do /bin/busybox insmod /lib/modules/$m.ko || echo "insmod $m failed"; done' \
+	'echo "rng=$(/bin/busybox cat /sys/class/misc/hw_random/rng_current)"' \
+	'/bin/busybox head -c 64 /dev/hwrng | /bin/busybox wc -c | /bin/busybox sed "s/^/hwrng-bytes=/"' \
+	'/bin/busybox ls /sys/bus/virtio/drivers/vmw_vsock_virtio_transport | /bin/busybox grep -q virtio && echo vsock-probed' \
+	'/bin/busybox mount -t virtiofs share /mnt && echo "host-says=$(/bin/busybox cat /mnt/from-host)"' \
+	'echo written-by-guest >/mnt/from-guest && /bin/busybox umount /mnt' \
+	'/bin/busybox poweroff -f' >$d/init
+(cd $d && find . | cpio -o -H newc --quiet) >$d.dev.cpio
+mkdir $d/share; echo hello-guest >$d/share/from-host
+/usr/lib/qemu/virtiofsd --socket-path=$d/vfs.sock -o source=$d/share -o cache=none >$d/vfsd.log 2>&1 &
+for i in $(seq 100); do [ -S $d/vfs.sock ] && break; sleep 0.1; done
+echo "== devices"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.dev.cpio --cmdline "console=ttyS0 panic=-1" --mem 256 \
+	--rng --fs share=$d/vfs.sock --vsock-cid 3 --vsock-uds $d/v.sock
+echo "host-sees=$(cat $d/share/from-guest)"
 echo "== not-a-kernel"; vmm --kernel /etc/passwd 2>&1
 echo "== mem-0"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --mem 0 2>&1
 echo "== initrd-too-large"; truncate -s 300M $d.big; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.big --mem 256 2>&1
@@ -84,17 +105,19 @@ echo "== initrd-too-large"; truncate -s 300M $d.big; vmm --kernel /usr/local/lib
 		sections[cur] += l + "\n"
 	}
 	for name, want := range map[string][]string{
-		"bzimage":          {"init-reached cpus=1", "serial-irq-ok", "reboot: machine restart", "vmm-exit=0"},
-		"smp":              {"smp: Brought up 1 node, 2 CPUs", "init-reached cpus=2", "serial-irq-ok", "vmm-exit=0"},
-		"pvh":              {"init-reached cpus=1", "serial-irq-ok", "vmm-exit=0"},
-		"acpi-reset":       {"init-reached cpus=1", "vmm-exit=0"},
+		"bzimage":    {"init-reached cpus=1", "serial-irq-ok", "reboot: machine restart", "vmm-exit=0"},
+		"smp":        {"smp: Brought up 1 node, 2 CPUs", "init-reached cpus=2", "serial-irq-ok", "vmm-exit=0"},
+		"pvh":        {"init-reached cpus=1", "serial-irq-ok", "vmm-exit=0"},
+		"acpi-reset": {"init-reached cpus=1", "vmm-exit=0"},
+		"devices": {"rng=virtio_rng.0", "hwrng-bytes=64", "vsock-probed", "host-says=hello-guest",
+			"reboot: Power down", "vmm-exit=0", "host-sees=written-by-guest"},
 		"not-a-kernel":     {"/etc/passwd: the kernel is neither an ELF vmlinux with a PVH entry nor a bzImage", "vmm-exit=1"},
 		"mem-0":            {"memory 0 MiB: must be positive", "vmm-exit=1"},
 		"initrd-too-large": {"the initramfs does not fit in guest memory", "vmm-exit=1"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(sections[name], w) {
-				t.Errorf("%s: no %q in:\n%s", name, w, lastLines(sections[name], 30))
+				t.Errorf("%s: no %q in:\n%s", name, w, lastLines(sections[name], 40))
 			}
 		}
 	}

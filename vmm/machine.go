@@ -1,7 +1,8 @@
 // Package vmm is runx's own virtual machine monitor: a KVM VM built from a
 // Config (guest memory, a Linux kernel and initramfs, the boot vCPU's
-// state, an 8250 console and the i8042 reset; virtio-mmio devices to come)
-// and run with one thread per vCPU until the guest resets or powers off.
+// state, an 8250 console, the i8042 reset, ACPI power-off, virtio-mmio
+// devices) and run with one thread per vCPU until the guest resets or
+// powers off.
 // README.md says what exists and what does not yet.
 package vmm
 
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -18,10 +20,15 @@ import (
 	"github.com/runx-dev/runx/vmm/acpi"
 	"github.com/runx-dev/runx/vmm/boot"
 	"github.com/runx-dev/runx/vmm/devices/bus"
+	"github.com/runx-dev/runx/vmm/devices/fs"
 	"github.com/runx-dev/runx/vmm/devices/i8042"
+	"github.com/runx-dev/runx/vmm/devices/pm"
+	"github.com/runx-dev/runx/vmm/devices/rng"
 	"github.com/runx-dev/runx/vmm/devices/serial"
+	"github.com/runx-dev/runx/vmm/devices/vsock"
 	"github.com/runx-dev/runx/vmm/kvm"
 	"github.com/runx-dev/runx/vmm/memory"
+	"github.com/runx-dev/runx/vmm/virtio"
 	"github.com/runx-dev/runx/vmm/x86"
 )
 
@@ -34,7 +41,28 @@ type Config struct {
 	VCPUs   int
 	Console io.Writer // the serial port's output; nil discards it
 	KVM     string    // default /dev/kvm
+	// The virtio-mmio devices, each optional: entropy, the vsock (the
+	// agent's channel), shared file systems (vhost-user back ends).
+	RNG   bool
+	Vsock *vsock.Config
+	FS    []FS
 }
+
+// FS is a virtio-fs device: its tag and its vhost-user back end.
+type FS struct {
+	Tag     string
+	Backend *net.UnixConn
+}
+
+// The virtio-mmio windows, from the start of the 32-bit MMIO hole (as
+// Firecracker), and their interrupts: GSIs 5-23 of the IOAPIC (4 is the
+// serial port's).
+const (
+	virtioBase     = boot.MMIOStart
+	virtioSize     = 0x1000
+	virtioFirstIRQ = 5
+	virtioLastIRQ  = 23
+)
 
 // Where KVM's Intel-only helper pages go: just below the BIOS's 4 GiB
 // window, in the MMIO hole, where nothing else is.
@@ -45,13 +73,16 @@ const (
 
 // Machine is a built VM.
 type Machine struct {
-	sys    *kvm.System
-	vm     *kvm.VM
-	mem    *memory.Memory
-	vcpus  []*kvm.VCPU
-	pio    bus.Bus
-	mmio   bus.Bus
-	serial *serial.UART
+	sys     *kvm.System
+	vm      *kvm.VM
+	mem     *memory.Memory
+	vcpus   []*kvm.VCPU
+	pio     bus.Bus
+	mmio    bus.Bus
+	serial  *serial.UART
+	virtio  []*virtio.MMIO
+	acpi    []acpi.Device
+	closers []func()
 
 	mu      sync.Mutex
 	ended   bool
@@ -103,13 +134,6 @@ func New(cfg Config) (_ *Machine, err error) {
 	if err := x86.ResetVector(m.mem); err != nil {
 		return nil, err
 	}
-	// The i8042's pulse-reset as the FADT's reset register (reboot=a).
-	if _, err := acpi.Write(m.mem, acpi.Config{
-		VCPUs: cfg.VCPUs, ResetPort: i8042.CommandPort, ResetValue: i8042.PulseReset,
-		SerialPort: serial.Base, SerialIRQ: serial.IRQ,
-	}); err != nil {
-		return nil, err
-	}
 	if m.sys, err = kvm.Open(cfg.KVM); err != nil {
 		return nil, err
 	}
@@ -134,6 +158,14 @@ func New(cfg Config) (_ *Machine, err error) {
 		}
 	}
 	if err := m.devices(cfg); err != nil {
+		return nil, err
+	}
+	// The i8042's pulse-reset as the FADT's reset register (reboot=a).
+	if _, err := acpi.Write(m.mem, acpi.Config{
+		VCPUs: cfg.VCPUs, Devices: m.acpi, ResetPort: i8042.CommandPort, ResetValue: i8042.PulseReset,
+		SerialPort: serial.Base, SerialIRQ: serial.IRQ,
+		SleepControl: pm.ControlPort, SleepStatus: pm.StatusPort, SleepS5: pm.S5,
+	}); err != nil {
 		return nil, err
 	}
 	supported, err := m.sys.SupportedCPUID()
@@ -200,7 +232,64 @@ func (m *Machine) devices(cfg Config) error {
 	if err := m.pio.Insert(serial.Base, serial.Size, m.serial); err != nil {
 		return err
 	}
-	return m.pio.Insert(i8042.Base, i8042.Size, &i8042.Device{Reset: func() { m.stop(End{Reason: "reset"}) }})
+	if err := m.pio.Insert(i8042.Base, i8042.Size, &i8042.Device{Reset: func() { m.stop(End{Reason: "reset"}) }}); err != nil {
+		return err
+	}
+	if err := m.pio.Insert(pm.ControlPort, pm.Size, &pm.Device{PowerOff: func() { m.stop(End{Reason: "shutdown"}) }}); err != nil {
+		return err
+	}
+	if cfg.RNG {
+		if err := m.addVirtio(rng.New()); err != nil {
+			return err
+		}
+	}
+	if cfg.Vsock != nil {
+		d, err := vsock.New(*cfg.Vsock)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		if err := m.addVirtio(d); err != nil {
+			return err
+		}
+	}
+	for _, f := range cfg.FS {
+		d, err := fs.New(f.Tag, f.Backend)
+		if err != nil {
+			return fmt.Errorf("virtio-fs %q: %w", f.Tag, err)
+		}
+		m.closers = append(m.closers, d.Close)
+		if err := m.addVirtio(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addVirtio puts dev behind the next virtio-mmio window: its queues'
+// notifications as ioeventfds, its interrupt as an irqfd, its window and
+// interrupt in the DSDT.
+func (m *Machine) addVirtio(dev virtio.Device) error {
+	i := len(m.virtio)
+	irq := uint32(virtioFirstIRQ + i)
+	if irq > virtioLastIRQ {
+		return fmt.Errorf("%w: more than %d virtio devices", ErrConfig, virtioLastIRQ-virtioFirstIRQ+1)
+	}
+	base := uint64(virtioBase + i*virtioSize)
+	t, err := virtio.NewMMIO(dev, m.mem)
+	if err != nil {
+		return err
+	}
+	m.virtio = append(m.virtio, t)
+	for q, k := range t.Kicks {
+		if err := m.vm.IOEventFD(k.FD(), base+virtio.RegQueueNotify, uint32(q)); err != nil {
+			return err
+		}
+	}
+	if err := m.vm.IRQFD(t.IRQ.FD(), irq); err != nil {
+		return err
+	}
+	m.acpi = append(m.acpi, acpi.Device{Addr: base, Size: virtioSize, IRQ: irq})
+	return m.mmio.Insert(base, virtioSize, t)
 }
 
 // edge pulses an ISA interrupt line.
@@ -342,8 +431,14 @@ func fill(b []byte, v byte) {
 	}
 }
 
-// Close frees the VM, its vCPUs and its memory.
+// Close frees the VM, its devices, its vCPUs and its memory.
 func (m *Machine) Close() {
+	for _, t := range m.virtio {
+		t.Close()
+	}
+	for _, c := range m.closers {
+		c()
+	}
 	for _, c := range m.vcpus {
 		c.Close()
 	}

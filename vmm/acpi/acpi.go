@@ -38,6 +38,11 @@ type Config struct {
 	// SerialPort and SerialIRQ: a 16550A the guest is told of (none at 0).
 	SerialPort uint16
 	SerialIRQ  uint8
+	// SleepControl and SleepStatus: the hardware-reduced sleep registers
+	// (system I/O), with \_S5's sleep type SleepS5: how the guest powers
+	// off (none when SleepControl is 0).
+	SleepControl, SleepStatus uint16
+	SleepS5                   uint8
 }
 
 const (
@@ -88,8 +93,8 @@ func Write(mem *memory.Memory, cfg Config) (uint64, error) {
 		}
 		return addr
 	}
-	dsdt := put(DSDT(cfg.SerialPort, cfg.SerialIRQ, cfg.Devices))
-	fadt := put(FADT(dsdt, cfg.ResetPort, cfg.ResetValue))
+	dsdt := put(DSDT(cfg))
+	fadt := put(FADT(dsdt, cfg))
 	madt := put(MADT(cfg.VCPUs))
 	xsdt := put(XSDT(fadt, madt))
 	if err := mem.Write(RSDPAddr, RSDP(xsdt)); err != nil && werr == nil {
@@ -130,6 +135,8 @@ const (
 	fadtResetValue   = 128
 	fadtMinor        = 131
 	fadtXDSDT        = 140
+	fadtSleepControl = 244
+	fadtSleepStatus  = 256
 	fadtHypervisor   = 268
 	fadtLen          = 276
 
@@ -144,18 +151,22 @@ const (
 )
 
 // FADT: hardware-reduced ACPI (no fixed hardware to emulate), no VGA, no
-// CMOS clock (kvmclock gives the time), reset by writing value at port.
-func FADT(dsdt uint64, port uint16, value uint8) []byte {
+// CMOS clock (kvmclock gives the time), reset by writing ResetValue at
+// ResetPort, sleep (power-off) through the sleep registers.
+func FADT(dsdt uint64, cfg Config) []byte {
+	port, value := cfg.ResetPort, cfg.ResetValue
 	b := header("FACP", fadtLen, 6)
 	binary.LittleEndian.PutUint32(b[fadtDSDT:], uint32(dsdt))
 	binary.LittleEndian.PutUint16(b[fadtIAPCBootArch:], bootArchNoVGA|bootArchNoASPM|bootArchNoCMOS)
 	flags := uint32(flagHWReduced)
 	if port != 0 {
 		flags |= flagResetRegSup
-		gas := b[fadtResetReg:]
-		gas[0], gas[1], gas[2], gas[3] = gasSystemIO, 8, 0, gasAccessByte
-		binary.LittleEndian.PutUint64(gas[4:], uint64(port))
+		ioGAS(b[fadtResetReg:], port)
 		b[fadtResetValue] = value
+	}
+	if cfg.SleepControl != 0 {
+		ioGAS(b[fadtSleepControl:], cfg.SleepControl)
+		ioGAS(b[fadtSleepStatus:], cfg.SleepStatus)
 	}
 	binary.LittleEndian.PutUint32(b[fadtFlags:], flags)
 	b[fadtMinor] = 5
@@ -163,6 +174,12 @@ func FADT(dsdt uint64, port uint16, value uint8) []byte {
 	copy(b[fadtHypervisor:], "RUNXVMM\x00")
 	checksum(b, 9)
 	return b
+}
+
+// ioGAS writes a Generic Address Structure for one byte of system I/O.
+func ioGAS(gas []byte, port uint16) {
+	gas[0], gas[1], gas[2], gas[3] = gasSystemIO, 8, 0, gasAccessByte
+	binary.LittleEndian.PutUint64(gas[4:], uint64(port))
 }
 
 // MADT: a local APIC per vCPU (APIC ID = index) and the IOAPIC, whose pins

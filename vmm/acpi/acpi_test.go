@@ -23,7 +23,8 @@ func TestWrite(t *testing.T) {
 	mem := memory.FromBytes(0, make([]byte, 2<<20))
 	for _, vcpus := range []int{1, 2, 8} {
 		devs := []Device{{Addr: 0xd0000000, Size: 0x1000, IRQ: 5}, {Addr: 0xd0001000, Size: 0x1000, IRQ: 6}}
-		rsdp, err := Write(mem, Config{VCPUs: vcpus, Devices: devs, ResetPort: 0x64, ResetValue: 0xfe, SerialPort: 0x3f8, SerialIRQ: 4})
+		rsdp, err := Write(mem, Config{VCPUs: vcpus, Devices: devs, ResetPort: 0x64, ResetValue: 0xfe, SerialPort: 0x3f8, SerialIRQ: 4,
+			SleepControl: 0x600, SleepStatus: 0x601, SleepS5: 5})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +52,14 @@ func TestWrite(t *testing.T) {
 			binary.LittleEndian.Uint64(f[fadtResetReg+4:]) != 0x64 {
 			t.Errorf("FADT flags %#x reset %#x", binary.LittleEndian.Uint32(f[fadtFlags:]), f[fadtResetValue])
 		}
+		if binary.LittleEndian.Uint64(f[fadtSleepControl+4:]) != 0x600 || binary.LittleEndian.Uint64(f[fadtSleepStatus+4:]) != 0x601 || f[fadtSleepControl] != gasSystemIO {
+			t.Errorf("FADT sleep registers % x / % x", f[fadtSleepControl:fadtSleepControl+12], f[fadtSleepStatus:fadtSleepStatus+12])
+		}
 		d := table(binary.LittleEndian.Uint64(f[fadtXDSDT:]), "DSDT")
+		// Name (_S5_, Package (2) { 5, Zero })
+		if s5 := []byte{amlName, '_', 'S', '5', '_', amlPackage, 5, 2, amlByte, 5, amlZero}; !bytes.Contains(d, s5) {
+			t.Errorf("DSDT lacks \\_S5 (% x)", s5)
+		}
 		for _, want := range []string{"COM1", "V000", "V001", "LNRO0005"} {
 			if !bytes.Contains(d, []byte(want)) {
 				t.Errorf("DSDT lacks %s", want)

@@ -14,6 +14,7 @@ const (
 	amlString   = 0x0d
 	amlScope    = 0x10
 	amlBuffer   = 0x11
+	amlPackage  = 0x12
 	amlExtOp    = 0x5b
 	amlDevice   = 0x82
 	amlEndTag   = 0x79
@@ -99,14 +100,18 @@ func com(port uint16, irq uint8) []byte {
 	return withPkg([]byte{amlExtOp, amlDevice}, body)
 }
 
-// DSDT: the serial port (when port is not 0) and the virtio-mmio devices,
-// in \_SB.
-func DSDT(serialPort uint16, serialIRQ uint8, devs []Device) []byte {
-	var sb []byte
-	if serialPort != 0 {
-		sb = append(sb, com(serialPort, serialIRQ)...)
+// DSDT: \_S5 when the machine can power off; in \_SB the serial port
+// (when its port is not 0) and the virtio-mmio devices.
+func DSDT(cfg Config) []byte {
+	var aml, sb []byte
+	if cfg.SleepControl != 0 {
+		// Package (2) { SleepS5, 0 }: SLP_TYPa and SLP_TYPb.
+		aml = append(aml, name("_S5_", withPkg([]byte{amlPackage}, append([]byte{2}, append(integer(uint32(cfg.SleepS5)), amlZero)...)))...)
 	}
-	for i, d := range devs {
+	if cfg.SerialPort != 0 {
+		sb = append(sb, com(cfg.SerialPort, cfg.SerialIRQ)...)
+	}
+	for i, d := range cfg.Devices {
 		var body []byte
 		body = append(body, []byte("V"+hex3(i))...)
 		body = append(body, name("_HID", str("LNRO0005"))...)
@@ -115,9 +120,8 @@ func DSDT(serialPort uint16, serialIRQ uint8, devs []Device) []byte {
 		body = append(body, name("_CRS", crs(d.Addr, d.Size, d.IRQ))...)
 		sb = append(sb, withPkg([]byte{amlExtOp, amlDevice}, body)...)
 	}
-	var aml []byte
 	if len(sb) > 0 {
-		aml = withPkg([]byte{amlScope}, append([]byte("_SB_"), sb...))
+		aml = append(aml, withPkg([]byte{amlScope}, append([]byte("_SB_"), sb...))...)
 	}
 	b := append(header("DSDT", 36, 2), aml...)
 	binary.LittleEndian.PutUint32(b[4:], uint32(len(b)))

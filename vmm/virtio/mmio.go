@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/runx-dev/runx/vmm/memory"
 )
@@ -20,13 +21,25 @@ type Device interface {
 	// ReadConfig and WriteConfig access its configuration space.
 	ReadConfig(offset uint64, data []byte)
 	WriteConfig(offset uint64, data []byte)
-	// Activate starts it once the driver is ready: the queues it set up
-	// and the features it accepted. An error fails the device.
-	Activate(mem *memory.Memory, queues []*Queue, features uint64) error
-	// Notify: the driver made buffers available in queue q.
-	Notify(q int)
-	// Reset stops it (the driver wrote status 0).
+	// Activate starts it once the driver is ready (DRIVER_OK). It runs
+	// with the transport locked: what it starts runs in goroutines of its
+	// own. An error fails the device.
+	Activate(a Activation) error
+	// Reset stops it (the driver wrote status 0, or the VM ends): when it
+	// returns none of its goroutines touches the queues.
 	Reset()
+}
+
+// Activation is what a device is started with.
+type Activation struct {
+	Mem *memory.Memory
+	// Queues are the ones the driver set up; Features what it accepted.
+	Queues   []*Queue
+	Features uint64
+	// Kicks[i] fires when the driver notifies queue i.
+	Kicks []*EventFD
+	// Interrupt records InterruptStatus bits and raises the interrupt.
+	Interrupt func(bits uint32)
 }
 
 // Feature bits of the transport and the rings (6): VERSION_1, as the
@@ -55,30 +68,35 @@ const (
 
 // MMIO register offsets (4.2.2, version 2).
 const (
-	regMagic             = 0x000
-	regVersion           = 0x004
-	regDeviceID          = 0x008
-	regVendorID          = 0x00c
-	regDeviceFeatures    = 0x010
-	regDeviceFeaturesSel = 0x014
-	regDriverFeatures    = 0x020
-	regDriverFeaturesSel = 0x024
-	regQueueSel          = 0x030
-	regQueueNumMax       = 0x034
-	regQueueNum          = 0x038
-	regQueueReady        = 0x044
-	regQueueNotify       = 0x050
-	regInterruptStatus   = 0x060
-	regInterruptACK      = 0x064
-	regStatus            = 0x070
-	regQueueDescLow      = 0x080
-	regQueueDescHigh     = 0x084
-	regQueueDriverLow    = 0x090
-	regQueueDriverHigh   = 0x094
-	regQueueDeviceLow    = 0x0a0
-	regQueueDeviceHigh   = 0x0a4
-	regConfigGeneration  = 0x0fc
-	regConfig            = 0x100
+	RegMagic             = 0x000
+	RegVersion           = 0x004
+	RegDeviceID          = 0x008
+	RegVendorID          = 0x00c
+	RegDeviceFeatures    = 0x010
+	RegDeviceFeaturesSel = 0x014
+	RegDriverFeatures    = 0x020
+	RegDriverFeaturesSel = 0x024
+	RegQueueSel          = 0x030
+	RegQueueNumMax       = 0x034
+	RegQueueNum          = 0x038
+	RegQueueReady        = 0x044
+	RegQueueNotify       = 0x050
+	RegInterruptStatus   = 0x060
+	RegInterruptACK      = 0x064
+	RegStatus            = 0x070
+	RegQueueDescLow      = 0x080
+	RegQueueDescHigh     = 0x084
+	RegQueueDriverLow    = 0x090
+	RegQueueDriverHigh   = 0x094
+	RegQueueDeviceLow    = 0x0a0
+	RegQueueDeviceHigh   = 0x0a4
+	RegSHMSel            = 0x0ac
+	RegSHMLenLow         = 0x0b0
+	RegSHMLenHigh        = 0x0b4
+	RegSHMBaseLow        = 0x0b8
+	RegSHMBaseHigh       = 0x0bc
+	RegConfigGeneration  = 0x0fc
+	RegConfig            = 0x100
 
 	mmioMagic  = 0x74726976 // "virt"
 	mmioVendor = 0x786e7572 // "runx"
@@ -96,25 +114,60 @@ type MMIO struct {
 	drvFeatSel  uint32
 	drvFeatures uint64
 	queueSel    uint32
-	interrupt   uint32
-	active      bool
+	// interrupt is InterruptStatus: atomic, as devices raise it from their
+	// goroutines while the transport may be locked waiting for them (Reset).
+	interrupt atomic.Uint32
+	active    bool
+
+	// Kicks are the queues' notifications (the VMM registers them as
+	// ioeventfds at RegQueueNotify, matching the queue's index); IRQ raises
+	// the device's interrupt (registered as an irqfd).
+	Kicks []*EventFD
+	IRQ   *EventFD
 }
 
 // NewMMIO puts dev behind a virtio-mmio window over mem.
-func NewMMIO(dev Device, mem *memory.Memory) *MMIO {
+func NewMMIO(dev Device, mem *memory.Memory) (_ *MMIO, err error) {
 	t := &MMIO{dev: dev, mem: mem}
+	defer func() {
+		if err != nil {
+			t.Close()
+		}
+	}()
+	if t.IRQ, err = NewEventFD(); err != nil {
+		return nil, err
+	}
 	for range dev.QueueSizes() {
 		t.queues = append(t.queues, &Queue{})
+		k, err := NewEventFD()
+		if err != nil {
+			return nil, err
+		}
+		t.Kicks = append(t.Kicks, k)
 	}
-	return t
+	return t, nil
 }
 
-// Interrupt records a reason for the device's interrupt (the caller then
-// raises its line).
+// Interrupt records a reason for the device's interrupt and raises it.
 func (t *MMIO) Interrupt(bits uint32) {
+	t.interrupt.Or(bits)
+	t.IRQ.Signal()
+}
+
+// Close stops the device and closes the eventfds.
+func (t *MMIO) Close() {
 	t.mu.Lock()
-	t.interrupt |= bits
+	if t.active {
+		t.dev.Reset()
+		t.active = false
+	}
 	t.mu.Unlock()
+	for _, k := range t.Kicks {
+		k.Close()
+	}
+	if t.IRQ != nil {
+		t.IRQ.Close()
+	}
 }
 
 // Read answers a read of the window at offset; registers are 32-bit, the
@@ -122,8 +175,8 @@ func (t *MMIO) Interrupt(bits uint32) {
 func (t *MMIO) Read(offset uint64, data []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if offset >= regConfig {
-		t.dev.ReadConfig(offset-regConfig, data)
+	if offset >= RegConfig {
+		t.dev.ReadConfig(offset-RegConfig, data)
 		return
 	}
 	clear(data)
@@ -133,32 +186,36 @@ func (t *MMIO) Read(offset uint64, data []byte) {
 	var v uint32
 	q := t.queue()
 	switch offset {
-	case regMagic:
+	case RegMagic:
 		v = mmioMagic
-	case regVersion:
+	case RegVersion:
 		v = 2
-	case regDeviceID:
+	case RegDeviceID:
 		v = t.dev.Type()
-	case regVendorID:
+	case RegVendorID:
 		v = mmioVendor
-	case regDeviceFeatures:
+	case RegDeviceFeatures:
 		if t.featSel < 2 {
 			v = uint32((t.dev.Features() | FeatureVersion1) >> (32 * t.featSel))
 		}
-	case regQueueNumMax:
+	case RegQueueNumMax:
 		if q != nil {
 			v = uint32(t.dev.QueueSizes()[t.queueSel])
 		}
-	case regQueueReady:
+	case RegQueueReady:
 		if q != nil && q.Ready {
 			v = 1
 		}
-	case regInterruptStatus:
-		v = t.interrupt
-	case regStatus:
+	case RegInterruptStatus:
+		v = t.interrupt.Load()
+	case RegStatus:
 		v = t.status
-	case regConfigGeneration:
+	case RegConfigGeneration:
 		v = 0
+	case RegSHMLenLow, RegSHMLenHigh, RegSHMBaseLow, RegSHMBaseHigh:
+		// No shared memory regions: a length of -1 says so (4.2.2); 0
+		// would be a region at 0 (virtiofs then fails to reserve it).
+		v = 0xffffffff
 	}
 	binary.LittleEndian.PutUint32(data, v)
 }
@@ -174,8 +231,8 @@ func (t *MMIO) queue() *Queue {
 // Write handles a write to the window at offset.
 func (t *MMIO) Write(offset uint64, data []byte) {
 	t.mu.Lock()
-	if offset >= regConfig {
-		t.dev.WriteConfig(offset-regConfig, data)
+	if offset >= RegConfig {
+		t.dev.WriteConfig(offset-RegConfig, data)
 		t.mu.Unlock()
 		return
 	}
@@ -187,24 +244,23 @@ func (t *MMIO) Write(offset uint64, data []byte) {
 	q := t.queue()
 	// Queue set-up only before DRIVER_OK, and of a queue not yet ready.
 	settable := q != nil && !q.Ready && t.status&StatusDriverOK == 0
-	notify := -1
 	switch offset {
-	case regDeviceFeaturesSel:
+	case RegDeviceFeaturesSel:
 		t.featSel = v
-	case regDriverFeaturesSel:
+	case RegDriverFeaturesSel:
 		t.drvFeatSel = v
-	case regDriverFeatures:
+	case RegDriverFeatures:
 		if t.drvFeatSel < 2 && t.status&StatusFeaturesOK == 0 {
 			shift := 32 * t.drvFeatSel
 			t.drvFeatures = t.drvFeatures&^(0xffffffff<<shift) | uint64(v)<<shift
 		}
-	case regQueueSel:
+	case RegQueueSel:
 		t.queueSel = v
-	case regQueueNum:
+	case RegQueueNum:
 		if settable {
 			q.Size = uint16(min(v, 0xffff))
 		}
-	case regQueueReady:
+	case RegQueueReady:
 		if settable && v == 1 {
 			if max := t.dev.QueueSizes()[t.queueSel]; q.Size > max || q.Valid(t.mem) != nil {
 				t.status |= StatusNeedsReset
@@ -212,31 +268,29 @@ func (t *MMIO) Write(offset uint64, data []byte) {
 				q.Ready = true
 			}
 		}
-	case regQueueDescLow, regQueueDescHigh:
+	case RegQueueDescLow, RegQueueDescHigh:
 		if settable {
-			q.Desc = setHalf(q.Desc, v, offset == regQueueDescHigh)
+			q.Desc = setHalf(q.Desc, v, offset == RegQueueDescHigh)
 		}
-	case regQueueDriverLow, regQueueDriverHigh:
+	case RegQueueDriverLow, RegQueueDriverHigh:
 		if settable {
-			q.Avail = setHalf(q.Avail, v, offset == regQueueDriverHigh)
+			q.Avail = setHalf(q.Avail, v, offset == RegQueueDriverHigh)
 		}
-	case regQueueDeviceLow, regQueueDeviceHigh:
+	case RegQueueDeviceLow, RegQueueDeviceHigh:
 		if settable {
-			q.Used = setHalf(q.Used, v, offset == regQueueDeviceHigh)
+			q.Used = setHalf(q.Used, v, offset == RegQueueDeviceHigh)
 		}
-	case regQueueNotify:
-		if t.active && int(v) < len(t.queues) {
-			notify = int(v)
+	case RegQueueNotify:
+		// Reached only where no ioeventfd is registered (tests).
+		if t.active && int(v) < len(t.Kicks) {
+			t.Kicks[v].Signal()
 		}
-	case regInterruptACK:
-		t.interrupt &^= v
-	case regStatus:
+	case RegInterruptACK:
+		t.interrupt.And(^v)
+	case RegStatus:
 		t.setStatus(v)
 	}
 	t.mu.Unlock()
-	if notify >= 0 {
-		t.dev.Notify(notify)
-	}
 }
 
 func setHalf(addr uint64, v uint32, high bool) uint64 {
@@ -257,7 +311,8 @@ func (t *MMIO) setStatus(v uint32) {
 		for _, q := range t.queues {
 			q.Reset()
 		}
-		t.status, t.drvFeatures, t.interrupt, t.active = 0, 0, 0, false
+		t.status, t.drvFeatures, t.active = 0, 0, false
+		t.interrupt.Store(0)
 		return
 	}
 	if v&^t.status&StatusFeaturesOK != 0 {
@@ -281,7 +336,7 @@ func (t *MMIO) activate() error {
 	for _, q := range t.queues {
 		q.EventIdx = eventIdx
 	}
-	if err := t.dev.Activate(t.mem, t.queues, t.drvFeatures); err != nil {
+	if err := t.dev.Activate(Activation{Mem: t.mem, Queues: t.queues, Features: t.drvFeatures, Kicks: t.Kicks, Interrupt: t.Interrupt}); err != nil {
 		return fmt.Errorf("activating virtio device %d: %w", t.dev.Type(), err)
 	}
 	t.active = true
