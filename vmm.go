@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,10 +27,11 @@ var vmmCommand = &cli.Command{
 		&cli.StringFlag{Name: "cmdline", Usage: "the kernel's command line"},
 		&cli.IntFlag{Name: "mem", Usage: "guest memory in MiB", Value: 256},
 		&cli.IntFlag{Name: "cpus", Usage: "vCPUs", Value: 1},
+		&cli.StringFlag{Name: "console", Usage: "where the serial console's output goes (a file, or fd:N an inherited descriptor; default stdout)"},
 		&cli.BoolFlag{Name: "rng", Usage: "a virtio-rng device"},
 		&cli.Uint64Flag{Name: "vsock-cid", Usage: "the guest's vsock address (a virtio-vsock device when given)"},
-		&cli.StringFlag{Name: "vsock-uds", Usage: "the vsock's Unix socket: host programs connect and write \"CONNECT <port>\\n\"; a guest's connection to host port P goes to PATH_P"},
-		&cli.StringSliceFlag{Name: "fs", Usage: "TAG=SOCKET: a virtio-fs device served by the vhost-user back end (virtiofsd) at SOCKET"},
+		&cli.StringFlag{Name: "vsock-uds", Usage: "the vsock's Unix socket (or fd:N a listening one): host programs connect and write \"CONNECT <port>\\n\"; a guest's connection to host port P goes to PATH_P"},
+		&cli.StringSliceFlag{Name: "fs", Usage: "TAG=SOCKET: a virtio-fs device served by the vhost-user back end (virtiofsd) at SOCKET (or fd:N a connected socket)"},
 	},
 	Action: func(c *cli.Context) error {
 		if err := checkArgs(c, 0, true); err != nil {
@@ -42,6 +46,14 @@ var vmmCommand = &cli.Command{
 			Console: os.Stdout,
 			RNG:     c.Bool("rng"),
 		}
+		if v := c.String("console"); v != "" {
+			f, err := openArg(v, func(p string) (*os.File, error) { return os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600) })
+			if err != nil {
+				return fmt.Errorf("--console: %w", err)
+			}
+			defer f.Close()
+			cfg.Console = f
+		}
 		if c.IsSet("vsock-cid") {
 			v, err := vmmVsock(c.Uint64("vsock-cid"), c.String("vsock-uds"))
 			if err != nil {
@@ -55,7 +67,7 @@ var vmmCommand = &cli.Command{
 			if !ok {
 				return fmt.Errorf("--fs %q: not TAG=SOCKET", f)
 			}
-			conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sock, Net: "unix"})
+			conn, err := unixConn(sock)
 			if err != nil {
 				return fmt.Errorf("--fs %s: the vhost-user back end: %w", tag, err)
 			}
@@ -74,10 +86,27 @@ var vmmCommand = &cli.Command{
 }
 
 // vmmVsock listens on path for host programs (Firecracker's uds_path);
-// guests' connections to host port P go to path_P.
+// guests' connections to host port P go to path_P. With fd:N the listener
+// is inherited and guests' connections are refused.
 func vmmVsock(cid uint64, path string) (*vsock.Config, error) {
 	if path == "" {
 		return nil, fmt.Errorf("--vsock-cid needs --vsock-uds")
+	}
+	if f, ok, err := inheritedFile(path); ok {
+		if err != nil {
+			return nil, fmt.Errorf("--vsock-uds: %w", err)
+		}
+		defer f.Close()
+		l, err := net.FileListener(f)
+		if err != nil {
+			return nil, fmt.Errorf("--vsock-uds %s: %w", path, err)
+		}
+		ul, ok := l.(*net.UnixListener)
+		if !ok {
+			l.Close()
+			return nil, fmt.Errorf("--vsock-uds %s: not a Unix socket", path)
+		}
+		return &vsock.Config{CID: cid, Listener: ul}, nil
 	}
 	_ = os.Remove(path)
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
@@ -87,4 +116,52 @@ func vmmVsock(cid uint64, path string) (*vsock.Config, error) {
 	return &vsock.Config{CID: cid, Listener: l, Dial: func(port uint32) (net.Conn, error) {
 		return net.Dial("unix", fmt.Sprintf("%s_%d", path, port))
 	}}, nil
+}
+
+// inheritedFile is the descriptor N of an argument fd:N (ok false for a
+// path).
+func inheritedFile(arg string) (*os.File, bool, error) {
+	n, ok := strings.CutPrefix(arg, "fd:")
+	if !ok {
+		return nil, false, nil
+	}
+	fd, err := strconv.Atoi(n)
+	if err != nil || fd < 3 {
+		return nil, true, fmt.Errorf("%s: not fd:N with N an inherited descriptor (3 or more)", arg)
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+		return nil, true, fmt.Errorf("%s: %w", arg, err)
+	}
+	unix.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), arg), true, nil
+}
+
+// openArg opens a path with open, or takes an inherited fd:N.
+func openArg(arg string, open func(string) (*os.File, error)) (*os.File, error) {
+	if f, ok, err := inheritedFile(arg); ok {
+		return f, err
+	}
+	return open(arg)
+}
+
+// unixConn connects to a Unix socket, or takes an inherited connected one.
+func unixConn(arg string) (*net.UnixConn, error) {
+	f, ok, err := inheritedFile(arg)
+	if !ok {
+		return net.DialUnix("unix", nil, &net.UnixAddr{Name: arg, Net: "unix"})
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", arg, err)
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		return nil, fmt.Errorf("%s: not a Unix socket", arg)
+	}
+	return uc, nil
 }

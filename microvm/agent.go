@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +22,12 @@ import (
 const (
 	guestState = "/run/runx" // the guest runx's --root
 	agentPort  = "agent"     // the virtio-serial port's name
+	// agentVsockArg on the guest's command line: the agent listens on
+	// vsock port agentVsockPort instead (runx's own VMM has no
+	// virtio-serial; its host side reaches the port with Firecracker's
+	// CONNECT handshake).
+	agentVsockArg  = "runx.agent=vsock"
+	agentVsockPort = 1024
 )
 
 // Where a container's files are in the guest: its config.json and pid file
@@ -50,15 +57,26 @@ func agent() error {
 	if err := guestMounts(); err != nil {
 		return err
 	}
-	debug = strings.Contains(readFile("/proc/cmdline"), "runx.debug")
+	cmdline := strings.Fields(readFile("/proc/cmdline"))
+	debug = slices.Contains(cmdline, "runx.debug")
 	debugf("mounted")
 	loadModules("/lib/modules")
 	debugf("modules loaded")
-	port, err := findPort(agentPort, 10*time.Second)
-	if err != nil {
-		return err
+	var open func() (*os.File, error)
+	if slices.Contains(cmdline, agentVsockArg) {
+		l, err := listenVsock(agentVsockPort)
+		if err != nil {
+			return err
+		}
+		open = func() (*os.File, error) { return acceptOne(l) }
+	} else {
+		port, err := findPort(agentPort, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		debugf("agent port %s", port)
+		open = func() (*os.File, error) { return os.OpenFile(port, os.O_RDWR, 0) }
 	}
-	debugf("agent port %s", port)
 	if err := loopbackUp(); err != nil {
 		return fmt.Errorf("the guest's lo: %w", err)
 	}
@@ -71,7 +89,7 @@ func agent() error {
 	if err := unix.Mount(shareTag, guestShare, "virtiofs", 0, ""); err != nil {
 		return fmt.Errorf("mount the host's shared tree (virtiofs %s): %w", shareTag, err)
 	}
-	f, err := os.OpenFile(port, os.O_RDWR, 0)
+	f, err := open()
 	if err != nil {
 		return err
 	}
@@ -210,6 +228,39 @@ func loadModules(dir string) {
 			return
 		}
 		left = again
+	}
+}
+
+// listenVsock listens on the guest's vsock port.
+func listenVsock(port uint32) (int, error) {
+	fd, err := unix.Socket(unix.AF_VSOCK, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("the agent's vsock: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrVM{CID: unix.VMADDR_CID_ANY, Port: port}); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("the agent's vsock port %d: %w", port, err)
+	}
+	if err := unix.Listen(fd, 1); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("the agent's vsock port %d: %w", port, err)
+	}
+	return fd, nil
+}
+
+// acceptOne takes the monitor's connection and closes the listener: the
+// agent serves one host.
+func acceptOne(l int) (*os.File, error) {
+	defer unix.Close(l)
+	for {
+		fd, _, err := unix.Accept4(l, unix.SOCK_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("the agent's vsock: %w", err)
+		}
+		return os.NewFile(uintptr(fd), "vsock"), nil
 	}
 }
 

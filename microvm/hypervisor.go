@@ -21,14 +21,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Hypervisor boots a VM. QEMU is the one backend today; runx's own VMM
-// (vmm/) is to plug in here.
+// Hypervisor boots a VM: QEMU, or runx's own VMM (vmm/) where the host has
+// hardware virtualization. hypervisors names them as
+// dev.runx.microvm.hypervisor does.
 type Hypervisor interface {
 	Name() string
 	// Boot starts the VM described by cfg; the VM runs until Stop or its
 	// kernel powers off.
 	Boot(cfg *VMConfig) (VM, error)
 }
+
+var hypervisors = map[string]Hypervisor{"qemu": qemu{}, "runx": runxVMM{}}
 
 // VM is a running virtual machine.
 type VM interface {
@@ -37,6 +40,9 @@ type VM interface {
 	// SharePid is the process whose mount namespace holds the shared tree
 	// (virtiofsd), where a pod's later containers' files are added.
 	SharePid() int
+	// DialAgent connects to the guest agent's channel, waiting at most
+	// limit for the hypervisor to offer it.
+	DialAgent(limit time.Duration) (net.Conn, error)
 	// Wait returns when the VM has ended.
 	Wait() error
 	// Stop ends the VM at once.
@@ -49,7 +55,8 @@ type VMConfig struct {
 	Cmdline        string
 	MemoryMiB      int
 	VCPUs          int
-	Accel          string // tcg or kvm
+	Hypervisor     string // qemu or runx (hypervisors)
+	Accel          string // tcg or kvm (QEMU's; runx's VMM is KVM only)
 	Dir            string // sockets and logs of this VM
 	// Shares are the host paths the guest sees in the virtio-fs tree (tag
 	// "share"): the rootfs, and the sources of bind mounts.
@@ -65,27 +72,27 @@ var (
 	virtiofsd  = "/usr/lib/qemu/virtiofsd"
 )
 
-type qemu struct{}
-
-func (qemu) Name() string { return "qemu" }
-
-type qemuVM struct {
+// procVM is a VM made of two host processes: the hypervisor and virtiofsd.
+type procVM struct {
 	vfs, hv *exec.Cmd
 	done    chan struct{} // closed when both have ended
 	err     error
+	dial    func(limit time.Duration) (net.Conn, error)
 }
 
-func (v *qemuVM) Pids() []int { return []int{v.hv.Process.Pid, v.vfs.Process.Pid} }
+func (v *procVM) Pids() []int { return []int{v.hv.Process.Pid, v.vfs.Process.Pid} }
 
-func (v *qemuVM) SharePid() int { return v.vfs.Process.Pid }
+func (v *procVM) SharePid() int { return v.vfs.Process.Pid }
 
-func (v *qemuVM) Wait() error {
+func (v *procVM) DialAgent(limit time.Duration) (net.Conn, error) { return v.dial(limit) }
+
+func (v *procVM) Wait() error {
 	<-v.done
 	return v.err
 }
 
 // Stop kills the hypervisor and its daemon and waits for them.
-func (v *qemuVM) Stop() {
+func (v *procVM) Stop() {
 	_ = v.hv.Process.Kill()
 	_ = v.vfs.Process.Kill()
 	<-v.done
@@ -102,7 +109,10 @@ func child(path string, args []string, dir string, log *os.File) *exec.Cmd {
 	return c
 }
 
-func (qemu) Boot(cfg *VMConfig) (VM, error) {
+// bootProcs starts virtiofsd on the VM's shared tree, then the hypervisor
+// that command makes (handed the connection to virtiofsd); name is the
+// hypervisor's, for errors.
+func bootProcs(cfg *VMConfig, name string, command func(vfsConn net.Conn, log *os.File) (*exec.Cmd, error)) (*procVM, error) {
 	log, err := os.OpenFile(cfg.Dir+"/vm.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
@@ -112,7 +122,6 @@ func (qemu) Boot(cfg *VMConfig) (VM, error) {
 	// path as given: each VM's must differ.
 	sum := sha256.Sum256([]byte(cfg.Dir))
 	vfsSock := "virtiofs-" + hex.EncodeToString(sum[:8]) + ".sock"
-	const agentSock = "agent.sock"
 	// runx-vm-share makes the tree in a mount namespace of its own and
 	// becomes virtiofsd (share.go).
 	vfsArgs := []string{shareName, cfg.Dir, virtiofsd, "--socket-path=" + vfsSock, "-o", "source=" + filepath.Join(cfg.Dir, shareDir),
@@ -131,7 +140,7 @@ func (qemu) Boot(cfg *VMConfig) (VM, error) {
 		<-vfsDone
 		return nil, fmt.Errorf("%s: %w (its log: %s)", virtiofsd, err, tail(cfg.Dir+"/vm.log"))
 	}
-	hv, err := qemuCommand(cfg, agentSock, vfsConn, log)
+	hv, err := command(vfsConn, log)
 	if err == nil {
 		err = hv.Start()
 		for _, f := range hv.ExtraFiles {
@@ -141,18 +150,37 @@ func (qemu) Boot(cfg *VMConfig) (VM, error) {
 	if err != nil {
 		_ = vfs.Process.Kill()
 		<-vfsDone
-		return nil, fmt.Errorf("starting %s: %w", qemuBinary, err)
+		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	v := &qemuVM{vfs: vfs, hv: hv, done: make(chan struct{})}
+	v := &procVM{vfs: vfs, hv: hv, done: make(chan struct{})}
 	go func() {
 		err := hv.Wait()
 		_ = vfs.Process.Kill()
 		<-vfsDone
 		if err != nil {
-			v.err = fmt.Errorf("%s: %w (its log: %s)", qemuBinary, err, tail(cfg.Dir+"/vm.log"))
+			v.err = fmt.Errorf("%s: %w (its log: %s)", name, err, tail(cfg.Dir+"/vm.log"))
 		}
 		close(v.done)
 	}()
+	return v, nil
+}
+
+type qemu struct{}
+
+func (qemu) Name() string { return "qemu" }
+
+const agentSock = "agent.sock"
+
+func (qemu) Boot(cfg *VMConfig) (VM, error) {
+	v, err := bootProcs(cfg, qemuBinary, func(vfsConn net.Conn, log *os.File) (*exec.Cmd, error) {
+		return qemuCommand(cfg, agentSock, vfsConn, log)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// QEMU listens on the agent's socket itself (the virtio-serial port's
+	// host end): it accepts before the guest opened the port.
+	v.dial = func(limit time.Duration) (net.Conn, error) { return dialDaemon(cfg.Dir, agentSock, nil, limit) }
 	return v, nil
 }
 
@@ -252,20 +280,29 @@ func qemuCommand(cfg *VMConfig, agentSock string, vfsConn net.Conn, log *os.File
 	}
 	var groups []uint32
 	if cfg.Accel == "kvm" {
-		var st unix.Stat_t
-		if err := unix.Stat("/dev/kvm", &st); err != nil {
-			return nil, fmt.Errorf("/dev/kvm: %w", err)
+		gid, err := kvmGroup()
+		if err != nil {
+			return nil, err
 		}
-		// The jailed QEMU reaches it through its group only: never root's.
-		if st.Gid == 0 || st.Mode&0o060 != 0o060 {
-			return nil, fmt.Errorf("/dev/kvm (mode %#o, group %d): the jailed QEMU opens it through its group, which must not be root's and must read and write it (udev gives it group kvm, mode 0660)", st.Mode&0o777, st.Gid)
-		}
-		groups = append(groups, st.Gid)
+		groups = append(groups, gid)
 	}
 	hv := child(qemuBinary, args, "/", log)
 	hv.ExtraFiles = files
 	hv.SysProcAttr.Credential = &syscall.Credential{Uid: uid, Gid: uid, Groups: groups}
 	return hv, nil
+}
+
+// kvmGroup is /dev/kvm's group, through which a jailed hypervisor opens
+// it: never root's.
+func kvmGroup() (uint32, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/dev/kvm", &st); err != nil {
+		return 0, fmt.Errorf("/dev/kvm: %w", err)
+	}
+	if st.Gid == 0 || st.Mode&0o060 != 0o060 {
+		return 0, fmt.Errorf("/dev/kvm (mode %#o, group %d): the jailed hypervisor opens it through its group, which must not be root's and must read and write it (udev gives it group kvm, mode 0660)", st.Mode&0o777, st.Gid)
+	}
+	return st.Gid, nil
 }
 
 // jailReadable opens a file the jailed QEMU is to read through its

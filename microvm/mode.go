@@ -42,7 +42,8 @@ const (
 	annVCPUs  = "dev.runx.microvm.vcpus"
 	annKernel = "dev.runx.microvm.kernel"
 	annInitrd = "dev.runx.microvm.initrd"
-	annAccel  = "dev.runx.microvm.accel" // tcg, kvm
+	annAccel  = "dev.runx.microvm.accel"      // tcg, kvm
+	annHV     = "dev.runx.microvm.hypervisor" // qemu, runx
 	annBoot   = "dev.runx.microvm.boot-timeout"
 	annDebug  = "dev.runx.microvm.debug" // "true": the guest kernel and agent log to console.log
 )
@@ -79,8 +80,9 @@ func (Mode) Check() isolation.Report {
 		why = append(why, "no guest kernel at "+KernelDir+"/vmlinuz (make microvm-kernel)")
 	}
 	accel, reason := autoAccel()
-	r.Facts = append(r.Facts, "hypervisor: qemu", "accel: "+accel+" ("+reason+")")
-	r.Features = map[string]string{"dev.runx.microvm.hypervisor": "qemu", "dev.runx.microvm.accel": accel}
+	hv := autoHypervisor(accel)
+	r.Facts = append(r.Facts, "hypervisor: "+hv, "accel: "+accel+" ("+reason+")")
+	r.Features = map[string]string{annHV: hv, annAccel: accel}
 	if len(why) > 0 {
 		r.Usable, r.Why = false, strings.Join(why, "; ")
 	}
@@ -99,7 +101,17 @@ func autoAccel() (string, string) {
 	return "kvm", "/dev/kvm with hardware virtualization"
 }
 
-// vmSettings reads the VM's size, kernel and accelerator from the spec.
+// autoHypervisor is runx's own VMM where KVM is real, else QEMU (whose TCG
+// emulates a CPU where there is no hardware virtualization).
+func autoHypervisor(accel string) string {
+	if accel == "kvm" {
+		return "runx"
+	}
+	return "qemu"
+}
+
+// vmSettings reads the VM's size, kernel, hypervisor and accelerator from
+// the spec.
 func vmSettings(spec *specs.Spec) (*VMConfig, error) {
 	ann := spec.Annotations
 	cfg := &VMConfig{MemoryMiB: defaultMemoryMiB, VCPUs: 1}
@@ -146,6 +158,23 @@ func vmSettings(spec *specs.Spec) (*VMConfig, error) {
 	default:
 		return nil, fmt.Errorf("config.json: annotations[%q]: %q is not tcg or kvm", annAccel, v)
 	}
+	switch v := ann[annHV]; v {
+	case "":
+		cfg.Hypervisor = autoHypervisor(cfg.Accel)
+	case "qemu":
+		cfg.Hypervisor = v
+	case "runx":
+		if cfg.Accel != "kvm" {
+			why := reason
+			if auto == "kvm" {
+				why = fmt.Sprintf("annotations[%q] asks for tcg", annAccel)
+			}
+			return nil, fmt.Errorf("config.json: annotations[%q]: runx's own VMM runs on KVM only, and KVM is not usable here: %s", annHV, why)
+		}
+		cfg.Hypervisor = v
+	default:
+		return nil, fmt.Errorf("config.json: annotations[%q]: %q is not qemu or runx", annHV, v)
+	}
 	cfg.Kernel = filepath.Join(KernelDir, "vmlinuz")
 	if v, ok := ann[annKernel]; ok {
 		cfg.Kernel = v
@@ -161,7 +190,11 @@ func vmSettings(spec *specs.Spec) (*VMConfig, error) {
 		}
 		cfg.Initrd = v
 	}
-	for _, p := range []string{qemuBinary, virtiofsd} {
+	need := []string{virtiofsd}
+	if cfg.Hypervisor == "qemu" {
+		need = append(need, qemuBinary)
+	}
+	for _, p := range need {
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("the microvm mode needs %s: %w (apt-get install qemu-system-x86)", p, err)
 		}
@@ -369,7 +402,7 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	cfg := monitorConfig{ID: req.ID, Cgroup: cg}
 	if pod == "" {
 		vm.Dir = dir
-		cfg = monitorConfig{ID: req.ID, VM: *vm, Hypervisor: "qemu", GuestSpec: gc.Spec, BootLimit: boot, Cgroup: cg,
+		cfg = monitorConfig{ID: req.ID, VM: *vm, Hypervisor: vm.Hypervisor, GuestSpec: gc.Spec, BootLimit: boot, Cgroup: cg,
 			Netns: netnsPath, Terminal: gc.Terminal, ConsoleSocket: req.ConsoleSocket, Sysctls: gc.Sysctls}
 	}
 	if err := writeJSON(filepath.Join(dir, "monitor.json"), cfg); err != nil {
@@ -386,7 +419,7 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 			ann = map[string]string{}
 		}
 		ann[annAccel] = vm.Accel
-		ann["dev.runx.microvm.hypervisor"] = "qemu"
+		ann[annHV] = vm.Hypervisor
 	}
 	st := &isolation.State{OCIVersion: spec.Version, ID: req.ID, Status: "creating", Bundle: req.Bundle,
 		Rootfs: rootfs, Created: time.Now().UTC(), Owner: "", Annotations: ann}

@@ -163,7 +163,11 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	defer unwireNetwork()
 	m.cfg.VM.Tap = vmTap
 	t0 := time.Now()
-	vm, err := qemu{}.Boot(&m.cfg.VM)
+	hv, ok := hypervisors[m.cfg.Hypervisor]
+	if !ok {
+		return 0, fmt.Errorf("no hypervisor %q", m.cfg.Hypervisor)
+	}
+	vm, err := hv.Boot(&m.cfg.VM)
 	if err != nil {
 		return 0, err
 	}
@@ -286,9 +290,9 @@ func (m *monitor) connect(limit time.Duration) error {
 		limit = 120 * time.Second
 	}
 	deadline := time.Now().Add(limit)
-	nc, err := dialDaemon(m.dir, "agent.sock", nil, limit)
+	nc, err := m.vm.DialAgent(limit)
 	if err != nil {
-		return fmt.Errorf("the hypervisor did not open the agent port: %w", err)
+		return fmt.Errorf("the hypervisor did not open the agent's channel: %w", err)
 	}
 	ready := make(chan error, 1)
 	go func() {
