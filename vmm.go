@@ -31,6 +31,7 @@ var vmmCommand = &cli.Command{
 		&cli.BoolFlag{Name: "rng", Usage: "a virtio-rng device"},
 		&cli.Uint64Flag{Name: "vsock-cid", Usage: "the guest's vsock address (a virtio-vsock device when given)"},
 		&cli.StringFlag{Name: "vsock-uds", Usage: "the vsock's Unix socket (or fd:N a listening one): host programs connect and write \"CONNECT <port>\\n\"; a guest's connection to host port P goes to PATH_P"},
+		&cli.BoolFlag{Name: "seccomp", Usage: "run under the VMM's seccomp filters (vmm/seccomp.go)"},
 		&cli.StringSliceFlag{Name: "fs", Usage: "TAG=SOCKET: a virtio-fs device served by the vhost-user back end (virtiofsd) at SOCKET (or fd:N a connected socket)"},
 	},
 	Action: func(c *cli.Context) error {
@@ -45,6 +46,7 @@ var vmmCommand = &cli.Command{
 			VCPUs:   c.Int("cpus"),
 			Console: os.Stdout,
 			RNG:     c.Bool("rng"),
+			Seccomp: c.Bool("seccomp"),
 		}
 		if v := c.String("console"); v != "" {
 			f, err := openArg(v, func(p string) (*os.File, error) { return os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600) })

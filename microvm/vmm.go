@@ -98,7 +98,7 @@ func vmmCommand(cfg *VMConfig, vfsConn net.Conn, log *os.File) (_ *exec.Cmd, err
 		"--kernel", "/proc/self/fd/" + kernelFd, "--initrd", "/proc/self/fd/" + initrdFd,
 		"--cmdline", cfg.Cmdline + " " + agentVsockArg,
 		"--mem", strconv.Itoa(cfg.MemoryMiB), "--cpus", strconv.Itoa(cfg.VCPUs),
-		"--console", "fd:" + consoleFd, "--rng",
+		"--console", "fd:" + consoleFd, "--rng", "--seccomp",
 		"--vsock-cid", strconv.Itoa(guestCID), "--vsock-uds", "fd:" + vsockFd,
 		"--fs", shareTag + "=fd:" + vfsFd,
 	}

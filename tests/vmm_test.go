@@ -85,7 +85,7 @@ mkdir $d/share; echo hello-guest >$d/share/from-host
 /usr/lib/qemu/virtiofsd --socket-path=$d/vfs.sock -o source=$d/share -o cache=none >$d/vfsd.log 2>&1 &
 for i in $(seq 100); do [ -S $d/vfs.sock ] && break; sleep 0.1; done
 echo "== devices"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.dev.cpio --cmdline "console=ttyS0 panic=-1" --mem 256 \
-	--rng --fs share=$d/vfs.sock --vsock-cid 3 --vsock-uds $d/v.sock
+	--rng --seccomp --fs share=$d/vfs.sock --vsock-cid 3 --vsock-uds $d/v.sock
 echo "host-sees=$(cat $d/share/from-guest)"
 echo "== not-a-kernel"; vmm --kernel /etc/passwd 2>&1
 echo "== mem-0"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --mem 0 2>&1
@@ -129,4 +129,30 @@ func lastLines(s string, n int) string {
 		l = l[len(l)-n:]
 	}
 	return strings.Join(l, "\n")
+}
+
+// TestMicrovmOwnVMM: the microvm mode on runx's own VMM, in the nested KVM
+// host (where it is the default hypervisor): this test binary runs a set
+// of the microvm mode's own tests there (lifecycle, exit codes, exec,
+// signals, the console socket, bind mounts, the VM's end, the jail), each
+// as it runs against QEMU on this host.
+func TestMicrovmOwnVMM(t *testing.T) {
+	requireRunx(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const subset = `^(TestLifecycle|TestRunForegroundExitCodes|TestExec|TestExecIntoCreated|TestKillSignals|TestTerminalConsoleSocket|TestBindMounts)$/^microvm$` +
+		`|^(TestMicrovmVMEnds|TestMicrovmHypervisorJail)$`
+	out, code := nestedHost(t, nil, "bash", "-c", `"$0" check 2>&1 | grep -o "hypervisor: [a-z]*" | head -1
+"$1" -test.count=1 -test.v -test.run "$2" 2>&1; echo "tests-exit=$?"`, runtimeBin(t), self, subset)
+	passed := strings.Count(out, "--- PASS: ")
+	if code != 0 || !strings.Contains(out, "tests-exit=0") || !strings.Contains(out, "hypervisor: runx") || passed < 9 {
+		t.Fatalf("exit %d, %d passed:\n%s", code, passed, lastLines(out, 150))
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "--- PASS: ") {
+			t.Log(l)
+		}
+	}
 }

@@ -46,6 +46,8 @@ type Config struct {
 	RNG   bool
 	Vsock *vsock.Config
 	FS    []FS
+	// Seccomp: run under the VMM's seccomp filters (seccomp.go).
+	Seccomp bool
 }
 
 // FS is a virtio-fs device: its tag and its vhost-user back end.
@@ -89,6 +91,7 @@ type Machine struct {
 	end     End
 	tids    []int
 	running sync.WaitGroup
+	seccomp bool
 }
 
 // End is how a VM ended.
@@ -118,7 +121,7 @@ func New(cfg Config) (_ *Machine, err error) {
 			return nil, fmt.Errorf("%w: initrd: %w", ErrConfig, err)
 		}
 	}
-	m := &Machine{}
+	m := &Machine{seccomp: cfg.Seccomp}
 	defer func() {
 		if err != nil {
 			m.Close()
@@ -334,6 +337,11 @@ func setupVCPU(c *kvm.VCPU, mem *memory.Memory, e *boot.Entry, cpuid []kvm.CPUID
 
 // Run starts every vCPU and returns when the VM has ended.
 func (m *Machine) Run() End {
+	if m.seccomp {
+		if err := installProcessFilter(); err != nil {
+			return End{Reason: "error", Err: err}
+		}
+	}
 	for _, c := range m.vcpus {
 		m.running.Add(1)
 		go m.loop(c)
@@ -368,8 +376,15 @@ func (m *Machine) stopped() bool {
 // loop is one vCPU's thread: KVM_RUN and the exit's handling, nothing else.
 func (m *Machine) loop(c *kvm.VCPU) {
 	defer m.running.Done()
+	// Never unlocked: the thread ends with the goroutine, its vCPU filter
+	// with it.
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	if m.seccomp {
+		if err := installVCPUFilter(); err != nil {
+			m.stop(End{Reason: "error", Err: err})
+			return
+		}
+	}
 	m.mu.Lock()
 	m.tids = append(m.tids, unix.Gettid())
 	m.mu.Unlock()

@@ -11,6 +11,7 @@ package seccompbpf
 import (
 	"encoding/binary"
 	"fmt"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -283,4 +284,34 @@ func Bytes(p []unix.SockFilter) []byte {
 		binary.LittleEndian.PutUint32(out[8*i+4:], f.K)
 	}
 	return out
+}
+
+// Install puts prog on the calling thread, or with tsync on every thread of
+// the process, setting no_new_privs first unless it is set (an
+// unprivileged filter needs it; a filter already installed may refuse
+// prctl, and then needs seccomp allowed).
+func Install(prog []unix.SockFilter, tsync bool) error {
+	if len(prog) == 0 {
+		return fmt.Errorf("seccomp: an empty program")
+	}
+	var flags uintptr
+	if tsync {
+		flags = unix.SECCOMP_FILTER_FLAG_TSYNC
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	install := func() unix.Errno {
+		_, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(&fprog)))
+		return e
+	}
+	e := install()
+	if e == unix.EACCES { // no no_new_privs yet, and no CAP_SYS_ADMIN
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("no_new_privs: %w", err)
+		}
+		e = install()
+	}
+	if e != 0 {
+		return fmt.Errorf("seccomp: %w", e)
+	}
+	return nil
 }
