@@ -59,6 +59,10 @@ func TestMicrovmBadSettings(t *testing.T) {
 		{"vcpus-zero", map[string]string{"dev.runx.microvm.vcpus": "0"}, []string{"dev.runx.microvm.vcpus", "vCPUs"}},
 		{"vcpus-too-many", map[string]string{"dev.runx.microvm.vcpus": "4096"}, []string{"dev.runx.microvm.vcpus", "4096"}},
 		{"accel-unknown", map[string]string{"dev.runx.microvm.accel": "xen"}, []string{"dev.runx.microvm.accel", "xen"}},
+		{"hypervisor-unknown", map[string]string{"dev.runx.microvm.hypervisor": "xen"}, []string{"dev.runx.microvm.hypervisor", "xen"}},
+		// runx's own VMM on TCG: there is none (where KVM is real, the
+		// accel annotation asks for TCG; here KVM is not usable at all)
+		{"own-vmm-without-kvm", map[string]string{"dev.runx.microvm.hypervisor": "runx", "dev.runx.microvm.accel": "tcg"}, []string{"dev.runx.microvm.hypervisor", "KVM only"}},
 		{"kernel-missing", map[string]string{"dev.runx.microvm.kernel": "/no/such/vmlinuz"}, []string{"/no/such/vmlinuz"}},
 		{"kernel-too-small", map[string]string{"dev.runx.microvm.kernel": small}, []string{small, "not a kernel"}},
 		{"kernel-garbage", map[string]string{"dev.runx.microvm.kernel": garbage}, []string{garbage}},
