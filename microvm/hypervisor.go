@@ -200,60 +200,86 @@ const jailBase = 0x78000000
 
 const qemuSandbox = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 
-// qemuCommand is the jailed QEMU for cfg, its files in ExtraFiles (the
-// caller closes them once it started); vfsConn is the connection to
-// virtiofsd that QEMU is to take over.
-func qemuCommand(cfg *VMConfig, agentSock string, vfsConn net.Conn, log *os.File) (_ *exec.Cmd, err error) {
-	defer vfsConn.Close() // QEMU gets a descriptor of its own
-	uid := uint32(jailBase + os.Getpid())
-	var files []*os.File
-	defer func() {
-		if err != nil {
-			for _, f := range files {
-				f.Close()
-			}
-		}
-	}()
-	// fd gives QEMU f: its number there.
-	fd := func(f *os.File) string {
-		files = append(files, f)
-		return strconv.Itoa(2 + len(files))
+// jailFiles are the host files a jailed hypervisor is handed: its
+// ExtraFiles, descriptor 3 on.
+type jailFiles struct{ files []*os.File }
+
+// add hands f over and returns its number in the hypervisor.
+func (j *jailFiles) add(f *os.File) string {
+	j.files = append(j.files, f)
+	return strconv.Itoa(2 + len(j.files))
+}
+
+func (j *jailFiles) close() {
+	for _, f := range j.files {
+		f.Close()
 	}
+}
+
+// vmFiles are the numbers of what every jailed hypervisor is handed.
+type vmFiles struct {
+	kernel, initrd, console, channel, vfs string
+	consoleFile                           *os.File
+}
+
+// openVMFiles opens into j the guest kernel and initramfs, the console log,
+// a listener on the agent channel's socket channel in the VM's directory
+// (what), and virtiofsd's connection.
+func openVMFiles(j *jailFiles, cfg *VMConfig, channel, what string, vfsConn net.Conn) (v vmFiles, err error) {
 	kernel, err := jailReadable(cfg.Kernel)
 	if err != nil {
-		return nil, fmt.Errorf("the guest kernel: %w", err)
+		return v, fmt.Errorf("the guest kernel: %w", err)
 	}
-	kernelFd := fd(kernel)
+	v.kernel = j.add(kernel)
 	initrd, err := jailReadable(cfg.Initrd)
 	if err != nil {
-		return nil, fmt.Errorf("the guest initramfs: %w", err)
+		return v, fmt.Errorf("the guest initramfs: %w", err)
 	}
-	initrdFd := fd(initrd)
-	console, err := os.OpenFile(filepath.Join(cfg.Dir, "console.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	v.initrd = j.add(initrd)
+	if v.consoleFile, err = os.OpenFile(filepath.Join(cfg.Dir, "console.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err != nil {
+		return v, err
+	}
+	v.console = j.add(v.consoleFile)
+	ln, err := listenIn(cfg.Dir, channel)
 	if err != nil {
-		return nil, err
-	}
-	consoleFd := fd(console)
-	if err := console.Chown(int(uid), int(uid)); err != nil {
-		return nil, err
-	}
-	ln, err := listenIn(cfg.Dir, agentSock)
-	if err != nil {
-		return nil, fmt.Errorf("the agent's socket: %w", err)
+		return v, fmt.Errorf("%s: %w", what, err)
 	}
 	ul := ln.(*net.UnixListener)
 	ul.SetUnlinkOnClose(false)
 	lf, err := ul.File()
 	ul.Close()
 	if err != nil {
-		return nil, err
+		return v, err
 	}
-	agentFd := fd(lf)
+	v.channel = j.add(lf)
 	vf, err := vfsConn.(*net.UnixConn).File()
+	if err != nil {
+		return v, err
+	}
+	v.vfs = j.add(vf)
+	return v, nil
+}
+
+// qemuCommand is the jailed QEMU for cfg, its files in ExtraFiles (the
+// caller closes them once it started); vfsConn is the connection to
+// virtiofsd that QEMU is to take over.
+func qemuCommand(cfg *VMConfig, agentSock string, vfsConn net.Conn, log *os.File) (_ *exec.Cmd, err error) {
+	defer vfsConn.Close() // QEMU gets a descriptor of its own
+	uid := uint32(jailBase + os.Getpid())
+	var j jailFiles
+	defer func() {
+		if err != nil {
+			j.close()
+		}
+	}()
+	f, err := openVMFiles(&j, cfg, agentSock, "the agent's socket", vfsConn)
 	if err != nil {
 		return nil, err
 	}
-	vfsFd := fd(vf)
+	// QEMU opens the console by its /proc/self/fd path: as its own user.
+	if err := f.consoleFile.Chown(int(uid), int(uid)); err != nil {
+		return nil, err
+	}
 	mem := strconv.Itoa(cfg.MemoryMiB) + "M"
 	args := []string{
 		"-M", "microvm,accel=" + cfg.Accel + ",memory-backend=mem,rtc=on",
@@ -261,13 +287,13 @@ func qemuCommand(cfg *VMConfig, agentSock string, vfsConn net.Conn, log *os.File
 		"-object", "memory-backend-memfd,id=mem,size=" + mem + ",share=on",
 		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
 		"-sandbox", qemuSandbox,
-		"-serial", "file:/proc/self/fd/" + consoleFd,
-		"-kernel", "/proc/self/fd/" + kernelFd, "-initrd", "/proc/self/fd/" + initrdFd, "-append", cfg.Cmdline,
+		"-serial", "file:/proc/self/fd/" + f.console,
+		"-kernel", "/proc/self/fd/" + f.kernel, "-initrd", "/proc/self/fd/" + f.initrd, "-append", cfg.Cmdline,
 		"-global", "virtio-mmio.force-legacy=false",
 		"-device", "virtio-serial-device",
-		"-chardev", "socket,id=agent,fd=" + agentFd + ",server=on,wait=off",
+		"-chardev", "socket,id=agent,fd=" + f.channel + ",server=on,wait=off",
 		"-device", "virtserialport,chardev=agent,name=" + agentPort,
-		"-chardev", "socket,id=vfs,fd=" + vfsFd,
+		"-chardev", "socket,id=vfs,fd=" + f.vfs,
 		"-device", "vhost-user-fs-device,chardev=vfs,tag=" + shareTag,
 	}
 	if cfg.Tap != "" {
@@ -275,7 +301,7 @@ func qemuCommand(cfg *VMConfig, agentSock string, vfsConn net.Conn, log *os.File
 		if err != nil {
 			return nil, fmt.Errorf("the VM's tap %s: %w", cfg.Tap, err)
 		}
-		args = append(args, "-netdev", "tap,id=net0,fd="+fd(os.NewFile(uintptr(t), cfg.Tap)),
+		args = append(args, "-netdev", "tap,id=net0,fd="+j.add(os.NewFile(uintptr(t), cfg.Tap)),
 			"-device", "virtio-net-device,netdev=net0")
 	}
 	var groups []uint32
@@ -287,7 +313,7 @@ func qemuCommand(cfg *VMConfig, agentSock string, vfsConn net.Conn, log *os.File
 		groups = append(groups, gid)
 	}
 	hv := child(qemuBinary, args, "/", log)
-	hv.ExtraFiles = files
+	hv.ExtraFiles = j.files
 	hv.SysProcAttr.Credential = &syscall.Credential{Uid: uid, Gid: uid, Groups: groups}
 	return hv, nil
 }

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,65 +45,31 @@ func (runxVMM) Boot(cfg *VMConfig) (VM, error) {
 func vmmCommand(cfg *VMConfig, vfsConn net.Conn, log *os.File) (_ *exec.Cmd, err error) {
 	defer vfsConn.Close()
 	uid := uint32(jailBase + os.Getpid())
-	var files []*os.File
+	var j jailFiles
 	defer func() {
 		if err != nil {
-			for _, f := range files {
-				f.Close()
-			}
+			j.close()
 		}
 	}()
-	fd := func(f *os.File) string {
-		files = append(files, f)
-		return strconv.Itoa(2 + len(files))
-	}
-	kernel, err := jailReadable(cfg.Kernel)
-	if err != nil {
-		return nil, fmt.Errorf("the guest kernel: %w", err)
-	}
-	kernelFd := fd(kernel)
-	initrd, err := jailReadable(cfg.Initrd)
-	if err != nil {
-		return nil, fmt.Errorf("the guest initramfs: %w", err)
-	}
-	initrdFd := fd(initrd)
-	console, err := os.OpenFile(filepath.Join(cfg.Dir, "console.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	f, err := openVMFiles(&j, cfg, vsockSock, "the VM's vsock socket", vfsConn)
 	if err != nil {
 		return nil, err
 	}
-	consoleFd := fd(console)
-	ln, err := listenIn(cfg.Dir, vsockSock)
-	if err != nil {
-		return nil, fmt.Errorf("the VM's vsock socket: %w", err)
-	}
-	ul := ln.(*net.UnixListener)
-	ul.SetUnlinkOnClose(false)
-	lf, err := ul.File()
-	ul.Close()
-	if err != nil {
-		return nil, err
-	}
-	vsockFd := fd(lf)
-	vf, err := vfsConn.(*net.UnixConn).File()
-	if err != nil {
-		return nil, err
-	}
-	vfsFd := fd(vf)
 	gid, err := kvmGroup()
 	if err != nil {
 		return nil, err
 	}
 	args := []string{"vmm",
-		"--kernel", "/proc/self/fd/" + kernelFd, "--initrd", "/proc/self/fd/" + initrdFd,
+		"--kernel", "/proc/self/fd/" + f.kernel, "--initrd", "/proc/self/fd/" + f.initrd,
 		"--cmdline", cfg.Cmdline + " " + agentVsockArg,
 		"--mem", strconv.Itoa(cfg.MemoryMiB), "--cpus", strconv.Itoa(cfg.VCPUs),
-		"--console", "fd:" + consoleFd, "--rng", "--seccomp",
-		"--vsock-cid", strconv.Itoa(guestCID), "--vsock-uds", "fd:" + vsockFd,
-		"--fs", shareTag + "=fd:" + vfsFd,
+		"--console", "fd:" + f.console, "--rng", "--seccomp",
+		"--vsock-cid", strconv.Itoa(guestCID), "--vsock-uds", "fd:" + f.channel,
+		"--fs", shareTag + "=fd:" + f.vfs,
 	}
 	hv := child("/proc/self/exe", args, "/", log)
 	hv.Args[0] = "runx"
-	hv.ExtraFiles = files
+	hv.ExtraFiles = j.files
 	hv.SysProcAttr.Credential = &syscall.Credential{Uid: uid, Gid: uid, Groups: []uint32{gid}}
 	return hv, nil
 }

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/runx-dev/runx/vmm/memory"
 	"github.com/runx-dev/runx/vmm/virtio"
 )
 
@@ -135,7 +136,7 @@ func (d *Device) Activate(a virtio.Activation) error {
 				return r.uaddr + gpa - r.gpa, nil
 			}
 		}
-		return 0, fmt.Errorf("queue address %#x: %w", gpa, errOutside)
+		return 0, fmt.Errorf("queue address %#x: %w", gpa, memory.ErrRange)
 	}
 	for i, q := range a.Queues {
 		idx := uint32(i)
@@ -170,8 +171,6 @@ func (d *Device) Activate(a virtio.Activation) error {
 	d.started = true
 	return nil
 }
-
-var errOutside = fmt.Errorf("outside guest memory")
 
 // Reset stops the back end's rings (GET_VRING_BASE stops a ring) and the
 // interrupt relays.

@@ -453,7 +453,10 @@ func (d *Device) serveRx() {
 		pushed = true
 	}
 	d.mu.Unlock()
-	if ok, err := q.NeedsInterrupt(mem); pushed && (ok || err != nil) {
+	if !pushed {
+		return
+	}
+	if ok, err := q.NeedsInterrupt(mem); ok || err != nil {
 		d.act.Interrupt(virtio.InterruptUsedBuffer)
 	}
 }
