@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"runtime"
 	"net"
 	"os"
 	"strconv"
@@ -11,9 +13,19 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/runx-dev/runx/internal/tap"
 	"github.com/runx-dev/runx/vmm"
 	"github.com/runx-dev/runx/vmm/devices/vsock"
 )
+
+func init() {
+	// The jail's parent-death signal is armed by the main thread (the one
+	// the kernel looks at): the command runs there when it is the first
+	// argument, as the microvm monitor starts it.
+	if len(os.Args) > 1 && os.Args[1] == "vmm" {
+		runtime.LockOSThread()
+	}
+}
 
 // vmmCommand runs one VM in runx's own VMM, its serial console on stdout:
 // what the microvm mode's monitor will start, and a way to try a kernel.
@@ -31,7 +43,10 @@ var vmmCommand = &cli.Command{
 		&cli.BoolFlag{Name: "rng", Usage: "a virtio-rng device"},
 		&cli.Uint64Flag{Name: "vsock-cid", Usage: "the guest's vsock address (a virtio-vsock device when given)"},
 		&cli.StringFlag{Name: "vsock-uds", Usage: "the vsock's Unix socket (or fd:N a listening one): host programs connect and write \"CONNECT <port>\\n\"; a guest's connection to host port P goes to PATH_P"},
+		&cli.StringFlag{Name: "kvm", Usage: "the KVM device (or fd:N an inherited descriptor of it)", Value: "/dev/kvm"},
+		&cli.BoolFlag{Name: "jail", Usage: "take an empty root and drop to uid 1 once every file is open: the caller started this VMM as root of a user and mount namespace of its own (vmm/jail.go)"},
 		&cli.BoolFlag{Name: "seccomp", Usage: "run under the VMM's seccomp filters (vmm/seccomp.go)"},
+		&cli.StringSliceFlag{Name: "net", Usage: "TAP[,mac=MAC]: a virtio-net device on the existing tap device TAP (or fd:N one attached with IFF_VNET_HDR)"},
 		&cli.StringSliceFlag{Name: "fs", Usage: "TAG=SOCKET: a virtio-fs device served by the vhost-user back end (virtiofsd) at SOCKET (or fd:N a connected socket)"},
 	},
 	Action: func(c *cli.Context) error {
@@ -74,6 +89,33 @@ var vmmCommand = &cli.Command{
 				return fmt.Errorf("--fs %s: the vhost-user back end: %w", tag, err)
 			}
 			cfg.FS = append(cfg.FS, vmm.FS{Tag: tag, Backend: conn})
+		}
+		for _, n := range c.StringSlice("net") {
+			nic, err := vmmNet(n)
+			if err != nil {
+				return fmt.Errorf("--net %s: %w", n, err)
+			}
+			defer nic.Tap.Close()
+			cfg.Net = append(cfg.Net, nic)
+		}
+		// Every file is read or opened before the jail: it has no paths.
+		var err error
+		if cfg.KernelImage, err = readArg(cfg.Kernel); err != nil {
+			return fmt.Errorf("--kernel: %w", err)
+		}
+		if cfg.Initrd != "" {
+			if cfg.InitrdImage, err = readArg(cfg.Initrd); err != nil {
+				return fmt.Errorf("--initrd: %w", err)
+			}
+		}
+		if cfg.KVMFile, err = openArg(c.String("kvm"), func(p string) (*os.File, error) { return os.OpenFile(p, os.O_RDWR, 0) }); err != nil {
+			return fmt.Errorf("--kvm: %w", err)
+		}
+		defer cfg.KVMFile.Close()
+		if c.Bool("jail") {
+			if err := vmm.EnterJail(); err != nil {
+				return err
+			}
 		}
 		m, err := vmm.New(cfg)
 		if err != nil {
@@ -120,22 +162,73 @@ func vmmVsock(cid uint64, path string) (*vsock.Config, error) {
 	}}, nil
 }
 
+// readArg reads a file named by path or inherited as fd:N.
+func readArg(arg string) ([]byte, error) {
+	f, err := openArg(arg, os.Open)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+// vmmNet opens the tap of a --net argument, TAP[,mac=MAC].
+func vmmNet(arg string) (vmm.Net, error) {
+	name, opt, _ := strings.Cut(arg, ",")
+	var n vmm.Net
+	if opt != "" {
+		v, ok := strings.CutPrefix(opt, "mac=")
+		if !ok {
+			return n, fmt.Errorf("%q: the only option is mac=", opt)
+		}
+		mac, err := net.ParseMAC(v)
+		if err != nil || len(mac) != 6 {
+			return n, fmt.Errorf("mac=%s: not a MAC address", v)
+		}
+		n.MAC = mac
+	}
+	fd, ok, err := inheritedFD(name)
+	if !ok {
+		fd, err = tap.Open(name, unix.IFF_TAP|unix.IFF_NO_PI|unix.IFF_VNET_HDR)
+	}
+	if err != nil {
+		return n, err
+	}
+	// An inherited descriptor came through exec blocking: the device's
+	// reader must be able to stop (Go's poller, deadlines).
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return n, err
+	}
+	n.Tap = os.NewFile(uintptr(fd), name)
+	return n, nil
+}
+
 // inheritedFile is the descriptor N of an argument fd:N (ok false for a
 // path).
 func inheritedFile(arg string) (*os.File, bool, error) {
+	fd, ok, err := inheritedFD(arg)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	return os.NewFile(uintptr(fd), arg), true, nil
+}
+
+// inheritedFD is inheritedFile's descriptor, close-on-exec.
+func inheritedFD(arg string) (int, bool, error) {
 	n, ok := strings.CutPrefix(arg, "fd:")
 	if !ok {
-		return nil, false, nil
+		return -1, false, nil
 	}
 	fd, err := strconv.Atoi(n)
 	if err != nil || fd < 3 {
-		return nil, true, fmt.Errorf("%s: not fd:N with N an inherited descriptor (3 or more)", arg)
+		return -1, true, fmt.Errorf("%s: not fd:N with N an inherited descriptor (3 or more)", arg)
 	}
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
-		return nil, true, fmt.Errorf("%s: %w", arg, err)
+		return -1, true, fmt.Errorf("%s: %w", arg, err)
 	}
 	unix.CloseOnExec(fd)
-	return os.NewFile(uintptr(fd), arg), true, nil
+	return fd, true, nil
 }
 
 // openArg opens a path with open, or takes an inherited fd:N.

@@ -219,12 +219,13 @@ func (j *jailFiles) close() {
 // vmFiles are the numbers of what every jailed hypervisor is handed.
 type vmFiles struct {
 	kernel, initrd, console, channel, vfs string
+	tap                                   string // "": no NIC
 	consoleFile                           *os.File
 }
 
 // openVMFiles opens into j the guest kernel and initramfs, the console log,
 // a listener on the agent channel's socket channel in the VM's directory
-// (what), and virtiofsd's connection.
+// (what), virtiofsd's connection, and the tap of the VM's NIC if it has one.
 func openVMFiles(j *jailFiles, cfg *VMConfig, channel, what string, vfsConn net.Conn) (v vmFiles, err error) {
 	kernel, err := jailReadable(cfg.Kernel)
 	if err != nil {
@@ -257,6 +258,13 @@ func openVMFiles(j *jailFiles, cfg *VMConfig, channel, what string, vfsConn net.
 		return v, err
 	}
 	v.vfs = j.add(vf)
+	if cfg.Tap != "" {
+		t, err := tap.Open(cfg.Tap, unix.IFF_TAP|unix.IFF_NO_PI|unix.IFF_VNET_HDR)
+		if err != nil {
+			return v, fmt.Errorf("the VM's tap %s: %w", cfg.Tap, err)
+		}
+		v.tap = j.add(os.NewFile(uintptr(t), cfg.Tap))
+	}
 	return v, nil
 }
 
@@ -296,13 +304,8 @@ func qemuCommand(cfg *VMConfig, agentSock string, vfsConn net.Conn, log *os.File
 		"-chardev", "socket,id=vfs,fd=" + f.vfs,
 		"-device", "vhost-user-fs-device,chardev=vfs,tag=" + shareTag,
 	}
-	if cfg.Tap != "" {
-		t, err := tap.Open(cfg.Tap, unix.IFF_TAP|unix.IFF_NO_PI|unix.IFF_VNET_HDR)
-		if err != nil {
-			return nil, fmt.Errorf("the VM's tap %s: %w", cfg.Tap, err)
-		}
-		args = append(args, "-netdev", "tap,id=net0,fd="+j.add(os.NewFile(uintptr(t), cfg.Tap)),
-			"-device", "virtio-net-device,netdev=net0")
+	if f.tap != "" {
+		args = append(args, "-netdev", "tap,id=net0,fd="+f.tap, "-device", "virtio-net-device,netdev=net0")
 	}
 	var groups []uint32
 	if cfg.Accel == "kvm" {
@@ -433,6 +436,15 @@ func tscKHz() (int, error) {
 func tail(path string) string {
 	b, _ := os.ReadFile(path)
 	s := strings.TrimSpace(string(b))
+	// A panic's reason and the lines before it say more than its trace.
+	if i := strings.Index(s, "Kernel panic - not syncing"); i >= 0 {
+		start := i
+		for n := 0; n < 4 && start > 0; n++ {
+			start = strings.LastIndexByte(s[:start-1], '\n') + 1
+		}
+		end := i + strings.IndexByte(s[i:]+"\n", '\n')
+		return strings.ReplaceAll(s[start:end], "\n", "; ")
+	}
 	if len(s) > 400 {
 		s = "..." + s[len(s)-400:]
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/runx-dev/runx/vmm"
 )
 
 // runxVMM is runx's own VMM (vmm/) as the microvm mode's hypervisor: runx
@@ -42,6 +44,11 @@ func (runxVMM) Boot(cfg *VMConfig) (VM, error) {
 }
 
 // vmmCommand is the jailed `runx vmm` for cfg, its files in ExtraFiles.
+// It starts as root of a user namespace of its own (its uid 0 a host user
+// of its own, the jail's uid 1 another) and in a mount namespace of its
+// own, takes an empty root and drops to uid 1 (vmm/jail.go): it has no
+// path into the host's tree, no capability, and /dev/kvm only as the
+// descriptor handed to it.
 func vmmCommand(cfg *VMConfig, vfsConn net.Conn, log *os.File) (_ *exec.Cmd, err error) {
 	defer vfsConn.Close()
 	uid := uint32(jailBase + os.Getpid())
@@ -55,24 +62,38 @@ func vmmCommand(cfg *VMConfig, vfsConn net.Conn, log *os.File) (_ *exec.Cmd, err
 	if err != nil {
 		return nil, err
 	}
-	gid, err := kvmGroup()
+	kvm, err := os.OpenFile("/dev/kvm", os.O_RDWR|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
 	args := []string{"vmm",
-		"--kernel", "/proc/self/fd/" + f.kernel, "--initrd", "/proc/self/fd/" + f.initrd,
+		"--kernel", "fd:" + f.kernel, "--initrd", "fd:" + f.initrd, "--kvm", "fd:" + j.add(kvm),
 		"--cmdline", cfg.Cmdline + " " + agentVsockArg,
 		"--mem", strconv.Itoa(cfg.MemoryMiB), "--cpus", strconv.Itoa(cfg.VCPUs),
-		"--console", "fd:" + f.console, "--rng", "--seccomp",
+		"--console", "fd:" + f.console, "--rng", "--jail", "--seccomp",
 		"--vsock-cid", strconv.Itoa(guestCID), "--vsock-uds", "fd:" + f.channel,
 		"--fs", shareTag + "=fd:" + f.vfs,
+	}
+	if f.tap != "" {
+		args = append(args, "--net", "fd:"+f.tap)
 	}
 	hv := child("/proc/self/exe", args, "/", log)
 	hv.Args[0] = "runx"
 	hv.ExtraFiles = j.files
-	hv.SysProcAttr.Credential = &syscall.Credential{Uid: uid, Gid: uid, Groups: []uint32{gid}}
+	ids := func(id uint32) []syscall.SysProcIDMap {
+		return []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(id + jailSetup), Size: 1}, {ContainerID: vmm.JailUID, HostID: int(id), Size: 1}}
+	}
+	hv.SysProcAttr.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS
+	hv.SysProcAttr.UidMappings, hv.SysProcAttr.GidMappings = ids(uid), ids(uid)
+	hv.SysProcAttr.GidMappingsEnableSetgroups = true
+	hv.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}}
 	return hv, nil
 }
+
+// jailSetup is added to a jailed VMM's host uid and gid to make the ones
+// it is set up as (its user namespace's root) before it drops to them:
+// above every pid (pid_max is at most 2^22), still in the jail range.
+const jailSetup = 1 << 22
 
 // dialVsock connects to the guest's vsock port through the VMM's socket
 // name in dir: "CONNECT <port>\n", answered "OK <host port>\n" once a guest

@@ -35,7 +35,7 @@ func TestMicrovmPod(t *testing.T) {
 	sb := newID(t)
 	sbb := podBundle(t, sb, "sandbox", "sh", "-c", "while :; do nc -l -p 7000 -e echo from-the-sandbox; done")
 	startContainer(r, sbb, sb)
-	qemus := countProcs(t, "qemu-system")
+	qemus := countHypervisors(t)
 
 	// a later container: localhost and hostname are the pod's; its own
 	// bind mount (added to the running VM's shared tree) works both ways
@@ -58,8 +58,8 @@ func TestMicrovmPod(t *testing.T) {
 		t.Errorf("the container's write through its bind: %q", got)
 	}
 	assertNothingLeft(t, r.root, c1, b1.dir)
-	if n := countProcs(t, "qemu-system"); n != qemus {
-		t.Errorf("%d QEMU processes while the pod's container ran, want %d: one VM per pod", n, qemus)
+	if n := countHypervisors(t); n != qemus {
+		t.Errorf("%d hypervisor processes while the pod's container ran, want %d: one VM per pod", n, qemus)
 	}
 
 	// a detached one: exec, ps, pause, kill
@@ -104,8 +104,8 @@ func TestMicrovmPod(t *testing.T) {
 	r.ok("delete", c3)
 	assertNothingLeft(t, r.root, sb, sbb.dir)
 	assertNothingLeft(t, r.root, c3, b3.dir)
-	if n := countProcs(t, "qemu-system"); n != qemus-1 {
-		t.Errorf("%d QEMU processes after the pod went, want %d", n, qemus-1)
+	if n := countHypervisors(t); n != qemus-1 {
+		t.Errorf("%d hypervisor processes after the pod went, want %d", n, qemus-1)
 	}
 }
 
@@ -120,14 +120,15 @@ func TestMicrovmPodBadSandbox(t *testing.T) {
 	assertNothingLeft(t, r.root, id, b.dir)
 }
 
-// countProcs counts the processes whose command line holds what.
-func countProcs(t *testing.T, what string) int {
+// countHypervisors counts the VMs' hypervisor processes: QEMU, or runx's
+// own VMM (runx vmm).
+func countHypervisors(t *testing.T) int {
 	t.Helper()
 	n := 0
 	procs, _ := os.ReadDir("/proc")
 	for _, e := range procs {
 		cl, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(cl), what) && processAlive(atoiOr0(e.Name())) {
+		if err == nil && (strings.Contains(string(cl), "qemu-system") || strings.HasPrefix(string(cl), "runx\x00vmm\x00")) && processAlive(atoiOr0(e.Name())) {
 			n++
 		}
 	}

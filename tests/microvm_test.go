@@ -207,10 +207,12 @@ func TestMicrovmSizing(t *testing.T) {
 	}
 }
 
-// TestMicrovmHypervisorJail: QEMU runs as a user of its own (not root, not
-// another VM's), with no capabilities, no new privileges and a seccomp
-// filter; virtiofsd's server under its own seccomp filter. A container runs
-// so.
+// TestMicrovmHypervisorJail: the hypervisor (QEMU, or runx's own VMM in
+// the nested KVM host) runs as a user of its own (not root, not another
+// VM's), every thread with no capabilities, no new privileges and a
+// seccomp filter; runx's VMM also in user and mount namespaces of its own
+// with an empty root; virtiofsd's server under its own seccomp filter. A
+// container runs so.
 func TestMicrovmHypervisorJail(t *testing.T) {
 	m := mode{name: "microvm"}
 	m.require(t, "lifecycle")
@@ -230,21 +232,43 @@ func TestMicrovmHypervisorJail(t *testing.T) {
 		if err := json.Unmarshal(data, &pids); err != nil || len(pids) != 2 {
 			t.Fatalf("vm.pids %q: %v", data, err)
 		}
-		qemu := procStatus(t, pids[0])
-		uid := strings.Fields(qemu["Uid"])
-		if len(uid) != 4 || uid[0] == "0" || uid[1] == "0" || uid[2] == "0" || uid[3] == "0" {
-			t.Errorf("QEMU's uids (real, effective, saved, fs) are %v: root", uid)
+		// Every thread of the hypervisor: a user of its own, no
+		// capability, under a seccomp filter.
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pids[0]))
+		if len(tasks) == 0 {
+			t.Fatalf("the hypervisor (%d) has no threads", pids[0])
 		}
-		if len(uid) > 0 {
-			qemuUIDs = append(qemuUIDs, uid[0])
-		}
-		for _, f := range []string{"CapEff", "CapPrm", "CapAmb"} {
-			if qemu[f] != "0000000000000000" {
-				t.Errorf("QEMU's %s is %s, want none", f, qemu[f])
+		for _, task := range tasks {
+			st := procStatus(t, pids[0], task.Name())
+			uid := strings.Fields(st["Uid"])
+			if len(uid) != 4 || uid[0] == "0" || uid[1] == "0" || uid[2] == "0" || uid[3] == "0" {
+				t.Errorf("the hypervisor's thread %s: uids (real, effective, saved, fs) %v: root", task.Name(), uid)
+			}
+			if task.Name() == strconv.Itoa(pids[0]) && len(uid) > 0 {
+				qemuUIDs = append(qemuUIDs, uid[0])
+			}
+			for _, f := range []string{"CapEff", "CapPrm", "CapAmb"} {
+				if st[f] != "0000000000000000" {
+					t.Errorf("the hypervisor's thread %s: %s is %s, want none", task.Name(), f, st[f])
+				}
+			}
+			if st["NoNewPrivs"] != "1" || st["Seccomp"] != "2" {
+				t.Errorf("the hypervisor's thread %s: NoNewPrivs %s, Seccomp %s; want 1 and 2 (a filter)", task.Name(), st["NoNewPrivs"], st["Seccomp"])
 			}
 		}
-		if qemu["NoNewPrivs"] != "1" || qemu["Seccomp"] != "2" {
-			t.Errorf("QEMU: NoNewPrivs %s, Seccomp %s; want 1 and 2 (a filter)", qemu["NoNewPrivs"], qemu["Seccomp"])
+		// runx's own VMM sees an empty root, in namespaces of its own.
+		if cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pids[0])); strings.HasPrefix(string(cl), "runx\x00vmm\x00") {
+			root := fmt.Sprintf("/proc/%d/root", pids[0])
+			if ents, err := os.ReadDir(root); err != nil || len(ents) != 0 {
+				t.Errorf("the VMM's root holds %d entries (%v), want none", len(ents), err)
+			}
+			for _, ns := range []string{"mnt", "user"} {
+				mine, _ := os.Readlink("/proc/self/ns/" + ns)
+				its, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pids[0], ns))
+				if err != nil || its == mine {
+					t.Errorf("the VMM's %s namespace %q (%v) is the host's", ns, its, err)
+				}
+			}
 		}
 		// virtiofsd serves from a child in namespaces of its own, under
 		// its filter; the parent only waits for it.
@@ -256,14 +280,18 @@ func TestMicrovmHypervisorJail(t *testing.T) {
 		}
 	}
 	if len(qemuUIDs) == 2 && qemuUIDs[0] == qemuUIDs[1] {
-		t.Errorf("two VMs' QEMUs run as the same user %s", qemuUIDs[0])
+		t.Errorf("two VMs' hypervisors run as the same user %s", qemuUIDs[0])
 	}
 }
 
 // procStatus is /proc/PID/status as fields.
-func procStatus(t *testing.T, pid int) map[string]string {
+func procStatus(t *testing.T, pid int, task ...string) map[string]string {
 	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	if len(task) == 1 {
+		path = fmt.Sprintf("/proc/%d/task/%s/status", pid, task[0])
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

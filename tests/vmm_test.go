@@ -50,8 +50,8 @@ func TestVMMLoadsGuestKernel(t *testing.T) {
 // vector's stub) and by reboot=a (the FADT's reset register). With the
 // virtio devices: the guest's entropy comes from virtio-rng, the vsock
 // driver probes, a virtio-fs served by Debian's virtiofsd is read and
-// written (the write seen on the host), and ACPI power-off (S5) ends the
-// VM with status 0. Bad input is refused, naming what is wrong.
+// written (the write seen on the host), a NIC on a tap pings the host and
+// carries TCP both ways, and ACPI power-off (S5) ends the VM with status 0. Bad input is refused, naming what is wrong.
 func TestVMMBootsLinux(t *testing.T) {
 	bin := runtimeBin(t)
 	script := `set -u
@@ -73,22 +73,43 @@ echo "== acpi-reset"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd 
 m=$d/lib/modules; mkdir -p $m $d/mnt $d/sys; cp /usr/local/lib/runx/microvm/modules/*.ko $m/
 printf '%s\n' '#!/bin/busybox sh' \
 	'/bin/busybox mount -t proc proc /proc; /bin/busybox mount -t sysfs sys /sys; /bin/busybox mount -t devtmpfs dev /dev' \
-	'for m in virtio_ring virtio virtio_mmio fuse virtiofs vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport virtio-rng; do /bin/busybox insmod /lib/modules/$m.ko || echo "insmod $m failed"; done' \
+	'for m in virtio_ring virtio virtio_mmio fuse virtiofs vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport virtio-rng failover net_failover virtio_net; do /bin/busybox insmod /lib/modules/$m.ko || echo "insmod $m failed"; done' \
 	'echo "rng=$(/bin/busybox cat /sys/class/misc/hw_random/rng_current)"' \
 	'/bin/busybox head -c 64 /dev/hwrng | /bin/busybox wc -c | /bin/busybox sed "s/^/hwrng-bytes=/"' \
 	'/bin/busybox ls /sys/bus/virtio/drivers/vmw_vsock_virtio_transport | /bin/busybox grep -q virtio && echo vsock-probed' \
 	'/bin/busybox mount -t virtiofs share /mnt && echo "host-says=$(/bin/busybox cat /mnt/from-host)"' \
 	'echo written-by-guest >/mnt/from-guest && /bin/busybox umount /mnt' \
+	'echo "mac=$(/bin/busybox cat /sys/class/net/eth0/address)"' \
+	'/bin/busybox ip addr add 10.199.0.2/24 dev eth0 && /bin/busybox ip link set eth0 up' \
+	'/bin/busybox ping -c 2 -W 5 10.199.0.1 >/dev/null && echo ping-ok' \
+	'echo "from-host-bytes=$(/bin/busybox nc 10.199.0.1 5000 </dev/null | /bin/busybox wc -c)"' \
+	'/bin/busybox head -c 4194304 /dev/zero | /bin/busybox nc 10.199.0.1 5001' \
 	'/bin/busybox poweroff -f' >$d/init
 (cd $d && find . | cpio -o -H newc --quiet) >$d.dev.cpio
 mkdir $d/share; echo hello-guest >$d/share/from-host
 /usr/lib/qemu/virtiofsd --socket-path=$d/vfs.sock -o source=$d/share -o cache=none >$d/vfsd.log 2>&1 &
 for i in $(seq 100); do [ -S $d/vfs.sock ] && break; sleep 0.1; done
+# A NIC on a tap: ping, then 8 MiB from the host and 4 MiB to it over TCP
+# (64 KiB segments each way through the offloads).
+modprobe tun; ip tuntap add dev rxt0 mode tap && ip addr add 10.199.0.1/24 dev rxt0 && ip link set rxt0 up
+python3 -c '
+import socket, sys
+a = socket.create_server(("10.199.0.1", 5000)); b = socket.create_server(("10.199.0.1", 5001))
+c, _ = a.accept(); c.sendall(b"x" * (8 << 20)); c.close()
+c, _ = b.accept(); n = 0
+while True:
+    r = c.recv(1 << 16)
+    if not r: break
+    n += len(r)
+print("to-host-bytes=%d" % n, flush=True)
+' >$d/tcp.out 2>&1 &
 echo "== devices"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.dev.cpio --cmdline "console=ttyS0 panic=-1" --mem 256 \
-	--rng --seccomp --fs share=$d/vfs.sock --vsock-cid 3 --vsock-uds $d/v.sock
+	--rng --seccomp --fs share=$d/vfs.sock --vsock-cid 3 --vsock-uds $d/v.sock --net rxt0,mac=02:00:00:00:01:02
 echo "host-sees=$(cat $d/share/from-guest)"
+sleep 1; cat $d/tcp.out
 echo "== not-a-kernel"; vmm --kernel /etc/passwd 2>&1
 echo "== mem-0"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --mem 0 2>&1
+echo "== no-tap"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --mem 256 --net nosuchtap 2>&1; ip link show nosuchtap 2>&1
 echo "== initrd-too-large"; truncate -s 300M $d.big; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.big --mem 256 2>&1
 `
 	out, code := nestedHost(t, nil, "bash", "-c", script)
@@ -110,9 +131,11 @@ echo "== initrd-too-large"; truncate -s 300M $d.big; vmm --kernel /usr/local/lib
 		"pvh":        {"init-reached cpus=1", "serial-irq-ok", "vmm-exit=0"},
 		"acpi-reset": {"init-reached cpus=1", "vmm-exit=0"},
 		"devices": {"rng=virtio_rng.0", "hwrng-bytes=64", "vsock-probed", "host-says=hello-guest",
+			"mac=02:00:00:00:01:02", "ping-ok", "from-host-bytes=8388608", "to-host-bytes=4194304",
 			"reboot: Power down", "vmm-exit=0", "host-sees=written-by-guest"},
 		"not-a-kernel":     {"/etc/passwd: the kernel is neither an ELF vmlinux with a PVH entry nor a bzImage", "vmm-exit=1"},
 		"mem-0":            {"memory 0 MiB: must be positive", "vmm-exit=1"},
+		"no-tap":           {"--net nosuchtap: tap nosuchtap: Link not found", "vmm-exit=1", `Device "nosuchtap" does not exist`},
 		"initrd-too-large": {"the initramfs does not fit in guest memory", "vmm-exit=1"},
 	} {
 		for _, w := range want {
@@ -134,21 +157,36 @@ func lastLines(s string, n int) string {
 // TestMicrovmOwnVMM: the microvm mode on runx's own VMM, in the nested KVM
 // host (where it is the default hypervisor): this test binary runs a set
 // of the microvm mode's own tests there (lifecycle, exit codes, exec,
-// signals, the console socket, bind mounts, the VM's end, the jail), each
-// as it runs against QEMU on this host.
+// signals, the console socket, bind mounts, the network, ps, events,
+// update, pods, the VM's end, the jail), each as it runs against QEMU on
+// this host.
 func TestMicrovmOwnVMM(t *testing.T) {
 	requireRunx(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	const subset = `^(TestLifecycle|TestRunForegroundExitCodes|TestExec|TestExecIntoCreated|TestKillSignals|TestTerminalConsoleSocket|TestBindMounts)$/^microvm$` +
-		`|^(TestMicrovmVMEnds|TestMicrovmHypervisorJail)$`
+	// The microvm subtests of these, and the microvm-only tests after.
+	withSubtest := []string{"TestLifecycle", "TestRunForegroundExitCodes", "TestExec", "TestExecIntoCreated",
+		"TestKillSignals", "TestTerminalConsoleSocket", "TestBindMounts", "TestNetworkNamespacePath",
+		"TestPs", "TestEventsStats", "TestUpdateMemoryAndPids"}
+	own := []string{"TestMicrovmVMEnds", "TestMicrovmHypervisorJail", "TestMicrovmKilledMonitorNetns", "TestMicrovmPod"}
+	subset := "^(" + strings.Join(withSubtest, "|") + ")$/^microvm$|^(" + strings.Join(own, "|") + ")$"
 	out, code := nestedHost(t, nil, "bash", "-c", `"$0" check 2>&1 | grep -o "hypervisor: [a-z]*" | head -1
 "$1" -test.count=1 -test.v -test.run "$2" 2>&1; echo "tests-exit=$?"`, runtimeBin(t), self, subset)
-	passed := strings.Count(out, "--- PASS: ")
-	if code != 0 || !strings.Contains(out, "tests-exit=0") || !strings.Contains(out, "hypervisor: runx") || passed < 9 {
-		t.Fatalf("exit %d, %d passed:\n%s", code, passed, lastLines(out, 150))
+	var missing []string
+	for _, name := range withSubtest {
+		if !strings.Contains(out, "--- PASS: "+name+"/microvm ") {
+			missing = append(missing, name+"/microvm")
+		}
+	}
+	for _, name := range own {
+		if !strings.Contains(out, "--- PASS: "+name+" ") {
+			missing = append(missing, name)
+		}
+	}
+	if code != 0 || !strings.Contains(out, "tests-exit=0") || !strings.Contains(out, "hypervisor: runx") || len(missing) > 0 {
+		t.Fatalf("exit %d, not passed: %v:\n%s", code, missing, lastLines(out, 150))
 	}
 	for _, l := range strings.Split(out, "\n") {
 		if strings.HasPrefix(l, "--- PASS: ") {

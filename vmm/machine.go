@@ -17,11 +17,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/runx-dev/runx/internal/tap"
 	"github.com/runx-dev/runx/vmm/acpi"
 	"github.com/runx-dev/runx/vmm/boot"
 	"github.com/runx-dev/runx/vmm/devices/bus"
 	"github.com/runx-dev/runx/vmm/devices/fs"
 	"github.com/runx-dev/runx/vmm/devices/i8042"
+	vnet "github.com/runx-dev/runx/vmm/devices/net"
 	"github.com/runx-dev/runx/vmm/devices/pm"
 	"github.com/runx-dev/runx/vmm/devices/rng"
 	"github.com/runx-dev/runx/vmm/devices/serial"
@@ -41,11 +43,16 @@ type Config struct {
 	VCPUs   int
 	Console io.Writer // the serial port's output; nil discards it
 	KVM     string    // default /dev/kvm
+	// Read already (a jailed VMM has no paths): used instead of the files
+	// above, whose names then only name them in errors.
+	KernelImage, InitrdImage []byte
+	KVMFile                  *os.File
 	// The virtio-mmio devices, each optional: entropy, the vsock (the
-	// agent's channel), shared file systems (vhost-user back ends).
+	// agent's channel), shared file systems (vhost-user back ends), NICs.
 	RNG   bool
 	Vsock *vsock.Config
 	FS    []FS
+	Net   []Net
 	// Seccomp: run under the VMM's seccomp filters (seccomp.go).
 	Seccomp bool
 }
@@ -54,6 +61,14 @@ type Config struct {
 type FS struct {
 	Tag     string
 	Backend *net.UnixConn
+}
+
+// Net is a virtio-net device on a tap.
+type Net struct {
+	// Tap is the tap, opened with IFF_TAP, IFF_NO_PI and IFF_VNET_HDR,
+	// non-blocking (internal/tap.Open).
+	Tap *os.File
+	MAC net.HardwareAddr // nil: the guest chooses
 }
 
 // The virtio-mmio windows, from the start of the 32-bit MMIO hole (as
@@ -111,12 +126,13 @@ func New(cfg Config) (_ *Machine, err error) {
 	if err := checkConfig(&cfg); err != nil {
 		return nil, err
 	}
-	kernel, err := os.ReadFile(cfg.Kernel)
-	if err != nil {
-		return nil, fmt.Errorf("%w: kernel: %w", ErrConfig, err)
+	kernel, initrd := cfg.KernelImage, cfg.InitrdImage
+	if kernel == nil {
+		if kernel, err = os.ReadFile(cfg.Kernel); err != nil {
+			return nil, fmt.Errorf("%w: kernel: %w", ErrConfig, err)
+		}
 	}
-	var initrd []byte
-	if cfg.Initrd != "" {
+	if initrd == nil && cfg.Initrd != "" {
 		if initrd, err = os.ReadFile(cfg.Initrd); err != nil {
 			return nil, fmt.Errorf("%w: initrd: %w", ErrConfig, err)
 		}
@@ -137,7 +153,17 @@ func New(cfg Config) (_ *Machine, err error) {
 	if err := x86.ResetVector(m.mem); err != nil {
 		return nil, err
 	}
-	if m.sys, err = kvm.Open(cfg.KVM); err != nil {
+	if cfg.KVMFile != nil {
+		fd, err := unix.Dup(int(cfg.KVMFile.Fd()))
+		if err != nil {
+			return nil, err
+		}
+		unix.CloseOnExec(fd)
+		m.sys, err = kvm.FromFD(fd, cfg.KVMFile.Name())
+	} else {
+		m.sys, err = kvm.Open(cfg.KVM)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if m.vm, err = m.sys.CreateVM(); err != nil {
@@ -261,6 +287,19 @@ func (m *Machine) devices(cfg Config) error {
 			return fmt.Errorf("virtio-fs %q: %w", f.Tag, err)
 		}
 		m.closers = append(m.closers, d.Close)
+		if err := m.addVirtio(d); err != nil {
+			return err
+		}
+	}
+	for i, n := range cfg.Net {
+		if err := tap.SetVnetHeader(n.Tap, vnet.HeaderSize); err != nil {
+			return fmt.Errorf("%w: NIC %d: the tap %s: %w", ErrConfig, i, n.Tap.Name(), err)
+		}
+		f := n.Tap
+		d, err := vnet.New(vnet.Config{Backend: f, MAC: n.MAC, Offload: func(flags int) error { return tap.SetOffload(f, flags) }})
+		if err != nil {
+			return fmt.Errorf("%w: NIC %d: %w", ErrConfig, i, err)
+		}
 		if err := m.addVirtio(d); err != nil {
 			return err
 		}

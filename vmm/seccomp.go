@@ -50,6 +50,7 @@ var processTable = append(append([]allowed{}, goRuntime...),
 	allowed{[]int{unix.SYS_ACCEPT4, unix.SYS_GETSOCKNAME, unix.SYS_SHUTDOWN, unix.SYS_READV, unix.SYS_WRITEV}, nil, "vsock: host connections"},
 	allowed{[]int{unix.SYS_SENDMSG, unix.SYS_RECVMSG, unix.SYS_RECVFROM}, nil, "vhost-user messages (with descriptors)"},
 	allowed{[]int{unix.SYS_IOCTL}, ioctlIs(kvm.RunIoctl), "KVM_RUN"},
+	allowed{[]int{unix.SYS_IOCTL}, ioctlIs(unix.TUNSETOFFLOAD), "virtio-net: the tap's offloads, once the guest's driver chose them"},
 	allowed{[]int{unix.SYS_SECCOMP}, nil, "each vCPU thread adds its filter (a filter can only narrow)"},
 )
 

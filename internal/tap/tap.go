@@ -5,6 +5,7 @@ package tap
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 
 	"github.com/vishvananda/netlink"
@@ -62,8 +63,16 @@ func Add(name string, mtu int, uid, gid uint32) (*netlink.Tuntap, error) {
 // Open attaches to the existing tap device name with flags (IFF_TAP and
 // IFF_NO_PI, and IFF_VNET_HDR for a virtio-net backend that takes the
 // kernel's offloads) and returns its file descriptor, non-blocking and
-// close-on-exec.
+// close-on-exec. A name no device has is an error (TUNSETIFF would make
+// a new tap of it).
 func Open(name string, flags uint16) (int, error) {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return -1, fmt.Errorf("tap %s: %w", name, err)
+	}
+	if l.Type() != "tuntap" {
+		return -1, fmt.Errorf("%s is not a tap (a %s link)", name, l.Type())
+	}
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("/dev/net/tun: %w", err)
@@ -83,4 +92,30 @@ func Open(name string, flags uint16) (int, error) {
 		return -1, fmt.Errorf("Could not attach interface: the kernel named it %s", ifr.Name())
 	}
 	return fd, nil
+}
+
+// SetVnetHeader sets the size of the virtio-net header on each frame of a
+// tap opened with IFF_VNET_HDR (virtio 1.x's is 12 bytes, the default 10).
+func SetVnetHeader(f *os.File, size int) error {
+	return control(f, func(fd int) error { return unix.IoctlSetPointerInt(fd, unix.TUNSETVNETHDRSZ, size) })
+}
+
+// SetOffload tells the tap which offloads its reader takes (TUN_F_*): the
+// frames it may hand over without checksum or unsegmented.
+func SetOffload(f *os.File, flags int) error {
+	return control(f, func(fd int) error { return unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, flags) })
+}
+
+// control runs fn on f's descriptor without making it blocking (f.Fd()
+// would).
+func control(f *os.File, fn func(fd int) error) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
 }

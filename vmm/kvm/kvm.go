@@ -27,6 +27,12 @@ func Open(path string) (*System, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrNoKVM, path, err)
 	}
+	return FromFD(fd, path)
+}
+
+// FromFD is Open of a descriptor of /dev/kvm opened elsewhere (a jailed
+// VMM's, handed by its parent); it takes fd, closing it on error.
+func FromFD(fd int, path string) (*System, error) {
 	s := &System{fd: fd}
 	v, err := ioctlRetry(fd, getAPIVersion, 0)
 	if err != nil || v != APIVersion {

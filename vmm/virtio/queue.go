@@ -133,6 +133,16 @@ func (q *Queue) Pop(mem *memory.Memory) (*Chain, error) {
 	return c, nil
 }
 
+// Undo gives back the last n chains Pop took, unused: a device that
+// found too few buffers for a packet takes them again later.
+func (q *Queue) Undo(mem *memory.Memory, n uint16) error {
+	q.nextAvail -= n
+	if q.EventIdx {
+		return mem.PutU16(q.Used+4+8*uint64(q.Size), q.nextAvail)
+	}
+	return nil
+}
+
 // chain walks the descriptors from head, following one indirect table.
 func (q *Queue) chain(mem *memory.Memory, head uint16) (*Chain, error) {
 	if head >= q.Size {

@@ -48,6 +48,13 @@ type Used struct {
 // QueueSize, and DRIVER_OK; it fails the test if the device refuses.
 func New(t testing.TB, dev virtio.Device) *Driver {
 	t.Helper()
+	return NewAccepting(t, dev, ^uint64(0))
+}
+
+// NewAccepting is New with the driver accepting only the offered features
+// that accept has (a driver without some feature).
+func NewAccepting(t testing.TB, dev virtio.Device, accept uint64) *Driver {
+	t.Helper()
 	mem, err := memory.NewShared(0, memSize)
 	if err != nil {
 		t.Fatal(err)
@@ -63,10 +70,11 @@ func New(t testing.TB, dev virtio.Device) *Driver {
 	lo := d.rd(virtio.RegDeviceFeatures)
 	d.wr(virtio.RegDeviceFeaturesSel, 1)
 	hi := d.rd(virtio.RegDeviceFeatures)
+	accept |= virtio.FeatureVersion1
 	d.wr(virtio.RegDriverFeaturesSel, 0)
-	d.wr(virtio.RegDriverFeatures, lo)
+	d.wr(virtio.RegDriverFeatures, lo&uint32(accept))
 	d.wr(virtio.RegDriverFeaturesSel, 1)
-	d.wr(virtio.RegDriverFeatures, hi)
+	d.wr(virtio.RegDriverFeatures, hi&uint32(accept>>32))
 	d.wr(virtio.RegStatus, virtio.StatusAcknowledge|virtio.StatusDriver|virtio.StatusFeaturesOK)
 	for i := range dev.QueueSizes() {
 		q := &queue{base: uint64(i+1) * queueStride}
@@ -186,6 +194,11 @@ func (d *Driver) Next(q int, timeout time.Duration) (u Used, ok bool) {
 	id, _ := d.Mem.U32(at)
 	n, _ := d.Mem.U32(at + 4)
 	qu.usedSeen++
+	// used_event, as Linux's driver sets it: an interrupt for the next
+	// (read only with EVENT_IDX).
+	if err := d.Mem.PutU16(qu.base+0x1000+4+2*QueueSize, qu.usedSeen); err != nil {
+		d.t.Fatal(err)
+	}
 	u = Used{Head: uint16(id), Len: n}
 	for i := uint16(id); ; i = (i + 1) % QueueSize {
 		b := make([]byte, 16)
