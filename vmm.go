@@ -47,6 +47,7 @@ var vmmCommand = &cli.Command{
 		&cli.BoolFlag{Name: "jail", Usage: "take an empty root and drop to uid 1 once every file is open: the caller started this VMM as root of a user and mount namespace of its own (vmm/jail.go)"},
 		&cli.BoolFlag{Name: "seccomp", Usage: "run under the VMM's seccomp filters (vmm/seccomp.go)"},
 		&cli.StringSliceFlag{Name: "net", Usage: "TAP[,mac=MAC]: a virtio-net device on the existing tap device TAP (or fd:N one attached with IFF_VNET_HDR)"},
+		&cli.StringSliceFlag{Name: "block", Usage: "FILE[,ro][,id=SERIAL]: a virtio-blk disk on FILE, a raw image or block device (or fd:N an inherited descriptor of one)"},
 		&cli.StringSliceFlag{Name: "fs", Usage: "TAG=SOCKET: a virtio-fs device served by the vhost-user back end (virtiofsd) at SOCKET (or fd:N a connected socket)"},
 	},
 	Action: func(c *cli.Context) error {
@@ -89,6 +90,14 @@ var vmmCommand = &cli.Command{
 				return fmt.Errorf("--fs %s: the vhost-user back end: %w", tag, err)
 			}
 			cfg.FS = append(cfg.FS, vmm.FS{Tag: tag, Backend: conn})
+		}
+		for _, b := range c.StringSlice("block") {
+			disk, err := vmmBlock(b)
+			if err != nil {
+				return fmt.Errorf("--block %s: %w", b, err)
+			}
+			defer disk.File.Close()
+			cfg.Block = append(cfg.Block, disk)
 		}
 		for _, n := range c.StringSlice("net") {
 			nic, err := vmmNet(n)
@@ -170,6 +179,32 @@ func readArg(arg string) ([]byte, error) {
 	}
 	defer f.Close()
 	return io.ReadAll(f)
+}
+
+// vmmBlock opens the file of a --block argument, FILE[,ro][,id=SERIAL].
+func vmmBlock(arg string) (vmm.Block, error) {
+	parts := strings.Split(arg, ",")
+	var b vmm.Block
+	for _, o := range parts[1:] {
+		switch {
+		case o == "ro":
+			b.ReadOnly = true
+		case strings.HasPrefix(o, "id="):
+			b.ID = o[3:]
+		default:
+			return b, fmt.Errorf("%q: the options are ro and id=", o)
+		}
+	}
+	flag := os.O_RDWR
+	if b.ReadOnly {
+		flag = os.O_RDONLY
+	}
+	f, err := openArg(parts[0], func(p string) (*os.File, error) { return os.OpenFile(p, flag, 0) })
+	if err != nil {
+		return b, err
+	}
+	b.File = f
+	return b, nil
 }
 
 // vmmNet opens the tap of a --net argument, TAP[,mac=MAC].

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,12 +23,18 @@ import (
 // guest has opened it, so the hello is how the monitor knows the agent is
 // there.
 
-const agentHello = "runx-agent/1\n"
+// The hello is "runx-agent/1 <µs since the agent started>\n": the
+// monitor takes the agent's own start-up from its time to the hello, which
+// leaves the hypervisor's start to the guest's /init.
+const agentHello = "runx-agent/1"
+
+// agentStart is when this process started (its package initialised).
+var agentStart = time.Now()
 
 // serveAgent serves svc on the guest's end of the agent port until the
 // host's end goes.
 func serveAgent(port *os.File, svc agentpb.AgentService) error {
-	if _, err := port.Write([]byte(agentHello)); err != nil {
+	if _, err := fmt.Fprintf(port, "%s %d\n", agentHello, time.Since(agentStart).Microseconds()); err != nil {
 		return fmt.Errorf("the agent port: %w", err)
 	}
 	srv, err := ttrpc.NewServer()
@@ -44,19 +51,22 @@ func serveAgent(port *os.File, svc agentpb.AgentService) error {
 }
 
 // dialAgent waits, at most until deadline, for the agent's hello on nc (the
-// host's end of the port) and returns the client that calls it.
-func dialAgent(nc net.Conn, deadline time.Time) (agentpb.AgentClient, *ttrpc.Client, error) {
+// host's end of the port) and returns the client that calls it, and how
+// long the agent took from its start to the hello.
+func dialAgent(nc net.Conn, deadline time.Time) (agentpb.AgentClient, *ttrpc.Client, time.Duration, error) {
 	_ = nc.SetReadDeadline(deadline)
-	b := make([]byte, len(agentHello))
-	if _, err := io.ReadFull(nc, b); err != nil {
-		return nil, nil, err
+	line, err := readLine(nc)
+	if err != nil {
+		return nil, nil, 0, err
 	}
-	if string(b) != agentHello {
-		return nil, nil, fmt.Errorf("the agent port said %q, not the agent's hello", b)
+	us, ok := strings.CutPrefix(line, agentHello+" ")
+	n, err := strconv.ParseInt(us, 10, 64)
+	if !ok || err != nil {
+		return nil, nil, 0, fmt.Errorf("the agent port said %q, not the agent's hello", line)
 	}
 	_ = nc.SetReadDeadline(time.Time{})
 	c := ttrpc.NewClient(nc)
-	return agentpb.NewAgentClient(c), c, nil
+	return agentpb.NewAgentClient(c), c, time.Duration(n) * time.Microsecond, nil
 }
 
 // portConn is the guest's virtio-serial port as a net.Conn.

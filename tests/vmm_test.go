@@ -50,7 +50,8 @@ func TestVMMLoadsGuestKernel(t *testing.T) {
 // vector's stub) and by reboot=a (the FADT's reset register). With the
 // virtio devices: the guest's entropy comes from virtio-rng, the vsock
 // driver probes, a virtio-fs served by Debian's virtiofsd is read and
-// written (the write seen on the host), a NIC on a tap pings the host and
+// written (the write seen on the host), a disk is read and written and a
+// read-only one refuses writes, a NIC on a tap pings the host and
 // carries TCP both ways, and ACPI power-off (S5) ends the VM with status 0. Bad input is refused, naming what is wrong.
 func TestVMMBootsLinux(t *testing.T) {
 	bin := runtimeBin(t)
@@ -73,12 +74,15 @@ echo "== acpi-reset"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd 
 m=$d/lib/modules; mkdir -p $m $d/mnt $d/sys; cp /usr/local/lib/runx/microvm/modules/*.ko $m/
 printf '%s\n' '#!/bin/busybox sh' \
 	'/bin/busybox mount -t proc proc /proc; /bin/busybox mount -t sysfs sys /sys; /bin/busybox mount -t devtmpfs dev /dev' \
-	'for m in virtio_ring virtio virtio_mmio fuse virtiofs vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport virtio-rng failover net_failover virtio_net; do /bin/busybox insmod /lib/modules/$m.ko || echo "insmod $m failed"; done' \
+	'for m in virtio_ring virtio virtio_mmio fuse virtiofs vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport virtio-rng virtio_blk failover net_failover virtio_net; do /bin/busybox insmod /lib/modules/$m.ko || echo "insmod $m failed"; done' \
 	'echo "rng=$(/bin/busybox cat /sys/class/misc/hw_random/rng_current)"' \
 	'/bin/busybox head -c 64 /dev/hwrng | /bin/busybox wc -c | /bin/busybox sed "s/^/hwrng-bytes=/"' \
 	'/bin/busybox ls /sys/bus/virtio/drivers/vmw_vsock_virtio_transport | /bin/busybox grep -q virtio && echo vsock-probed' \
 	'/bin/busybox mount -t virtiofs share /mnt && echo "host-says=$(/bin/busybox cat /mnt/from-host)"' \
 	'echo written-by-guest >/mnt/from-guest && /bin/busybox umount /mnt' \
+	'echo "disk-says=$(/bin/busybox head -c 15 /dev/vda) serial=$(/bin/busybox cat /sys/block/vda/serial) ro=$(/bin/busybox cat /sys/block/vdb/ro)"' \
+	'echo -n guest-wrote | /bin/busybox dd of=/dev/vda bs=512 seek=8 conv=notrunc,fsync 2>/dev/null && echo disk-written' \
+	'echo -n nope | /bin/busybox dd of=/dev/vdb bs=512 seek=8 conv=notrunc,fsync 2>/dev/null || echo ro-refused' \
 	'echo "mac=$(/bin/busybox cat /sys/class/net/eth0/address)"' \
 	'/bin/busybox ip addr add 10.199.0.2/24 dev eth0 && /bin/busybox ip link set eth0 up' \
 	'/bin/busybox ping -c 2 -W 5 10.199.0.1 >/dev/null && echo ping-ok' \
@@ -103,12 +107,16 @@ while True:
     n += len(r)
 print("to-host-bytes=%d" % n, flush=True)
 ' >$d/tcp.out 2>&1 &
+# Two disks: one written by the guest, one read-only.
+printf disk-says-hello >$d/disk.img; truncate -s 1M $d/disk.img; cp $d/disk.img $d/ro.img
 echo "== devices"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.dev.cpio --cmdline "console=ttyS0 panic=-1" --mem 256 \
-	--rng --seccomp --fs share=$d/vfs.sock --vsock-cid 3 --vsock-uds $d/v.sock --net rxt0,mac=02:00:00:00:01:02
-echo "host-sees=$(cat $d/share/from-guest)"
+	--rng --seccomp --fs share=$d/vfs.sock --vsock-cid 3 --vsock-uds $d/v.sock --net rxt0,mac=02:00:00:00:01:02 \
+	--block $d/disk.img,id=runx-disk-0 --block $d/ro.img,ro
+echo "host-sees=$(cat $d/share/from-guest) disk-has=$(dd if=$d/disk.img bs=512 skip=8 count=1 2>/dev/null | head -c 11) ro-has=$(dd if=$d/ro.img bs=512 skip=8 count=1 2>/dev/null | tr -d '\0' | wc -c)"
 sleep 1; cat $d/tcp.out
 echo "== not-a-kernel"; vmm --kernel /etc/passwd 2>&1
 echo "== mem-0"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --mem 0 2>&1
+echo "== no-disk"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --mem 256 --block /nonexistent.img 2>&1
 echo "== no-tap"; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --mem 256 --net nosuchtap 2>&1; ip link show nosuchtap 2>&1
 echo "== initrd-too-large"; truncate -s 300M $d.big; vmm --kernel /usr/local/lib/runx/microvm/vmlinuz --initrd $d.big --mem 256 2>&1
 `
@@ -131,8 +139,10 @@ echo "== initrd-too-large"; truncate -s 300M $d.big; vmm --kernel /usr/local/lib
 		"pvh":        {"init-reached cpus=1", "serial-irq-ok", "vmm-exit=0"},
 		"acpi-reset": {"init-reached cpus=1", "vmm-exit=0"},
 		"devices": {"rng=virtio_rng.0", "hwrng-bytes=64", "vsock-probed", "host-says=hello-guest",
+			"disk-says=disk-says-hello serial=runx-disk-0 ro=1", "disk-written", "ro-refused", "disk-has=guest-wrote ro-has=0",
 			"mac=02:00:00:00:01:02", "ping-ok", "from-host-bytes=8388608", "to-host-bytes=4194304",
 			"reboot: Power down", "vmm-exit=0", "host-sees=written-by-guest"},
+		"no-disk": {"--block /nonexistent.img: open /nonexistent.img: no such file or directory", "vmm-exit=1"},
 		"not-a-kernel":     {"/etc/passwd: the kernel is neither an ELF vmlinux with a PVH entry nor a bzImage", "vmm-exit=1"},
 		"mem-0":            {"memory 0 MiB: must be positive", "vmm-exit=1"},
 		"no-tap":           {"--net nosuchtap: tap nosuchtap: Link not found", "vmm-exit=1", `Device "nosuchtap" does not exist`},

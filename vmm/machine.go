@@ -20,6 +20,7 @@ import (
 	"github.com/runx-dev/runx/internal/tap"
 	"github.com/runx-dev/runx/vmm/acpi"
 	"github.com/runx-dev/runx/vmm/boot"
+	"github.com/runx-dev/runx/vmm/devices/block"
 	"github.com/runx-dev/runx/vmm/devices/bus"
 	"github.com/runx-dev/runx/vmm/devices/fs"
 	"github.com/runx-dev/runx/vmm/devices/i8042"
@@ -53,6 +54,7 @@ type Config struct {
 	Vsock *vsock.Config
 	FS    []FS
 	Net   []Net
+	Block []Block
 	// Seccomp: run under the VMM's seccomp filters (seccomp.go).
 	Seccomp bool
 }
@@ -61,6 +63,13 @@ type Config struct {
 type FS struct {
 	Tag     string
 	Backend *net.UnixConn
+}
+
+// Block is a virtio-blk device on a file (a raw image or a block device).
+type Block struct {
+	File     *os.File
+	ReadOnly bool
+	ID       string // its serial, up to 20 bytes
 }
 
 // Net is a virtio-net device on a tap.
@@ -287,6 +296,15 @@ func (m *Machine) devices(cfg Config) error {
 			return fmt.Errorf("virtio-fs %q: %w", f.Tag, err)
 		}
 		m.closers = append(m.closers, d.Close)
+		if err := m.addVirtio(d); err != nil {
+			return err
+		}
+	}
+	for i, b := range cfg.Block {
+		d, err := block.New(block.Config{File: b.File, ReadOnly: b.ReadOnly, ID: b.ID})
+		if err != nil {
+			return fmt.Errorf("%w: disk %d: %w", ErrConfig, i, err)
+		}
 		if err := m.addVirtio(d); err != nil {
 			return err
 		}

@@ -39,6 +39,9 @@ type Case struct {
 	// Optional cases are skipped (with a note) when a runtime binary is
 	// missing; otherwise a missing binary is an error.
 	Optional bool
+	// Unavailable, if set, says why the case cannot run on this machine
+	// ("" when it can): it is then skipped with that note.
+	Unavailable func() string
 
 	// Prepare runs once before the case's bundles are made, untimed.
 	Prepare func(b *Bench) error

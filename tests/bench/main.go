@@ -492,6 +492,12 @@ func run() int {
 		if len(want) > 0 && !want[c.Name] {
 			continue
 		}
+		if c.Unavailable != nil {
+			if why := c.Unavailable(); why != "" {
+				results = append(results, caseResult{c: c, skipped: "skipped: " + why})
+				continue
+			}
+		}
 		var notes []string
 		c, notes = dropMissingOptional(c)
 		if missing := missingBinary(c); missing != "" {
