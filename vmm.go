@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"net"
 	"os"
 	"strconv"
@@ -130,6 +131,10 @@ var vmmCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		// The kernel and initramfs are in guest memory now: their copies
+		// (tens of MiB) go back to the host before the guest runs.
+		cfg.KernelImage, cfg.InitrdImage = nil, nil
+		debug.FreeOSMemory()
 		defer m.Close()
 		if end := m.Run(); end.Err != nil {
 			return fmt.Errorf("the VM failed: %w", end.Err)

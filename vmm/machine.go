@@ -394,6 +394,13 @@ func setupVCPU(c *kvm.VCPU, mem *memory.Memory, e *boot.Entry, cpuid []kvm.CPUID
 
 // Run starts every vCPU and returns when the VM has ended.
 func (m *Machine) Run() End {
+	// A vCPU's goroutine keeps its P while in KVM_RUN (a system call the
+	// runtime takes for a short one): with no P to spare, a device's
+	// goroutine woken by an eventfd waits for sysmon to take one back, up
+	// to 10 ms, on every request. One P per vCPU plus two for the devices.
+	if n := len(m.vcpus) + 2; runtime.GOMAXPROCS(0) < n {
+		runtime.GOMAXPROCS(n)
+	}
 	if m.seccomp {
 		if err := installProcessFilter(); err != nil {
 			return End{Reason: "error", Err: err}

@@ -46,7 +46,7 @@ func FromFD(fd int, path string) (*System, error) {
 		{CapIRQChip, "KVM_CAP_IRQCHIP"}, {CapUserMemory, "KVM_CAP_USER_MEMORY"},
 		{CapSetTSSAddr, "KVM_CAP_SET_TSS_ADDR"}, {CapExtCPUID, "KVM_CAP_EXT_CPUID"},
 		{CapIRQFD, "KVM_CAP_IRQFD"}, {CapPIT2, "KVM_CAP_PIT2"}, {CapIOEventFD, "KVM_CAP_IOEVENTFD"},
-		{CapImmediateExit, "KVM_CAP_IMMEDIATE_EXIT"},
+		{CapImmediateExit, "KVM_CAP_IMMEDIATE_EXIT"}, {CapTSCDeadlineTimer, "KVM_CAP_TSC_DEADLINE_TIMER"},
 	} {
 		if n, _ := s.Check(c.cap); n <= 0 {
 			s.Close()

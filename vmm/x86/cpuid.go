@@ -9,10 +9,12 @@ import "github.com/runx-dev/runx/vmm/kvm"
 var cpuidTable = []cpuidRule{
 	{leaf: 0x1, reg: ecx, set: 1 << 31, why: "the hypervisor bit: the guest knows it is a VM and uses paravirtual clocks"},
 	{leaf: 0x1, reg: ecx, clear: 1 << 3, why: "no MONITOR/MWAIT: an idle guest halts (KVM then schedules the host)"},
+	{leaf: 0x1, reg: ecx, set: 1 << 24, why: "TSC-deadline timer: KVM emulates it (KVM_CAP_TSC_DEADLINE_TIMER) but leaves it out of the supported CPUID; without it Linux programs the LAPIC timer in one-shot mode, twice the timer interrupts"},
 	{leaf: 0x1, reg: ebx, clear: 0xff << 24, topo: apicID24, why: "the initial APIC ID, bits 31-24: the vCPU's index"},
 	{leaf: 0x1, reg: ebx, clear: 0xff << 16, topo: count16, why: "logical processors per package, bits 23-16: the vCPU count"},
 	{leaf: 0x1, reg: edx, clear: 1 << 28, topo: htt, why: "HTT: set only when the package has more than one logical processor"},
 	{leaf: 0x6, reg: all, clear: ^uint32(0), why: "thermal and power management: the host's, not the guest's"},
+	{leaf: 0x6, reg: eax, set: 1 << 2, why: "ARAT, the LAPIC timer runs in every idle state (KVM's does): without it Linux treats it as stopping when idle"},
 	{leaf: 0xa, reg: all, clear: ^uint32(0), why: "no performance monitoring unit is offered"},
 	{leaf: 0xb, reg: edx, clear: ^uint32(0), topo: apicID, why: "x2APIC ID of every topology level: the vCPU's index"},
 	{leaf: 0x1f, reg: edx, clear: ^uint32(0), topo: apicID, why: "x2APIC ID (V2 topology): the vCPU's index"},

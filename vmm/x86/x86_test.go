@@ -52,10 +52,11 @@ func TestCPUID(t *testing.T) {
 		{Function: 0xa, EAX: 7, EBX: 7},
 		{Function: 0xb, Index: 1, EDX: 99},
 		{Function: 0x7, EBX: 0x1234},
+		{Function: 0x6, EAX: 0xff, ECX: 9},
 	}
 	out := CPUID(in, 3, 4)
 	l1 := out[0]
-	if l1.ECX&(1<<31) == 0 || l1.ECX&(1<<3) != 0 || l1.ECX&1 == 0 {
+	if l1.ECX&(1<<31) == 0 || l1.ECX&(1<<3) != 0 || l1.ECX&1 == 0 || l1.ECX&(1<<24) == 0 {
 		t.Errorf("leaf 1 ECX %#x", l1.ECX)
 	}
 	if l1.EBX>>24 != 3 || l1.EBX>>16&0xff != 4 || l1.EBX&0xffff != 0x0800 || l1.EDX&(1<<28) == 0 {
@@ -63,6 +64,9 @@ func TestCPUID(t *testing.T) {
 	}
 	if out[1].EAX != 0 || out[1].EBX != 0 || out[2].EDX != 3 || out[3].EBX != 0x1234 {
 		t.Errorf("leaves %+v", out[1:])
+	}
+	if l6 := out[4]; l6.EAX != 1<<2 || l6.ECX != 0 {
+		t.Errorf("leaf 6 %+v: want ARAT alone", l6)
 	}
 	if one := CPUID(in, 0, 1); one[0].EDX&(1<<28) != 0 {
 		t.Error("HTT set for one vCPU")
