@@ -3,12 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
-	"runtime"
-	"runtime/debug"
 	"net"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -25,6 +26,8 @@ func init() {
 	// argument, as the microvm monitor starts it.
 	if len(os.Args) > 1 && os.Args[1] == "vmm" {
 		runtime.LockOSThread()
+		// Its name in ps and top (started as /proc/self/exe: "exe").
+		_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&[]byte("runx-vmm\x00")[0])), 0, 0, 0)
 	}
 }
 
@@ -118,10 +121,23 @@ var vmmCommand = &cli.Command{
 				return fmt.Errorf("--initrd: %w", err)
 			}
 		}
-		if cfg.KVMFile, err = openArg(c.String("kvm"), func(p string) (*os.File, error) { return os.OpenFile(p, os.O_RDWR, 0) }); err != nil {
-			return fmt.Errorf("--kvm: %w", err)
+		// KVM by path is opened by vmm.New once the configuration is
+		// checked; inherited, or before the jail, here.
+		if f, ok, err := inheritedFile(c.String("kvm")); ok {
+			if err != nil {
+				return fmt.Errorf("--kvm: %w", err)
+			}
+			cfg.KVMFile = f
+		} else if c.Bool("jail") {
+			if cfg.KVMFile, err = os.OpenFile(c.String("kvm"), os.O_RDWR, 0); err != nil {
+				return fmt.Errorf("--kvm: %w", err)
+			}
+		} else {
+			cfg.KVM = c.String("kvm")
 		}
-		defer cfg.KVMFile.Close()
+		if cfg.KVMFile != nil {
+			defer cfg.KVMFile.Close()
+		}
 		if c.Bool("jail") {
 			if err := vmm.EnterJail(); err != nil {
 				return err
