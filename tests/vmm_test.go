@@ -144,11 +144,11 @@ echo "== initrd-too-large"; truncate -s 300M $d.big; vmm --kernel /usr/local/lib
 			"mac=02:00:00:00:01:02", "ping-ok", "from-host-bytes=8388608", "to-host-bytes=4194304",
 			"reboot: Power down", "vmm-exit=0", "host-sees=written-by-guest"},
 		"jail-outside-userns": {"jail: not in a user namespace of its own", "vmm-exit=1"},
-		"no-disk": {"--block /nonexistent.img: open /nonexistent.img: no such file or directory", "vmm-exit=1"},
-		"not-a-kernel":     {"/etc/passwd: the kernel is neither an ELF vmlinux with a PVH entry nor a bzImage", "vmm-exit=1"},
-		"mem-0":            {"memory 0 MiB: must be positive", "vmm-exit=1"},
-		"no-tap":           {"--net nosuchtap: tap nosuchtap: Link not found", "vmm-exit=1", `Device "nosuchtap" does not exist`},
-		"initrd-too-large": {"the initramfs does not fit in guest memory", "vmm-exit=1"},
+		"no-disk":             {"--block /nonexistent.img: open /nonexistent.img: no such file or directory", "vmm-exit=1"},
+		"not-a-kernel":        {"/etc/passwd: the kernel is neither an ELF vmlinux with a PVH entry nor a bzImage", "vmm-exit=1"},
+		"mem-0":               {"memory 0 MiB: must be positive", "vmm-exit=1"},
+		"no-tap":              {"--net nosuchtap: tap nosuchtap: Link not found", "vmm-exit=1", `Device "nosuchtap" does not exist`},
+		"initrd-too-large":    {"the initramfs does not fit in guest memory", "vmm-exit=1"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(sections[name], w) {
