@@ -48,6 +48,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # The guest kernel: the versioned package linux-image-amd64 points at.
+mkdir -p "$(dirname "$cache")"
 (
 	exec 9>"$cache.lock"
 	flock 9
