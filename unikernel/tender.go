@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -214,7 +215,7 @@ func mapGuest(size uint64, prot int) ([]byte, error) {
 		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED_NOREPLACE|unix.MAP_NORESERVE)
 	if err != nil {
 		if err == unix.EEXIST {
-			return nil, fmt.Errorf("guest memory [0x10000, 0x%x) collides with the tender's own mappings: use less --mem", size)
+			return nil, fmt.Errorf("guest memory [0x10000, 0x%x) collides with the tender's own mappings (%s): use less --mem", size, mappingsBelow(size))
 		}
 		return nil, fmt.Errorf("mapping %d MiB of guest memory: %w", size>>20, err)
 	}
@@ -224,6 +225,23 @@ func mapGuest(size uint64, prot int) ([]byte, error) {
 		return nil, fmt.Errorf("guest memory could not be placed at 0x10000")
 	}
 	return mem, nil
+}
+
+// mappingsBelow lists the tender's mappings that start below end, from
+// /proc/self/maps, for the error that says what is in the guest's way.
+func mappingsBelow(end uint64) string {
+	data, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return err.Error()
+	}
+	var found []string
+	for _, l := range strings.Split(string(data), "\n") {
+		lo, _, ok := strings.Cut(l, "-")
+		if a, err := strconv.ParseUint(lo, 16, 64); ok && err == nil && a < end {
+			found = append(found, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	return strings.Join(found, "; ")
 }
 
 func epollAdd(epfd, fd int, cookie uint64) error {

@@ -168,6 +168,14 @@ func (m *Memory) StoreU32(gpa uint64, v uint32) error {
 	return err
 }
 
+var fenceWord uint32
+
+// Fence orders every store before it before every load after it (a locked
+// instruction, x86's store-load barrier): virtio's event-index handshake
+// needs it between writing the device's event index and reading the
+// driver's index, or both sides can miss each other's update.
+func Fence() { atomic.AddUint32(&fenceWord, 0) }
+
 // word is the aligned 32-bit word at gpa.
 func (m *Memory) word(gpa uint64) (*uint32, error) {
 	s, err := m.Slice(gpa, 4)

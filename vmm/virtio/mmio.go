@@ -40,6 +40,12 @@ type Activation struct {
 	Kicks []*EventFD
 	// Interrupt records InterruptStatus bits and raises the interrupt.
 	Interrupt func(bits uint32)
+	// DirectInterrupt is for a device whose back end raises the
+	// interrupt itself (a vhost-user daemon given the irqfd as its call
+	// eventfd, no relay through the VMM): the transport then reports the
+	// used-buffer bit as always set, as the guest reads the status before
+	// it looks at the rings. It returns the irqfd.
+	DirectInterrupt func() *EventFD
 }
 
 // Feature bits of the transport and the rings (6): VERSION_1, as the
@@ -117,6 +123,7 @@ type MMIO struct {
 	// interrupt is InterruptStatus: atomic, as devices raise it from their
 	// goroutines while the transport may be locked waiting for them (Reset).
 	interrupt atomic.Uint32
+	sticky    atomic.Uint32 // bits always reported (DirectInterrupt)
 	active    bool
 
 	// Kicks are the queues' notifications (the VMM registers them as
@@ -207,7 +214,7 @@ func (t *MMIO) Read(offset uint64, data []byte) {
 			v = 1
 		}
 	case RegInterruptStatus:
-		v = t.interrupt.Load()
+		v = t.interrupt.Load() | t.sticky.Load()
 	case RegStatus:
 		v = t.status
 	case RegConfigGeneration:
@@ -313,6 +320,7 @@ func (t *MMIO) setStatus(v uint32) {
 		}
 		t.status, t.drvFeatures, t.active = 0, 0, false
 		t.interrupt.Store(0)
+		t.sticky.Store(0)
 		return
 	}
 	if v&^t.status&StatusFeaturesOK != 0 {
@@ -336,7 +344,8 @@ func (t *MMIO) activate() error {
 	for _, q := range t.queues {
 		q.EventIdx = eventIdx
 	}
-	if err := t.dev.Activate(Activation{Mem: t.mem, Queues: t.queues, Features: t.drvFeatures, Kicks: t.Kicks, Interrupt: t.Interrupt}); err != nil {
+	if err := t.dev.Activate(Activation{Mem: t.mem, Queues: t.queues, Features: t.drvFeatures, Kicks: t.Kicks, Interrupt: t.Interrupt,
+		DirectInterrupt: func() *EventFD { t.sticky.Store(InterruptUsedBuffer); return t.IRQ }}); err != nil {
 		return fmt.Errorf("activating virtio device %d: %w", t.dev.Type(), err)
 	}
 	t.active = true

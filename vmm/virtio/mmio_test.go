@@ -17,6 +17,8 @@ type testDevice struct {
 	features  uint64
 	resets    int
 	fail      bool
+	direct    bool // takes the irqfd for its back end
+	irq       *EventFD
 }
 
 func (d *testDevice) Type() uint32         { return 4 }
@@ -37,6 +39,9 @@ func (d *testDevice) Activate(a Activation) error {
 		return errors.New("no")
 	}
 	d.activated, d.features = a.Queues, a.Features
+	if d.direct {
+		d.irq = a.DirectInterrupt()
+	}
 	return nil
 }
 func (d *testDevice) Reset() { d.resets++ }
@@ -234,5 +239,36 @@ func TestMMIORefusals(t *testing.T) {
 			c.drive(tr)
 			c.check(t, tr, dev)
 		})
+	}
+}
+
+// A device whose back end raises the interrupt itself gets the irqfd, and
+// the guest then always reads the used-buffer bit, acknowledged or not,
+// until a reset.
+func TestMMIODirectInterrupt(t *testing.T) {
+	dev := &testDevice{direct: true}
+	tr := newMMIO(t, dev)
+	start := func() {
+		wr(tr, RegStatus, StatusAcknowledge|StatusDriver)
+		wr(tr, RegDriverFeaturesSel, 1)
+		wr(tr, RegDriverFeatures, 1)
+		wr(tr, RegStatus, StatusAcknowledge|StatusDriver|StatusFeaturesOK)
+		setUpQueue(tr, 0, 8, 0x10000)
+		wr(tr, RegStatus, StatusAcknowledge|StatusDriver|StatusFeaturesOK|StatusDriverOK)
+	}
+	if rd(tr, RegInterruptStatus) != 0 {
+		t.Fatal("an interrupt status before the device started")
+	}
+	start()
+	if dev.irq != tr.IRQ {
+		t.Fatal("the device was not handed the transport's irqfd")
+	}
+	wr(tr, RegInterruptACK, InterruptUsedBuffer)
+	if rd(tr, RegInterruptStatus) != InterruptUsedBuffer {
+		t.Errorf("status %#x after an acknowledge, want the used-buffer bit kept", rd(tr, RegInterruptStatus))
+	}
+	wr(tr, RegStatus, 0)
+	if rd(tr, RegInterruptStatus) != 0 {
+		t.Error("the used-buffer bit survived a reset")
 	}
 }

@@ -36,6 +36,7 @@ type Queue struct {
 	nextAvail  uint16 // the next avail ring entry to take
 	nextUsed   uint16 // the next used ring entry to fill
 	signalUsed uint16 // nextUsed when the driver was last notified
+	lastIdx    uint16 // the driver's index as Pop last read it
 }
 
 // Desc is one buffer of a chain: guest memory the device reads (Write
@@ -109,6 +110,7 @@ func (q *Queue) Pop(mem *memory.Memory) (*Chain, error) {
 	if err != nil {
 		return nil, err
 	}
+	q.lastIdx = idx
 	if idx == q.nextAvail {
 		return nil, nil
 	}
@@ -126,21 +128,49 @@ func (q *Queue) Pop(mem *memory.Memory) (*Chain, error) {
 	q.nextAvail++
 	if q.EventIdx {
 		// avail_event: tell the driver which index to notify at next.
-		if err := mem.PutU16(q.Used+4+8*uint64(q.Size), q.nextAvail); err != nil {
+		if err := q.setAvailEvent(mem, q.nextAvail); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
 }
 
-// Undo gives back the last n chains Pop took, unused: a device that
-// found too few buffers for a packet takes them again later.
-func (q *Queue) Undo(mem *memory.Memory, n uint16) error {
-	q.nextAvail -= n
-	if q.EventIdx {
-		return mem.PutU16(q.Used+4+8*uint64(q.Size), q.nextAvail)
+// setAvailEvent writes avail_event, then fences: the next read of the
+// driver's index must not pass it (the driver writes its index, fences,
+// reads avail_event).
+func (q *Queue) setAvailEvent(mem *memory.Memory, v uint16) error {
+	if err := mem.PutU16(q.Used+4+8*uint64(q.Size), v); err != nil {
+		return err
 	}
+	memory.Fence()
 	return nil
+}
+
+// Undo gives back the last n chains Pop took, unused: a device that found
+// too few buffers for a packet takes them again later. It asks the driver
+// for a notification at its next buffer and says whether buffers came
+// since Pop found none (then the device tries again now: no notification
+// will come for those).
+func (q *Queue) Undo(mem *memory.Memory, n uint16) (retry bool, err error) {
+	q.nextAvail -= n
+	if !q.EventIdx {
+		// The driver notifies at every buffer: one made meanwhile has
+		// fired the kick already.
+		return false, nil
+	}
+	// avail_event at the driver's index now, not at the chains given
+	// back: those are behind it, and the driver notifies only when its
+	// index passes avail_event.
+	seen := q.lastIdx
+	idx, err := q.availIdx(mem)
+	if err != nil {
+		return false, err
+	}
+	if err := q.setAvailEvent(mem, idx); err != nil {
+		return false, err
+	}
+	now, err := q.availIdx(mem)
+	return now != seen, err
 }
 
 // chain walks the descriptors from head, following one indirect table.

@@ -3,8 +3,10 @@
 // virtiofsd), which maps the guest's memory (the memfds behind it) and is
 // handed the queues' kick eventfds (the KVM ioeventfds, so a guest's
 // notification reaches virtiofsd in the kernel, no VMM thread between)
-// and call eventfds, which the VMM relays to the device's interrupt (the
-// MMIO transport's InterruptStatus must say why it fired).
+// and, as their call eventfd, the device's irqfd: virtiofsd raises the
+// guest's interrupt itself, and the transport reports the used-buffer bit
+// as always set (Activation.DirectInterrupt, as Firecracker's vhost-user
+// devices do). A relay through a VMM goroutine cost a wake-up per request.
 //
 // Why a shared file system and not a block device for the rootfs: a
 // container's rootfs is a host directory whose writes the host must see
@@ -44,9 +46,7 @@ type Device struct {
 	b        backend
 	features uint64 // the back end's
 	mu       sync.Mutex
-	calls    []*virtio.EventFD
-	relays   virtio.Workers
-	started  bool
+	queues   int // set up in the back end (started)
 }
 
 // New sets the back end on conn up (owner, features) for a file system
@@ -75,14 +75,6 @@ func New(tag string, conn *net.UnixConn) (*Device, error) {
 			return nil, err
 		}
 		d.b.replyAck = pf&protocolReplyAck != 0
-	}
-	for range 1 + numRequestQueues {
-		e, err := virtio.NewEventFD()
-		if err != nil {
-			d.Close()
-			return nil, err
-		}
-		d.calls = append(d.calls, e)
 	}
 	return d, nil
 }
@@ -138,6 +130,7 @@ func (d *Device) Activate(a virtio.Activation) error {
 		}
 		return 0, fmt.Errorf("queue address %#x: %w", gpa, memory.ErrRange)
 	}
+	irq := a.DirectInterrupt()
 	for i, q := range a.Queues {
 		idx := uint32(i)
 		desc, err1 := va(q.Desc)
@@ -153,7 +146,7 @@ func (d *Device) Activate(a virtio.Activation) error {
 			func() error { return d.b.setState(reqSetVringBase, idx, 0) },
 			func() error { return d.b.setVringAddr(idx, desc, used, avail) },
 			func() error { return d.b.setU64(reqSetVringKick, uint64(idx), a.Kicks[i].FD()) },
-			func() error { return d.b.setU64(reqSetVringCall, uint64(idx), d.calls[i].FD()) },
+			func() error { return d.b.setU64(reqSetVringCall, uint64(idx), irq.FD()) },
 		}
 		if d.features&featureProtocol != 0 {
 			steps = append(steps, func() error { return d.b.setState(reqSetVringEnable, idx, 1) })
@@ -164,33 +157,19 @@ func (d *Device) Activate(a virtio.Activation) error {
 			}
 		}
 	}
-	interrupt := a.Interrupt
-	for _, c := range d.calls {
-		d.relays.Start(c, func() { interrupt(virtio.InterruptUsedBuffer) })
-	}
-	d.started = true
+	d.queues = len(a.Queues)
 	return nil
 }
 
-// Reset stops the back end's rings (GET_VRING_BASE stops a ring) and the
-// interrupt relays.
+// Reset stops the back end's rings (GET_VRING_BASE stops a ring).
 func (d *Device) Reset() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.started {
-		return
-	}
-	for i := range d.calls {
+	for i := range d.queues {
 		_, _ = d.b.call(reqGetVringBase, vringState(uint32(i), 0), nil, true)
 	}
-	d.relays.Stop()
-	d.started = false
+	d.queues = 0
 }
 
-// Close closes the connection to the back end and the call eventfds.
-func (d *Device) Close() {
-	d.b.c.Close()
-	for _, c := range d.calls {
-		c.Close()
-	}
-}
+// Close closes the connection to the back end.
+func (d *Device) Close() { d.b.c.Close() }

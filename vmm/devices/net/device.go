@@ -239,12 +239,17 @@ func (d *Device) serveRx() {
 				return
 			}
 		}
-		ok, err := d.deliver(d.cur)
+		ok, retry, err := d.deliver(d.cur)
 		if err != nil {
 			log.Printf("virtio-net: receive queue: %v", err)
 			return
 		}
 		if !ok {
+			// Too few buffers: the guest's next one notifies (Undo asked
+			// for it), unless some came meanwhile: then at once.
+			if retry {
+				continue
+			}
 			return
 		}
 		pushed = true
@@ -255,9 +260,10 @@ func (d *Device) serveRx() {
 
 // deliver writes frame into as many receive buffers as it takes (one
 // without mergeable buffers) and returns them to the guest; false, with
-// nothing taken, when the guest has not offered enough. A frame larger
-// than one buffer without mergeable buffers is dropped.
-func (d *Device) deliver(frame []byte) (bool, error) {
+// nothing taken, when the guest has not offered enough (retry: buffers
+// came meanwhile, try again). A frame larger than one buffer without
+// mergeable buffers is dropped.
+func (d *Device) deliver(frame []byte) (ok, retry bool, err error) {
 	q, mem := d.act.Queues[rxQueue], d.act.Mem
 	merge := d.act.Features&FeatureMrgRxbuf != 0
 	type used struct {
@@ -268,26 +274,28 @@ func (d *Device) deliver(frame []byte) (bool, error) {
 	for off := 0; off < len(frame); {
 		c, err := q.Pop(mem)
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
 		if c == nil {
-			return false, q.Undo(mem, uint16(len(chains)))
+			retry, err := q.Undo(mem, uint16(len(chains)))
+			return false, retry, err
 		}
 		_, w := c.Sizes()
 		if len(chains) == 0 && w < HeaderSize {
-			return false, fmt.Errorf("a receive buffer of %d bytes: smaller than the header", w)
+			return false, false, fmt.Errorf("a receive buffer of %d bytes: smaller than the header", w)
 		}
 		if !merge && w < uint64(len(frame)) {
 			// Too big for the guest's buffers (it took no segmentation
 			// offload): dropped, the buffer kept.
-			return true, q.Undo(mem, 1)
+			_, err := q.Undo(mem, 1)
+			return true, false, err
 		}
 		n, err := c.Fill(mem, frame[off:])
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
 		if n == 0 {
-			return false, errors.New("a receive buffer with no writable space")
+			return false, false, errors.New("a receive buffer with no writable space")
 		}
 		off += n
 		chains = append(chains, used{c, uint32(n)})
@@ -296,14 +304,14 @@ func (d *Device) deliver(frame []byte) (bool, error) {
 	// header.
 	binary.LittleEndian.PutUint16(frame[10:12], uint16(len(chains)))
 	if _, err := chains[0].c.Fill(mem, frame[:HeaderSize]); err != nil {
-		return false, err
+		return false, false, err
 	}
 	for _, u := range chains {
 		if err := q.Push(mem, u.c.Head, u.n); err != nil {
-			return false, err
+			return false, false, err
 		}
 	}
-	return true, nil
+	return true, false, nil
 }
 
 // serveTx writes each frame the guest sent, header and all, to the

@@ -28,6 +28,8 @@ type Driver struct {
 	Mem    *memory.Memory
 	queues []*queue
 	next   uint64 // bump allocator of buffers
+	// eventIdx: EVENT_IDX was negotiated.
+	eventIdx bool
 }
 
 type queue struct {
@@ -71,6 +73,7 @@ func NewAccepting(t testing.TB, dev virtio.Device, accept uint64) *Driver {
 	d.wr(virtio.RegDeviceFeaturesSel, 1)
 	hi := d.rd(virtio.RegDeviceFeatures)
 	accept |= virtio.FeatureVersion1
+	d.eventIdx = (uint64(hi)<<32|uint64(lo))&accept&virtio.FeatureEventIdx != 0
 	d.wr(virtio.RegDriverFeaturesSel, 0)
 	d.wr(virtio.RegDriverFeatures, lo&uint32(accept))
 	d.wr(virtio.RegDriverFeaturesSel, 1)
@@ -164,6 +167,24 @@ func (d *Driver) Offer(q int, readable [][]byte, writable ...uint32) uint16 {
 	qu.avail++
 	if err := d.Mem.StoreU32(avail, uint32(qu.avail)<<16); err != nil {
 		d.t.Fatal(err)
+	}
+	return head
+}
+
+// OfferNotify is Offer, then a notification only if the device asked for
+// one, as Linux's driver decides with EVENT_IDX (virtqueue_kick_prepare:
+// the new index passed the device's avail_event); without EVENT_IDX it
+// always notifies.
+func (d *Driver) OfferNotify(q int, readable [][]byte, writable ...uint32) uint16 {
+	old := d.queues[q].avail
+	head := d.Offer(q, readable, writable...)
+	qu := d.queues[q]
+	event, err := d.Mem.U16(qu.base + 0x2000 + 4 + 8*QueueSize)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if !d.eventIdx || qu.avail-event-1 < qu.avail-old {
+		d.Kick(q)
 	}
 	return head
 }
