@@ -217,7 +217,7 @@ func TestMicrovmHypervisorJail(t *testing.T) {
 	m := mode{name: "microvm"}
 	m.require(t, "lifecycle")
 	r := newRuntime(t)
-	var qemuUIDs []string
+	var uids []string
 	for i := 0; i < 2; i++ {
 		b := newBundle(t)
 		m.apply(b)
@@ -245,7 +245,7 @@ func TestMicrovmHypervisorJail(t *testing.T) {
 				t.Errorf("the hypervisor's thread %s: uids (real, effective, saved, fs) %v: root", task.Name(), uid)
 			}
 			if task.Name() == strconv.Itoa(pids[0]) && len(uid) > 0 {
-				qemuUIDs = append(qemuUIDs, uid[0])
+				uids = append(uids, uid[0])
 			}
 			for _, f := range []string{"CapEff", "CapPrm", "CapAmb"} {
 				if st[f] != "0000000000000000" {
@@ -279,8 +279,8 @@ func TestMicrovmHypervisorJail(t *testing.T) {
 			t.Errorf("virtiofsd's server: Seccomp %s, want 2 (its filter)", procStatus(t, n)["Seccomp"])
 		}
 	}
-	if len(qemuUIDs) == 2 && qemuUIDs[0] == qemuUIDs[1] {
-		t.Errorf("two VMs' hypervisors run as the same user %s", qemuUIDs[0])
+	if len(uids) == 2 && uids[0] == uids[1] {
+		t.Errorf("two VMs' hypervisors run as the same user %s", uids[0])
 	}
 }
 
