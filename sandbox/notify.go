@@ -69,7 +69,6 @@ func (s *sentry) serve(listener int) {
 		err := ioctlPtr(listener, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&n))
 		switch err {
 		case nil:
-			s.noteServing(int(n.Pid), 1)
 			if callFlagsOf(int(n.Data.Nr))&quick != 0 {
 				s.handleOn(listener, n, &worn)
 			} else {
@@ -183,7 +182,6 @@ func (s *sentry) handle(listener int, n seccompNotif) { s.handleOn(listener, n, 
 
 // handleOn serves a notification; worn is set on the listener's own thread.
 func (s *sentry) handleOn(listener int, n seccompNotif, worn **creds) {
-	defer s.noteServing(int(n.Pid), -1) // counted by serve on receipt
 	t := newTask(s, listener, &n)
 	t.worn = worn
 	defer t.release()

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -107,11 +106,6 @@ type sentry struct {
 
 	startedCh chan struct{} // closed once the workload's first program runs
 
-	// Until then, the threads whose calls the Sentry is serving.
-	busyOn atomic.Bool
-	busyMu sync.Mutex
-	busy   map[int]int
-
 	scratch scratchDirs
 }
 
@@ -129,8 +123,6 @@ func Main(args []string) {
 	s := &sentry{opts: o, logged: map[string]bool{}, userNS: -1, pidNS: -1}
 	s.creds = newCredTable(o)
 	s.startedCh = make(chan struct{})
-	s.busy = map[int]int{}
-	s.busyOn.Store(true)
 	status, err := s.run()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "runx-sentry: "+err.Error())
@@ -264,17 +256,18 @@ func (s *sentry) forwardSignals() {
 		started := s.startedCh
 		var early []syscall.Signal
 		var poll <-chan time.Time
-		// deliver sends the kept signals the program now handles, or all
-		// of them.
+		// deliver sends the kept signals the program now handles or
+		// blocks (a pid 1 keeps a blocked signal pending), or all of them.
 		deliver := func(all bool) {
 			pid := s.tr.initPID()
-			caught := uint64(0)
+			var caught, blocked uint64
 			if st, err := procStatus(pid); err == nil {
 				caught, _ = strconv.ParseUint(st["SigCgt"], 16, 64)
+				blocked, _ = strconv.ParseUint(st["SigBlk"], 16, 64)
 			}
 			kept := early[:0]
 			for _, sig := range early {
-				if all || caught&(1<<(uint(sig)-1)) != 0 {
+				if all || (caught|blocked)&(1<<(uint(sig)-1)) != 0 {
 					_ = unix.Kill(pid, sig)
 				} else {
 					kept = append(kept, sig)
@@ -315,14 +308,13 @@ const startedFile = scratchPath + "/started"
 // replaced the loader with the workload's program, and writes startedFile:
 // runx start returns then, as the namespace mode's does once the program
 // runs (an engine watches for OOM kills from then on). Signals that come
-// before the program has settled, that is run until it first sleeps other
-// than in a call the Sentry serves (the namespace mode's start waits for
-// that, and a program makes its first calls there in microseconds, where
-// here each call is a round trip), are kept and delivered then: a program
-// does not lose a SIGTERM sent right after start to its not yet installed
+// before the program has settled, that is run until it first sleeps in a
+// call the host kernel serves (the namespace mode's start waits for that,
+// and a program makes its first calls there in microseconds, where here
+// each call is a round trip), are kept and delivered then: a program does
+// not lose a SIGTERM sent right after start to its not yet installed
 // handler (a pid 1 ignores a signal it does not handle).
 func (s *sentry) markStarted(pid int) {
-	defer s.busyOn.Store(false)
 	defer close(s.startedCh)
 	self, _ := os.Readlink("/proc/self/exe")
 	deadline := time.Now().Add(2 * time.Second)
@@ -336,16 +328,13 @@ func (s *sentry) markStarted(pid int) {
 	_ = os.WriteFile(startedFile, nil, 0o600)
 	calm := 0
 	const tick = 100 * time.Microsecond
-	// A program busy on its own for that long is let go.
-	for settle := time.Now().Add(100 * time.Millisecond); time.Now().Before(settle); time.Sleep(tick) {
-		f, ok := statFields(pid)
-		if !ok || len(f) == 0 {
+	// A program that has not settled by then (busy, or waiting in a call
+	// the Sentry serves) is let go: a loaded machine makes start-up slow.
+	for settle := time.Now().Add(time.Second); time.Now().Before(settle); time.Sleep(tick) {
+		if _, ok := statFields(pid); !ok {
 			return
 		}
-		// Asleep by its own choice ('S', not 'D' for a page read), in a
-		// call the Sentry is not serving, three times over (a call may
-		// not be received yet).
-		if f[0] != "S" || s.serving(pid) {
+		if !asleepOnHost(pid) {
 			calm = 0
 		} else if calm++; calm == 3 {
 			return
@@ -353,25 +342,23 @@ func (s *sentry) markStarted(pid int) {
 	}
 }
 
-// serving tells whether the Sentry is serving a call of thread tid.
-func (s *sentry) serving(tid int) bool {
-	s.busyMu.Lock()
-	defer s.busyMu.Unlock()
-	return s.busy[tid] > 0
-}
-
-// noteServing counts the calls of tid being served, while markStarted
-// needs to know.
-func (s *sentry) noteServing(tid, delta int) {
-	if !s.busyOn.Load() {
-		return
+// asleepOnHost tells whether thread tid sleeps by its own choice ('S', not
+// 'D' for a page read) in a call the host kernel serves. Its wchan names
+// where it sleeps: a call trapped for the Sentry waits in the seccomp
+// notification code whether or not the Sentry has received it yet (on a
+// loaded machine that can take milliseconds), and a running thread, or one
+// whose wchan cannot be read, shows "0".
+func asleepOnHost(tid int) bool {
+	f, ok := statFields(tid)
+	if !ok || len(f) == 0 || f[0] != "S" {
+		return false
 	}
-	s.busyMu.Lock()
-	s.busy[tid] += delta
-	if s.busy[tid] <= 0 {
-		delete(s.busy, tid)
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/wchan")
+	if err != nil {
+		return false
 	}
-	s.busyMu.Unlock()
+	w := strings.TrimSpace(string(b))
+	return w != "" && w != "0" && !strings.HasPrefix(w, "seccomp_")
 }
 
 // logf writes to the container's stderr, where the engine collects the
