@@ -3,7 +3,10 @@ package libct
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -183,7 +186,50 @@ func (c *container) Pause() error {
 	if status != libcontainer.Running && status != libcontainer.Created {
 		return isolation.ErrNotRunning
 	}
+	// libcontainer tells a paused container by its frozen cgroup: once
+	// frozen here, it is paused.
+	if cgroups.IsCgroup2UnifiedMode() {
+		if st, err := c.c.State(); err == nil && st.CgroupPaths[""] != "" {
+			return freezeV2(st.CgroupPaths[""])
+		}
+	}
 	return c.c.Pause()
+}
+
+// freezeV2 freezes a cgroup v2, thawing it and trying again while it does
+// not settle frozen, and never leaves it freezing. A task in a killable
+// wait cannot freeze: in the sandbox mode a workload thread waits so for
+// the Sentry's reply to a call, and the Sentry, in the same cgroup, may be
+// frozen before it sends it; libcontainer would wait 10 s and leave the
+// cgroup half frozen (its cgroup v1 freezer thaws and retries; this is the
+// same for v2).
+func freezeV2(dir string) error {
+	events := filepath.Join(dir, "cgroup.events")
+	frozen := func() bool {
+		b, _ := os.ReadFile(events)
+		return slices.Contains(strings.Split(string(b), "\n"), "frozen 1")
+	}
+	write := func(v string) error {
+		return os.WriteFile(filepath.Join(dir, "cgroup.freeze"), []byte(v), 0o644)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := 20 * time.Millisecond; ; wait = min(wait*2, 200*time.Millisecond) {
+		if err := write("1"); err != nil {
+			return fmt.Errorf("freezing %s: %w", dir, err)
+		}
+		for settle := time.Now().Add(wait); time.Now().Before(settle); time.Sleep(time.Millisecond) {
+			if frozen() {
+				return nil
+			}
+		}
+		if err := write("0"); err != nil {
+			return fmt.Errorf("thawing %s: %w", dir, err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not freeze within 10 s (a task in an uninterruptible wait)", dir)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (c *container) Resume() error {

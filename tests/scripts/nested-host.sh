@@ -175,6 +175,8 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
 ln -sf pts/ptmx /dev/ptmx
+# As systemd makes them: bash process substitution opens /dev/fd/N.
+ln -sf /proc/self/fd /dev/fd; ln -sf fd/0 /dev/stdin; ln -sf fd/1 /dev/stdout; ln -sf fd/2 /dev/stderr
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 # The device nodes whose modules load on first open (/dev/net/tun, /dev/fuse,
 # /dev/vhost-vsock), as systemd makes them from modules.devname.
@@ -186,6 +188,7 @@ while read -r tag path; do
 	mkdir -p "$path" && mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 "$tag" "$path"
 done </run/job/volumes
 hostname nested
+ip link set lo up
 modprobe kvm_amd || echo "nested-host: kvm_amd did not load" >>/run/job/out
 # /dev/kvm as Debian's udev leaves it (the host may lack the group).
 getent group kvm >/dev/null || groupadd -r kvm
