@@ -39,6 +39,10 @@
 #                                     must pass at least the number in its
 #                                     expectation file (critest-expected, or
 #                                     critest-expected-NAME) and fail none.
+#   ENGINES_CONTAINERD_MICROVM_HYPERVISOR
+#                                     the hypervisor a microvm pod must run
+#                                     on (qemu or runx; default: any, and
+#                                     the check says which)
 #   ENGINES_CONTAINERD_FOCUS          ginkgo focus regexp for critest (the
 #                                     expected-pass minimum is then not applied)
 #   ENGINES_CONTAINERD_WORKDIR        cache and log directory
@@ -97,6 +101,7 @@ REG_PORT=${ENGINES_CONTAINERD_REGISTRY_PORT:-5077}
 RUN_CRITEST=${ENGINES_CONTAINERD_CRITEST:-1}
 FOCUS=${ENGINES_CONTAINERD_FOCUS:-}
 CRITEST_HANDLERS=${ENGINES_CONTAINERD_CRITEST_HANDLERS:-default runx-sandbox runx-microvm}
+MICROVM_HV=${ENGINES_CONTAINERD_MICROVM_HYPERVISOR:-}
 DEBUG=${ENGINES_CONTAINERD_DEBUG:-0}
 HOLD=${ENGINES_CONTAINERD_HOLD:-0}
 EXPECTED_FILE=$HERE/critest-expected
@@ -117,6 +122,7 @@ for h in $CRITEST_HANDLERS; do
 	[[ $h =~ ^[A-Za-z0-9._-]+$ ]] || die "ENGINES_CONTAINERD_CRITEST_HANDLERS: '$h' is not a handler name"
 done
 [[ $REG_PORT =~ ^[1-9][0-9]*$ ]] || die "ENGINES_CONTAINERD_REGISTRY_PORT must be a port number"
+case $MICROVM_HV in ''|qemu|runx) ;; *) die "ENGINES_CONTAINERD_MICROVM_HYPERVISOR must be qemu or runx (got '$MICROVM_HV')" ;; esac
 [[ $HOLD =~ ^[0-9]+$ ]] || die "ENGINES_CONTAINERD_HOLD must be a number of seconds"
 [ -f "$SNIPPET" ] || die "$SNIPPET is missing"
 
@@ -798,7 +804,7 @@ bundle_annotation() { # SANDBOX-ID -> value of dev.runx.isolation in the bundle'
 }
 # pod_runs NAME HANDLER ANNOTATION WANT-ANNOTATION-IN-BUNDLE
 pod_runs() {
-	local name=$1 handler=$2 ann=$3 want=$4 cfg pod cid got label
+	local name=$1 handler=$2 ann=$3 want=$4 cfg pod cid got label hv
 	label="handler ${handler:-default}${ann:+, annotation $ann}: pod and container run"
 	cfg=$(pod_json "$name" "$ann")
 	run_logged cri runp ${handler:+--runtime "$handler"} "$cfg"
@@ -808,6 +814,10 @@ pod_runs() {
 	fi
 	pod=$(printf '%s' "$OUT" | tail -1)
 	got=$(bundle_annotation "$pod")
+	# A microvm pod's hypervisor, as its monitor was told (the runc shim
+	# gives runx the handler's root joined with the namespace).
+	hv=
+	[ "$want" = microvm ] && hv=$(jq -r '.hypervisor // "unknown"' "$RUNTIME_ROOT/k8s.io/$pod/monitor.json" 2>/dev/null || echo "no monitor.json")
 	run_logged cri create "$pod" "$(ctr_json "$name-c" '["sh", "-c", "echo in-mode; sleep 600"]')" "$cfg"
 	cid=$(printf '%s' "$OUT" | tail -1)
 	[ "$RC" = 0 ] && run_logged cri start "$cid"
@@ -816,8 +826,10 @@ pod_runs() {
 		record "$label" fail "container: exit $RC: $(printf '%s' "$ALL" | oneline)"
 	elif [ "$got" != "$want" ]; then
 		record "$label" fail "sandbox config.json has dev.runx.isolation=$got, want $want"
+	elif [ -n "$hv" ] && [ -n "$MICROVM_HV" ] && [ "$hv" != "$MICROVM_HV" ]; then
+		record "$label" fail "the VM ran on hypervisor $hv, want $MICROVM_HV"
 	else
-		record "$label" pass "config.json: dev.runx.isolation=$got"
+		record "$label" pass "config.json: dev.runx.isolation=$got${hv:+; hypervisor $hv}"
 	fi
 	run_logged cri rmp -f "$pod"
 }

@@ -40,6 +40,9 @@
 #   ENGINES_NO_INSTALL=1  do not call apt-get (fail if something is missing)
 #   ENGINES_DOCKER_MOUNTNS=1  run dockerd in a private mount namespace even
 #                         when no containerd socket is at /run/containerd
+#   ENGINES_MICROVM_HYPERVISOR=qemu|runx  the hypervisor the VMs of the microvm
+#                         checks must run on (default: any; the run -d check
+#                         says which)
 set -uo pipefail
 
 { # parsed whole before running: editing this file cannot derail a run
@@ -62,6 +65,8 @@ RUNTIME=$(realpath -- "$RUNTIME_ARG")
 RT_NAME=$(basename -- "$RUNTIME")
 ONLY=${ENGINES_ONLY:-}
 case $ONLY in ''|podman|docker) ;; *) die "ENGINES_ONLY must be podman or docker" ;; esac
+MVM_HV=${ENGINES_MICROVM_HYPERVISOR:-}
+case $MVM_HV in ''|qemu|runx) ;; *) die "ENGINES_MICROVM_HYPERVISOR must be qemu or runx" ;; esac
 
 # The isolation-mode check applies only to runx.
 IS_RUNX=0
@@ -832,6 +837,12 @@ rt_mode() {
 		cat "$d/runx-isolation"
 	else echo namespace; fi
 }
+# The hypervisor of a microvm container (runx's state dir, as rt_mode).
+rt_hv() {
+	jq -r '.hypervisor // "unknown"' "${1:-/run/runx}/$2/monitor.json" 2>/dev/null || echo "(no monitor.json)"
+}
+# The VMs' host processes: QEMU's, and runx's own VMM (named runx-vmm).
+vm_procs() { echo $(($(pgrep -c -f qemu-system-x86_64 || true) + $(pgrep -c -x runx-vmm || true))); }
 
 # A one-shot TCP server on the host (all addresses, up to 30 s) that answers
 # pong-from-host: its port in LPORT, its pid in LPID.
@@ -1130,7 +1141,7 @@ mvm_checks() {
 	shift 3
 	local M=("$@") R=(run --rm --pull never)
 	local qemus
-	qemus=$(pgrep -c -f qemu-system-x86_64 || true)
+	qemus=$(vm_procs)
 	mkdir -p "$vol" && echo from-the-host >"$vol/in"
 
 	n="$e microvm: exit code, stdout and stderr apart, the guest's own kernel"
@@ -1184,21 +1195,24 @@ mvm_checks() {
 	local root=''
 	[ "$e" = docker ] && root=$(dirname "$(ls -d "$D"/exec/runtime-*/moby/"$id" 2>/dev/null | head -1)")
 	[ "$(rt_mode "$root" "$id")" = microvm ] || ex="mode: $(rt_mode "$root" "$id") $ex"
+	local hv
+	hv=$(rt_hv "$root" "$id")
+	[ -z "$MVM_HV" ] || [ "$hv" = "$MVM_HV" ] || ex="hypervisor $hv, want $MVM_HV; $ex"
 	$c stop -t 20 "rx$e-mvm" >/dev/null 2>&1
 	code=$($c inspect -f '{{.State.ExitCode}}' "rx$e-mvm" 2>/dev/null)
-	if [ -n "$id" ] && [ "$got" = pong-from-vm ] && [ "$ex" = exec-in-vm ] && [ "$code" = 42 ]; then pass "$n" "$ip"; else
+	if [ -n "$id" ] && [ "$got" = pong-from-vm ] && [ "$ex" = exec-in-vm ] && [ "$code" = 42 ]; then pass "$n" "$ip, hypervisor $hv"; else
 		fail "$n" "run: $(show); address '$ip' answered '$got'; exec '$ex'; exit code after stop '$code'"
 	fi
 	$c rm -f "rx$e-mvm" >/dev/null 2>&1
 
-	n="$e microvm: nothing left (no QEMU of the containers)"
+	n="$e microvm: nothing left (no hypervisor of the containers)"
 	local now i
 	for ((i = 0; i < 50; i++)); do
-		now=$(pgrep -c -f qemu-system-x86_64 || true)
+		now=$(vm_procs)
 		[ "$now" = "$qemus" ] && break
 		sleep 0.2
 	done
-	if [ "$now" = "$qemus" ]; then pass "$n"; else fail "$n" "$now QEMU processes, $qemus before"; fi
+	if [ "$now" = "$qemus" ]; then pass "$n"; else fail "$n" "$now hypervisor processes, $qemus before"; fi
 }
 
 pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }

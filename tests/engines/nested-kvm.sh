@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The engines on runx's own VMM. This machine kind's /dev/kvm cannot run a
+# Linux guest's user space, so the engine suites run again inside the nested
+# KVM host (tests/scripts/nested-host.sh: a QEMU TCG guest whose /dev/kvm has
+# hardware-virtualization semantics, and a pure cgroup v2 host with Debian's
+# 6.1 kernel), where the microvm mode's default hypervisor is runx's VMM:
+#   - the containerd engine checks (tests/engines/containerd; critest runs on
+#     this host only: inside, it would take most of an hour), their microvm
+#     pod required to run on hypervisor runx;
+#   - the Podman and Docker suite (tests/engines/podman-docker), its microvm
+#     containers required to run on hypervisor runx.
+# make engines-nested; not yet part of make test (README: two intermittent
+# failures under study). Run it after the host's own engine runs: the containerd suite's tools
+# (crictl, its image builder) come from their cache, which the nested host
+# sees read-only.
+#
+#   bash tests/engines/nested-kvm.sh /absolute/path/to/runx
+#
+# The suites' logs are copied to $ENGINES_NESTED_LOGS (default
+# /var/cache/runx-tests/nested-engines). Exit status: 1 when a suite failed,
+# 2 on a usage error or when the nested host could not run them.
+set -uo pipefail
+say() { printf 'engines-nested: %s\n' "$*" >&2; }
+[ $# -eq 1 ] && [[ $1 == /* ]] && [ -x "$1" ] || { say "usage: $0 /absolute/path/to/runx"; exit 2; }
+RUNX=$1
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+logs=${ENGINES_NESTED_LOGS:-/var/cache/runx-tests/nested-engines}
+rm -rf "$logs" && mkdir -p "$logs" || { say "cannot make $logs"; exit 2; }
+export RUNX ENGINES_NESTED_LOGS=$logs
+
+# Inside: /tmp is the host's under a tmpfs overlay, where the engines'
+# overlay storage cannot sit (an overlay's upper layer on an overlay): a
+# tmpfs of its own.
+inner='
+mount -t tmpfs tmpfs /tmp || exit 2
+# The process tree every 30 s, the last 10 kept: what a stalled check waits on.
+(while sleep 30; do
+	ps axfo pid,ppid,stat,etime,wchan:30,args | cut -c1-300 >"$ENGINES_NESTED_LOGS/ps.$(date +%s)"
+	ls "$ENGINES_NESTED_LOGS"/ps.* | head -n -10 | xargs -r rm -f
+done) &
+hv=$("$RUNX" check 2>&1 | grep -o "hypervisor: [a-z]*" | head -1)
+echo "engines-nested: runx check: $hv"
+[ "$hv" = "hypervisor: runx" ] || { echo "engines-nested: runx would not use its own VMM here"; exit 2; }
+status=0
+ENGINES_CONTAINERD_CRITEST=0 ENGINES_CONTAINERD_MICROVM_HYPERVISOR=runx \
+	bash tests/engines/containerd/run.sh "$RUNX" || status=1
+cp -r /var/cache/runx-tests/containerd/logs "$ENGINES_NESTED_LOGS/containerd" 2>/dev/null
+ENGINES_MICROVM_HYPERVISOR=runx ENGINES_KEEP="$ENGINES_NESTED_LOGS/podman-docker" \
+	bash tests/engines/podman-docker/run.sh "$RUNX" || status=1
+exit $status
+'
+say "running the containerd and Podman/Docker suites inside the nested KVM host (logs: $logs)"
+start=$(date +%s)
+cd "$repo" || exit 2
+bash tests/scripts/nested-host.sh -m 8192 -c 2 -t 1800 -e RUNX -e ENGINES_NESTED_LOGS -v "$logs" -- bash -c "$inner"
+rc=$?
+say "finished in $(($(date +%s) - start)) s (exit $rc)"
+case $rc in
+0) exit 0 ;;
+1) exit 1 ;;
+*) exit 2 ;;
+esac
