@@ -802,6 +802,19 @@ bundle_annotation() { # SANDBOX-ID -> value of dev.runx.isolation in the bundle'
 	jq -r '.annotations["dev.runx.isolation"] // "none"' \
 		"$TMP/state/io.containerd.runtime.v2.task/k8s.io/$1/config.json" 2>/dev/null || echo "no bundle"
 }
+# runtime_logs ID...: into the checks log, what the runtime logged for each
+# container (the runc shim's --log file in its bundle) and the ends of a
+# microvm container's VM logs.
+runtime_logs() {
+	local id f
+	for id in "$@"; do
+		[ -n "$id" ] || continue
+		for f in "$TMP/state/io.containerd.runtime.v2.task/k8s.io/$id/log.json" \
+			"$RUNTIME_ROOT/k8s.io/$id/vm.log" "$RUNTIME_ROOT/k8s.io/$id/console.log"; do
+			[ -f "$f" ] && printf '\n--- %s (last 40 lines)\n%s\n' "$f" "$(tail -40 "$f")" >>"$CHECKS_LOG"
+		done
+	done
+}
 # pod_runs NAME HANDLER ANNOTATION WANT-ANNOTATION-IN-BUNDLE
 pod_runs() {
 	local name=$1 handler=$2 ann=$3 want=$4 cfg pod cid got label hv
@@ -824,6 +837,7 @@ pod_runs() {
 	[ "$RC" = 0 ] && run_logged cri exec -s "$cid" echo alive
 	if [ "$RC" != 0 ] || [ "$OUT" != alive ]; then
 		record "$label" fail "container: exit $RC: $(printf '%s' "$ALL" | oneline)"
+		runtime_logs "$pod" "$cid"
 	elif [ "$got" != "$want" ]; then
 		record "$label" fail "sandbox config.json has dev.runx.isolation=$got, want $want"
 	elif [ -n "$hv" ] && [ -n "$MICROVM_HV" ] && [ "$hv" != "$MICROVM_HV" ]; then
