@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,35 @@ func nestedHost(t *testing.T, env []string, argv ...string) (string, int) {
 		t.Logf("nested-host.sh: %s", strings.TrimSpace(stderr.String()))
 	}
 	return out.String(), code
+}
+
+// testsInNestedHost runs this test binary's tests matching pattern in the
+// nested KVM host, after the shell command first ("" for none; its output
+// comes first), and fails t unless the run exited 0 and each of mustPass
+// passed there. It logs what passed and returns the output.
+func testsInNestedHost(t *testing.T, first, pattern string, mustPass []string) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code := nestedHost(t, nil, "bash", "-c", first+"\n"+
+		`"$0" -test.count=1 -test.v -test.run "$1" 2>&1; echo "tests-exit=$?"`, self, pattern)
+	var missing []string
+	for _, name := range mustPass {
+		if !strings.Contains(out, "--- PASS: "+name+" ") {
+			missing = append(missing, name)
+		}
+	}
+	if code != 0 || !strings.Contains(out, "tests-exit=0") || len(missing) > 0 {
+		t.Fatalf("exit %d, not passed: %v:\n%s", code, missing, lastLines(out, 150))
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "--- PASS: ") {
+			t.Log(l)
+		}
+	}
+	return out
 }
 
 // TestNestedHost: the nested host is what the KVM tests need: a /dev/kvm

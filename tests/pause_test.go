@@ -89,20 +89,8 @@ func TestPauseBusySandbox(t *testing.T) {
 // in the nested KVM host, a pure cgroup v2 host (this one is v1 hybrid).
 func TestCgroupV2Pause(t *testing.T) {
 	requireRunx(t)
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, code := nestedHost(t, nil, "bash", "-c", `"$0" -test.count=1 -test.v -test.run "$1" 2>&1; echo "tests-exit=$?"`,
-		self, "^TestPauseResume$/^(namespace|sandbox)$|^TestPauseBusySandbox$")
-	for _, name := range []string{"TestPauseResume/namespace", "TestPauseResume/sandbox", "TestPauseBusySandbox"} {
-		if !strings.Contains(out, "--- PASS: "+name+" ") {
-			t.Errorf("%s did not pass on cgroup v2", name)
-		}
-	}
-	if code != 0 || !strings.Contains(out, "tests-exit=0") || t.Failed() {
-		t.Fatalf("exit %d:\n%s", code, lastLines(out, 80))
-	}
+	testsInNestedHost(t, "", "^TestPauseResume$/^(namespace|sandbox)$|^TestPauseBusySandbox$",
+		[]string{"TestPauseResume/namespace", "TestPauseResume/sandbox", "TestPauseBusySandbox"})
 }
 
 func readCount(t testing.TB, path string) string {
