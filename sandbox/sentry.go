@@ -331,10 +331,11 @@ func (s *sentry) markStarted(pid int) {
 	// A program that has not settled by then (busy, or waiting in a call
 	// the Sentry serves) is let go: a loaded machine makes start-up slow.
 	for settle := time.Now().Add(time.Second); time.Now().Before(settle); time.Sleep(tick) {
-		if _, ok := statFields(pid); !ok {
+		asleep, alive := asleepOnHost(pid)
+		if !alive {
 			return
 		}
-		if !asleepOnHost(pid) {
+		if !asleep {
 			calm = 0
 		} else if calm++; calm == 3 {
 			return
@@ -343,22 +344,25 @@ func (s *sentry) markStarted(pid int) {
 }
 
 // asleepOnHost tells whether thread tid sleeps by its own choice ('S', not
-// 'D' for a page read) in a call the host kernel serves. Its wchan names
-// where it sleeps: a call trapped for the Sentry waits in the seccomp
-// notification code whether or not the Sentry has received it yet (on a
-// loaded machine that can take milliseconds), and a running thread, or one
-// whose wchan cannot be read, shows "0".
-func asleepOnHost(tid int) bool {
+// 'D' for a page read) in a call the host kernel serves, and whether it is
+// still there. Its wchan names where it sleeps: a call trapped for the
+// Sentry waits in the seccomp notification code whether or not the Sentry
+// has received it yet (on a loaded machine that can take milliseconds), and
+// a running thread, or one whose wchan cannot be read, shows "0".
+func asleepOnHost(tid int) (asleep, alive bool) {
 	f, ok := statFields(tid)
-	if !ok || len(f) == 0 || f[0] != "S" {
-		return false
+	if !ok || len(f) == 0 {
+		return false, false
+	}
+	if f[0] != "S" {
+		return false, true
 	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/wchan")
 	if err != nil {
-		return false
+		return false, true
 	}
 	w := strings.TrimSpace(string(b))
-	return w != "" && w != "0" && !strings.HasPrefix(w, "seccomp_")
+	return w != "" && w != "0" && !strings.HasPrefix(w, "seccomp_"), true
 }
 
 // logf writes to the container's stderr, where the engine collects the

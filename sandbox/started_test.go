@@ -94,8 +94,8 @@ func TestAsleepOnHost(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 			wchan, _ := os.ReadFile(fmt.Sprintf("/proc/%d/wchan", tid))
 			for i := 0; i < 50; i++ {
-				if got := asleepOnHost(tid); got != c.want {
-					t.Fatalf("asleepOnHost(%d) = %v, want %v (wchan %q)", tid, got, c.want, wchan)
+				if got, alive := asleepOnHost(tid); got != c.want || !alive {
+					t.Fatalf("asleepOnHost(%d) = %v, %v; want %v, true (wchan %q)", tid, got, alive, c.want, wchan)
 				}
 				time.Sleep(time.Millisecond)
 			}
