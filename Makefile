@@ -5,7 +5,7 @@ GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 # (runx spt), which the default 4 MiB base would hit.
 # A static binary: no dynamic loader at each of the three execs of a container
 # start, and only the part of libc runx uses is mapped. No checkpoint/restore yet.
-BUILDTAGS ?= seccomp urfave_cli_no_docs runc_nocriu netgo osusergo
+BUILDTAGS ?= seccomp urfave_cli_no_docs netgo osusergo
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.gitCommit=$(VERSION) -extldflags '-static -Wl,-Ttext-segment=0x70000000'
 export PATH := /usr/local/go/bin:$(PATH)

@@ -45,49 +45,73 @@ your host.`,
 // startContainer is create (run=false) and run (run=true): it reads the bundle,
 // picks the isolation mode and hands the container to it.
 func startContainer(c *cli.Context, run bool) (int, error) {
-	id, err := containerID(c)
+	mode, req, err := createRequest(c, run)
 	if err != nil {
 		return -1, err
+	}
+	return mode.Create(req)
+}
+
+// restoreContainer is restore: a container made as run makes it, with its
+// process restored from opts' checkpoint by a mode that can.
+func restoreContainer(c *cli.Context, opts *isolation.CheckpointOptions) (int, error) {
+	mode, req, err := createRequest(c, true)
+	if err != nil {
+		return -1, err
+	}
+	r, ok := mode.(isolation.Restorer)
+	if !ok {
+		return -1, fmt.Errorf("restore is not supported in the %s isolation mode (only in the namespace mode)", mode.Name())
+	}
+	return r.Restore(req, opts)
+}
+
+// createRequest reads the bundle and the flags of create, run and restore,
+// and picks the isolation mode.
+func createRequest(c *cli.Context, run bool) (isolation.Mode, *isolation.CreateRequest, error) {
+	id, err := containerID(c)
+	if err != nil {
+		return nil, nil, err
 	}
 	bundle, err := absPath(c, "bundle")
 	if err != nil {
-		return -1, err
+		return nil, nil, err
 	}
 	if bundle == "" {
 		if bundle, err = os.Getwd(); err != nil {
-			return -1, err
+			return nil, nil, err
 		}
 	}
 	pidFile, err := absPath(c, "pid-file")
 	if err != nil {
-		return -1, err
+		return nil, nil, err
 	}
 	if s := c.String("console-socket"); s != "" {
 		if fi, err := os.Stat(s); err != nil {
-			return -1, fmt.Errorf("--console-socket %s: %w", s, err)
+			return nil, nil, fmt.Errorf("--console-socket %s: %w", s, err)
 		} else if fi.Mode()&os.ModeSocket == 0 {
-			return -1, fmt.Errorf("--console-socket %s: not a unix socket", s)
+			return nil, nil, fmt.Errorf("--console-socket %s: not a unix socket", s)
 		}
 	}
 	spec, err := loadSpec(bundle)
 	if err != nil {
-		return -1, err
+		return nil, nil, err
 	}
 	mode, err := isolation.Select(spec, c.String("isolation"), os.Args[0])
 	if err != nil {
-		return -1, err
+		return nil, nil, err
 	}
 	root := c.String("root")
 	if _, err := os.Stat(root + "/" + id); err == nil {
-		return -1, fmt.Errorf("container %q: container with given ID already exists", id)
+		return nil, nil, fmt.Errorf("container %q: container with given ID already exists", id)
 	}
 	if err := os.MkdirAll(root, 0o711); err != nil {
-		return -1, fmt.Errorf("--root %s: %w", root, err)
+		return nil, nil, fmt.Errorf("--root %s: %w", root, err)
 	}
 	if err := os.Chdir(bundle); err != nil {
-		return -1, fmt.Errorf("bundle %s: %w", bundle, err)
+		return nil, nil, fmt.Errorf("bundle %s: %w", bundle, err)
 	}
-	return mode.Create(&isolation.CreateRequest{
+	return mode, &isolation.CreateRequest{
 		Root:          root,
 		ID:            id,
 		Bundle:        bundle,
@@ -104,5 +128,5 @@ func startContainer(c *cli.Context, run bool) (int, error) {
 		NoSubreaper:   c.Bool("no-subreaper"),
 		SystemdCgroup: c.Bool("systemd-cgroup"),
 		Rootless:      c.String("rootless"),
-	})
+	}, nil
 }

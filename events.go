@@ -2,13 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/opencontainers/runc/types"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
+
+	"github.com/runx-dev/runx/isolation"
 )
 
 var eventsCommand = &cli.Command{
@@ -61,18 +65,37 @@ Where "<container-id>" is the name for the instance of the container.`,
 				}
 			}()
 		}
+		// As runc's, the stream ends when the container is deleted: checked
+		// every 100 ms, stats sent every --interval.
 		tick := time.NewTicker(c.Duration("interval"))
 		defer tick.Stop()
+		poll := time.NewTicker(100 * time.Millisecond)
+		defer poll.Stop()
 		for {
-			s, err := ct.Stats()
-			if err != nil {
-				if st, e := ct.State(); e == nil && st.Status == "stopped" {
-					return nil
-				}
-				return err
+			if s, err := ct.Stats(); err == nil {
+				emit(&types.Event{Type: "stats", ID: ct.ID(), Data: s})
+			} else if gone(c) {
+				return nil
+			} else if st, e := ct.State(); e != nil || st.Status != "stopped" {
+				logrus.Warnf("events: stats of %s: %v", ct.ID(), err)
 			}
-			emit(&types.Event{Type: "stats", ID: ct.ID(), Data: s})
-			<-tick.C
+		wait:
+			for {
+				select {
+				case <-tick.C:
+					break wait
+				case <-poll.C:
+					if gone(c) {
+						return nil
+					}
+				}
+			}
 		}
 	},
+}
+
+// gone reports whether the container named by the first argument was deleted.
+func gone(c *cli.Context) bool {
+	_, err := isolation.Load(c.String("root"), c.Args().First())
+	return errors.Is(err, isolation.ErrNotExist)
 }

@@ -48,7 +48,12 @@ Where "<container-id>" is the name for the instance of the container and
 		}
 		status, err := execProcess(c)
 		if err != nil {
-			return fmt.Errorf("exec failed: %w", err)
+			var ue usageError
+			if errors.As(err, &ue) {
+				return err
+			}
+			// As runc: 255 tells exec's own failure from the program's status.
+			return exitStatus{fmt.Errorf("exec failed: %w", err), 255}
 		}
 		os.Exit(status)
 		return nil
@@ -74,6 +79,12 @@ func execProcess(c *cli.Context) (int, error) {
 	pidFile, err := absPath(c, "pid-file")
 	if err != nil {
 		return -1, err
+	}
+	if pidFile != "" {
+		// Checked before the process starts, which then need not be undone.
+		if _, err := os.Stat(filepath.Dir(pidFile)); err != nil {
+			return -1, fmt.Errorf("--pid-file %s: %w", pidFile, err)
+		}
 	}
 	if s := c.String("console-socket"); s != "" {
 		if fi, err := os.Stat(s); err != nil {
@@ -195,6 +206,13 @@ func parseSubCgroups(vals []string) (map[string]string, error) {
 	m := map[string]string{}
 	for _, v := range vals {
 		ctrls, path, found := strings.Cut(v, ":")
+		if !found {
+			path = v
+		}
+		// Below the container's cgroup or the cgroup itself, in runc's words.
+		if rel := filepath.Clean(strings.TrimLeft(path, "/")); rel == ".." || strings.HasPrefix(rel, "../") {
+			return nil, fmt.Errorf("--cgroup %q: %s is not a sub cgroup path", v, path)
+		}
 		if !found {
 			if len(vals) != 1 {
 				return nil, fmt.Errorf("--cgroup %q: a path for all controllers cannot be combined with others", v)

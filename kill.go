@@ -43,11 +43,12 @@ Where "<container-id>" is the name for the instance of the container and
 	},
 }
 
-// parseSignal accepts "KILL", "SIGKILL", "kill" and "9".
+// parseSignal accepts "KILL", "SIGKILL", "kill", "9", and 0, which delivers
+// nothing and only checks that the process is there.
 func parseSignal(s string) (syscall.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("unknown signal %q: signal numbers go from 1 to 64", s)
+		if n < 0 || n > 64 {
+			return 0, fmt.Errorf("unknown signal %q: signal numbers go from 0 to 64", s)
 		}
 		return syscall.Signal(n), nil
 	}

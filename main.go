@@ -59,7 +59,7 @@ func main() {
 		entry(os.Args[1:])
 	}
 	app := newApp()
-	if err := app.Run(os.Args); err != nil {
+	if err := app.Run(interspersed(app, os.Args)); err != nil {
 		fatal(err)
 	}
 }
@@ -82,9 +82,9 @@ func newApp() *cli.App {
 		&cli.StringFlag{Name: "isolation", Usage: "isolation mode for new containers when config.json does not name one (" + strings.Join(isolation.Names(), ", ") + ")"},
 	}
 	app.Commands = []*cli.Command{
-		checkCommand, createCommand, deleteCommand, eventsCommand, execCommand,
+		checkCommand, checkpointCommand, createCommand, deleteCommand, eventsCommand, execCommand,
 		featuresCommand, killCommand, listCommand, pauseCommand, psCommand,
-		resumeCommand, runCommand, specCommand, startCommand, stateCommand,
+		restoreCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
 		updateCommand, sptCommand, syscallsCommand, vmmCommand,
 	}
 	app.Before = setupGlobal
@@ -109,6 +109,16 @@ func defaultRoot() string {
 
 // usageError is a bad flag or argument: reported like runc, with exit status 1.
 type usageError struct{ error }
+
+// exitStatus is an error reported with a status other than 1: exec's own
+// failures exit 255, as runc's do, so that callers tell them from the status
+// of the program run.
+type exitStatus struct {
+	error
+	code int
+}
+
+func (e exitStatus) Unwrap() error { return e.error }
 
 func setupGlobal(c *cli.Context) error {
 	if err := configureLogging(c); err != nil {
@@ -163,23 +173,29 @@ func configureLogging(c *cli.Context) error {
 	return nil
 }
 
-// fatal logs err where --log points, prints it on stderr and exits 1.
+// fatal logs err where --log points, prints it on stderr and exits 1 (or
+// the status an exitStatus carries).
 func fatal(err error) {
+	code := 1
+	var es exitStatus
+	if errors.As(err, &es) {
+		code = es.code
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		err = ue.error
 	}
+	msg := isolation.HookWording(err.Error())
 	if logToStderr {
-		msg := err.Error()
 		if !strings.HasPrefix(msg, "runx ") { // "runx create failed: ..." names itself
 			msg = "runx: " + msg
 		}
 		fmt.Fprintln(os.Stderr, msg)
 	} else {
-		logrus.Error(err)
-		fmt.Fprintln(os.Stderr, err)
+		logrus.Error(msg)
+		fmt.Fprintln(os.Stderr, msg)
 	}
-	os.Exit(1)
+	os.Exit(code)
 }
 
 func printVersion(c *cli.Context) {

@@ -132,6 +132,11 @@ func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
 			return nil, err
 		}
 	}
+	// Unlimited memory with swap left unsaid: unlimited swap too, as runc
+	// does, since the kernel refuses a memory+swap limit below the memory one.
+	if l := r.Memory.Limit; l != nil && *l == -1 && r.Memory.Swap == nil {
+		r.Memory.Swap = ptr(int64(-1))
+	}
 	if weight != nil {
 		if *weight > 1000 || (*weight != 0 && *weight < 10) {
 			return nil, fmt.Errorf("--blkio-weight: %d is out of range 10 to 1000", *weight)

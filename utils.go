@@ -29,6 +29,73 @@ func checkArgs(c *cli.Context, want int, exact bool) error {
 	return nil
 }
 
+// interspersed moves a command's flags that follow its arguments in front of
+// them, as runc's command line takes "runx update ID --memory 1M": every
+// command but exec and ps, whose arguments after the id are a program's own.
+// Only the command's known flags move (a value-taking flag with its value);
+// nothing after "--" does.
+func interspersed(app *cli.App, args []string) []string {
+	i := 1
+	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "--" {
+		if f := lookupFlag(app.Flags, args[i]); f != nil && takesValue(f) && !strings.Contains(args[i], "=") {
+			i++
+		}
+		i++
+	}
+	if i >= len(args) {
+		return args
+	}
+	cmd := app.Command(args[i])
+	if cmd == nil || cmd.SkipFlagParsing || cmd.Name == "exec" || cmd.Name == "ps" {
+		return args
+	}
+	var flags, rest []string
+	tail := args[i+1:]
+	for j := 0; j < len(tail); j++ {
+		a := tail[j]
+		if a == "--" {
+			rest = append(rest, tail[j:]...)
+			break
+		}
+		f := lookupFlag(cmd.Flags, a)
+		if f == nil && (a == "-h" || a == "--help") {
+			f = cli.HelpFlag
+		}
+		if f == nil {
+			rest = append(rest, a)
+			continue
+		}
+		flags = append(flags, a)
+		if takesValue(f) && !strings.Contains(a, "=") && j+1 < len(tail) {
+			flags = append(flags, tail[j+1])
+			j++
+		}
+	}
+	out := append([]string{}, args[:i+1]...)
+	return append(append(out, flags...), rest...)
+}
+
+// lookupFlag finds the flag "-name", "--name" or "--name=value" names.
+func lookupFlag(flags []cli.Flag, arg string) cli.Flag {
+	if len(arg) < 2 || arg[0] != '-' {
+		return nil
+	}
+	name, _, _ := strings.Cut(strings.TrimPrefix(arg[1:], "-"), "=")
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+func takesValue(f cli.Flag) bool {
+	v, ok := f.(interface{ TakesValue() bool })
+	return ok && v.TakesValue()
+}
+
 // containerID returns the first argument, validated.
 func containerID(c *cli.Context) (string, error) {
 	id := c.Args().First()

@@ -2,6 +2,7 @@ package isolation
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -32,14 +33,28 @@ func timeout(sec *int) *time.Duration {
 }
 
 // RunHooks runs hooks in order with st on their stdin; the first that fails
-// ends it, in runc's words ("error running hook #N: ...").
+// ends it, in the words of runc's libcontainer (see HookWording).
 func RunHooks(kind string, hooks []configs.CommandHook, st *specs.State) error {
 	for i, h := range hooks {
 		if err := h.Run(st); err != nil {
-			return fmt.Errorf("%s: error running hook #%d (%s): %w", kind, i, h.Path, err)
+			return fmt.Errorf("error running %s hook #%d: error running hook (%s): %w", kind, i, h.Path, err)
 		}
 	}
 	return nil
+}
+
+var libcontainerHookError = regexp.MustCompile(`error running [A-Za-z]+ hook #[0-9]+: `)
+
+// HookWording gives a hook failure reported by libcontainer ("error running
+// startContainer hook #0: exit status 1") the words of both runc lines that
+// tools match on: today's "error running <kind> hook #N:" and runc 1.1's
+// "error running hook".
+func HookWording(msg string) string {
+	loc := libcontainerHookError.FindStringIndex(msg)
+	if loc == nil || strings.HasPrefix(msg[loc[1]:], "error running hook") {
+		return msg
+	}
+	return msg[:loc[1]] + "error running hook: " + msg[loc[1]:]
 }
 
 // WarnHooks runs hooks in order; a failing hook is logged and the rest still run.

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/types"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -82,6 +83,9 @@ type ExecRequest struct {
 	PreserveFDs   int
 	SubCgroup     map[string]string
 	IgnorePaused  bool
+	// ExtraFiles are a mode's own descriptors for the process, after the
+	// preserved ones.
+	ExtraFiles []*os.File
 }
 
 // State is runc's state JSON.
@@ -120,6 +124,22 @@ type Container interface {
 // Processes: the microvm mode's processes are the guest's, with guest pids.
 type ProcessTabler interface {
 	ProcessTable(psArgs []string) (string, error)
+}
+
+// CheckpointOptions are runc's checkpoint and restore flags, as CRIU takes
+// them (libcontainer's type: the namespace mode hands them on unchanged).
+type CheckpointOptions = libcontainer.CriuOpts
+
+// Checkpointer is a container whose processes can be checkpointed with CRIU.
+// A container of a mode without it refuses checkpoint.
+type Checkpointer interface {
+	Checkpoint(opts *CheckpointOptions) error
+}
+
+// Restorer is a mode that can make a container from a checkpoint: req as
+// for run, the process restored instead of started.
+type Restorer interface {
+	Restore(req *CreateRequest, opts *CheckpointOptions) (int, error)
 }
 
 // Errors whose wording the containerd shim and other engines match on.

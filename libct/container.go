@@ -173,6 +173,7 @@ func (c *container) Exec(req *isolation.ExecRequest) (int, error) {
 		consoleSocket: req.ConsoleSocket,
 		pidfdSocket:   req.PidfdSocket,
 		preserveFDs:   req.PreserveFDs,
+		extraFiles:    req.ExtraFiles,
 		subCgroups:    req.SubCgroup,
 	}
 	return r.start(req.Process)

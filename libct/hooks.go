@@ -84,17 +84,18 @@ func prestartAsCreated(config *configs.Config) {
 	// libcontainer warns each time it serializes the config with the wrapper
 	// in it (the copy it sends to the container's init): that warning is ours.
 	logrus.SetFormatter(quietWrapper{logrus.StandardLogger().Formatter})
-	config.Hooks[configs.Prestart] = configs.HookList{configs.NewFunctionHook(func(s *specs.State) error {
-		delete(config.Hooks, configs.Prestart)
-		st := *s
-		st.Status = specs.StateCreated
-		for _, h := range orig {
-			if err := h.Run(&st); err != nil {
-				return err
-			}
-		}
-		return nil
-	})}
+	// One wrapper per hook, so that libcontainer's error names the hook's own
+	// index. The list libcontainer runs was taken before the first removes it.
+	list := make(configs.HookList, len(orig))
+	for i, h := range orig {
+		list[i] = configs.NewFunctionHook(func(s *specs.State) error {
+			delete(config.Hooks, configs.Prestart)
+			st := *s
+			st.Status = specs.StateCreated
+			return h.Run(&st)
+		})
+	}
+	config.Hooks[configs.Prestart] = list
 }
 
 // ociState is the state hooks get on stdin, with the status they should see.

@@ -42,6 +42,12 @@ type Extra struct {
 
 // Create makes a libcontainer container for req, with extra's additions.
 func Create(req *isolation.CreateRequest, extra *Extra) (int, error) {
+	return create(req, extra, nil)
+}
+
+// create is Create, or with restore set a container whose process CRIU
+// restores from a checkpoint instead of starting it.
+func create(req *isolation.CreateRequest, extra *Extra, restore *libcontainer.CriuOpts) (int, error) {
 	if extra == nil {
 		extra = &Extra{}
 	}
@@ -85,8 +91,9 @@ func Create(req *isolation.CreateRequest, extra *Extra) (int, error) {
 		container:     c,
 		init:          true,
 		destroyOnExit: !req.Keep,
-		detach:        req.Detach || !req.Run,
-		run:           req.Run,
+		detach:        req.Detach || !req.Run && restore == nil,
+		run:           req.Run && restore == nil,
+		restore:       restore,
 		subreaper:     !req.NoSubreaper,
 		pidFile:       req.PidFile,
 		consoleSocket: req.ConsoleSocket,

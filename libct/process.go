@@ -91,10 +91,12 @@ type runner struct {
 	consoleSocket string
 	pidfdSocket   string
 	preserveFDs   int
+	extraFiles    []*os.File // after the preserved fds
 	subCgroups    map[string]string
 	hooks         *laterHooks // poststart and poststop, run by runx
 	prepared      func(pid int) error
-	orderDevices  bool // config.json lists device rules whose order matters
+	orderDevices  bool                   // config.json lists device rules whose order matters
+	restore       *libcontainer.CriuOpts // CRIU restores the process instead of starting it
 }
 
 func (r *runner) start(config *specs.Process) (status int, err error) {
@@ -136,10 +138,15 @@ func (r *runner) start(config *specs.Process) (status int, err error) {
 		defer closeSock.Close()
 	}
 	var deferred []configs.Rlimit
-	if r.init {
+	if r.init && r.restore == nil {
 		p.Rlimits, deferred = splitRlimits(p.Rlimits)
 	}
-	if err := r.container.Start(p); err != nil {
+	if r.restore != nil {
+		// The restored process's limits are its checkpoint's.
+		if err := r.container.Restore(p, r.restore); err != nil {
+			return -1, err
+		}
+	} else if err := r.container.Start(p); err != nil {
 		return -1, err
 	}
 	if err := applyRlimits(p, deferred); err != nil {
@@ -300,6 +307,7 @@ func (r *runner) addPreservedFDs(p *libcontainer.Process) error {
 		}
 		p.ExtraFiles = append(p.ExtraFiles, os.NewFile(uintptr(i), "preserved-fd-"+strconv.Itoa(i)))
 	}
+	p.ExtraFiles = append(p.ExtraFiles, r.extraFiles...)
 	return nil
 }
 

@@ -826,6 +826,11 @@ func (c *container) Signal(sig syscall.Signal, all bool) error {
 	if !s.alive() {
 		return isolation.ErrNotRunning
 	}
+	if sig == 0 {
+		// Only a check: the monitor (or a member's relay) lives as long as
+		// the container's process in the guest.
+		return nil
+	}
 	if sig == unix.SIGKILL && !all {
 		// The monitor dies, and the VM with it; a relay dies, and its
 		// container in the pod's VM with it.

@@ -30,8 +30,21 @@ const (
 	kindResize                  // client -> monitor: rows and columns, 2 bytes each, for the process's terminal
 )
 
-// maxPayload bounds a frame: the stdio relay sends at most this at a time.
-const maxPayload = 64 << 10
+// maxPayload bounds a frame of the stdio streams: the relay sends at most
+// this at a time. A request or an answer (kindRun, kindExit) is one frame of
+// up to maxMessage: an exec's environment may be megabytes.
+const (
+	maxPayload = 64 << 10
+	maxMessage = 16 << 20
+)
+
+// limit is the largest payload of one frame of kind.
+func limit(kind byte) int {
+	if kind == kindRun || kind == kindExit {
+		return maxMessage
+	}
+	return maxPayload
+}
 
 type frame struct {
 	kind    byte
@@ -54,8 +67,11 @@ type conn struct {
 }
 
 func (c *conn) send(kind byte, payload []byte) error {
+	if limit(kind) == maxMessage && len(payload) > maxMessage {
+		return fmt.Errorf("the monitor's control socket: a message of %d bytes is larger than the %d the protocol allows", len(payload), maxMessage)
+	}
 	for {
-		n := min(len(payload), maxPayload)
+		n := min(len(payload), limit(kind))
 		var h [5]byte
 		binary.LittleEndian.PutUint32(h[0:], uint32(n))
 		h[4] = kind
@@ -87,7 +103,7 @@ func (c *conn) recv() (frame, error) {
 		return frame{}, err
 	}
 	n := binary.LittleEndian.Uint32(h[0:])
-	if n > maxPayload {
+	if n > uint32(limit(h[4])) {
 		return frame{}, errors.New("the monitor's control socket: a frame larger than the protocol allows")
 	}
 	f := frame{kind: h[4], payload: make([]byte, n)}

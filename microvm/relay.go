@@ -45,6 +45,9 @@ func (c *container) Exec(req *isolation.ExecRequest) (int, error) {
 	if st.Status == "stopped" {
 		return -1, errors.New("cannot exec in a stopped container")
 	}
+	if st.Status == "paused" && !req.IgnorePaused {
+		return -1, errors.New("cannot exec in a paused container (use --ignore-paused to override)")
+	}
 	proc, err := json.Marshal(req.Process)
 	if err != nil {
 		return -1, err

@@ -9,6 +9,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -150,11 +151,45 @@ func (c container) Exec(req *isolation.ExecRequest) (int, error) {
 	if st, err := c.State(); err == nil && st.Status == "created" {
 		return -1, fmt.Errorf("exec: container %s is created but not started: in the sandbox isolation mode a process can join it only once it is started (its Sentry runs)", c.ID())
 	}
+	// The client reports its own failure (no Sentry, a program that cannot
+	// start) on fd 3, so that it is exec's error and not a program's status.
+	report, reportW, err := os.Pipe()
+	if err != nil {
+		return -1, err
+	}
+	defer report.Close()
+	// The program's arguments and environment reach the client in a file
+	// (fd 4), not through its own execve: their limits are the program's to
+	// meet, in the Sentry, which reports a failure in the program's name.
+	input, err := joinInputFile(req.Process)
+	if err != nil {
+		reportW.Close()
+		return -1, err
+	}
+	defer input.Close()
 	p := *req.Process
-	p.Args = append([]string{SentryPath, "--join", "--"}, p.Args...)
+	p.Args = []string{SentryPath, "--join", "--report-fd=3", "--input-fd=4"}
+	if argsFit(req.Process.Args) == nil {
+		// Only shown: the client's command line names the program (ps).
+		p.Args = append(append(p.Args, "--"), req.Process.Args...)
+	}
+	p.Env = nil
 	r := *req
 	r.Process = &p
-	return c.Container.Exec(&r)
+	r.ExtraFiles = []*os.File{reportW, input}
+	status, err := c.Container.Exec(&r)
+	reportW.Close()
+	if err != nil {
+		return status, err
+	}
+	if req.Detach {
+		return status, nil
+	}
+	msg, _ := io.ReadAll(io.LimitReader(report, 64<<10))
+	if len(msg) > 0 {
+		return -1, errors.New(strings.TrimSpace(string(msg)))
+	}
+	return status, nil
 }
 
 // Create implements isolation.Mode: a namespace-mode container whose process
@@ -163,6 +198,11 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	spec := req.Spec
 	if spec.Process == nil || len(spec.Process.Args) == 0 {
 		return -1, errors.New("config.json: process.args must name the program to run")
+	}
+	// The Sentry's own exec carries the program's arguments and environment:
+	// too large, the error would name the Sentry.
+	if err := argsFit(spec.Process.Args, spec.Process.Env); err != nil {
+		return -1, fmt.Errorf("config.json: process: exec %s: %w", spec.Process.Args[0], err)
 	}
 	self, err := os.Executable()
 	if err != nil {

@@ -13,12 +13,14 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/runx-dev/runx/internal/seccompbpf"
 )
 
@@ -39,6 +41,9 @@ type spawnSpec struct {
 // and returns its pid and a channel that gets its wait status. On an error
 // after the fork, exited still tells how the child ended.
 func (s *sentry) spawn(sp *spawnSpec) (pid int, exited chan unix.WaitStatus, err error) {
+	if err := argsFit(sp.plan.argv, sp.env); err != nil {
+		return 0, nil, &os.PathError{Op: "exec", Path: sp.plan.argv[0], Err: err}
+	}
 	prog, err := seccompbpf.Compile(workloadFilter(s.execFD, s.cwdFD))
 	if err != nil {
 		return 0, nil, err
@@ -331,7 +336,9 @@ func readExecRequest(c *net.UnixConn) (*execRequest, []int, []byte, error) {
 	buf := make([]byte, 64<<10)
 	oob := make([]byte, unix.CmsgSpace(4*3))
 	for !bytes.Contains(data, []byte{'\n'}) {
-		if len(data) > 1<<20 {
+		// Above what any execve takes (a quarter of an 8 MiB stack limit,
+		// 128 KiB a string), so that the program's exec gives the error.
+		if len(data) > 16<<20 {
 			return nil, fds, nil, errors.New("exec request too large")
 		}
 		n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
@@ -361,17 +368,93 @@ func readExecRequest(c *net.UnixConn) (*execRequest, []int, []byte, error) {
 	return &req, fds, rest, nil
 }
 
+// joinInput is the program runx exec asks the Sentry to start, passed to the
+// client in a file: a large environment is the program's to fit, not the
+// client's execve's.
+type joinInput struct {
+	Args []string `json:"args"`
+	Env  []string `json:"env"`
+}
+
+// joinInputFile is p's arguments and environment in a sealed memfd.
+func joinInputFile(p *specs.Process) (*os.File, error) {
+	data, err := json.Marshal(joinInput{Args: p.Args, Env: p.Env})
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.MemfdCreate("runx-exec", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("exec: memfd: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "runx-exec")
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("exec: writing the request: %w", err)
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_WRITE|unix.F_SEAL_GROW|unix.F_SEAL_SHRINK|unix.F_SEAL_SEAL); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("exec: sealing the request: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // join is runx-sentry --join: the client side of runx exec.
 func join(args []string) {
 	if len(args) == 0 || len(args) == 1 && args[0] == "--" {
 		fmt.Fprintln(os.Stderr, "runx-sentry: --join needs a program to run")
 		os.Exit(127)
 	}
-	if args[0] == "--" {
+	// --report-fd=N: where runx exec on the host reads this client's own
+	// failure, which is then exec's error rather than a status.
+	// --input-fd=N: the program's arguments and environment (joinInput).
+	var report, input *os.File
+	for len(args) > 0 && strings.HasPrefix(args[0], "--") && args[0] != "--" {
+		name, fd, _ := strings.Cut(args[0], "=")
+		n, err := strconv.Atoi(fd)
+		if err != nil || n < 3 {
+			fmt.Fprintf(os.Stderr, "runx-sentry: --join: bad %s\n", args[0])
+			os.Exit(127)
+		}
+		unix.CloseOnExec(n)
+		switch name {
+		case "--report-fd":
+			report = os.NewFile(uintptr(n), "report")
+		case "--input-fd":
+			input = os.NewFile(uintptr(n), "input")
+		}
+		args = args[1:]
+	}
+	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
 	fail := func(err error) {
+		if report != nil {
+			if _, werr := report.WriteString(err.Error() + "\n"); werr == nil {
+				os.Exit(127)
+			}
+		}
 		fmt.Fprintln(os.Stderr, "runx-sentry: exec: "+err.Error())
+		os.Exit(127)
+	}
+	env := os.Environ()
+	if input != nil {
+		var in joinInput
+		if err := json.NewDecoder(input).Decode(&in); err != nil {
+			fail(fmt.Errorf("reading the program to run: %w", err))
+		}
+		input.Close()
+		args, env = in.Args, in.Env
+		// HOME as libcontainer sets it for the process it starts (this client).
+		if h := os.Getenv("HOME"); h != "" && !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "HOME=") }) {
+			env = append(env, "HOME="+h)
+		}
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "runx-sentry: --join needs a program to run")
 		os.Exit(127)
 	}
 	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: execSocket, Net: "unix"})
@@ -382,9 +465,15 @@ func join(args []string) {
 	if err != nil {
 		cwd = "/"
 	}
-	req, _ := json.Marshal(execRequest{Args: args, Env: os.Environ(), Cwd: cwd,
+	req, _ := json.Marshal(execRequest{Args: args, Env: env, Cwd: cwd,
 		UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Groups: ownGroups(), TTY: releaseTerminal()})
-	if _, _, err := c.WriteMsgUnix(append(req, '\n'), unix.UnixRights(0, 1, 2), nil); err != nil {
+	msg := append(req, '\n')
+	n, _, err := c.WriteMsgUnix(msg, unix.UnixRights(0, 1, 2), nil)
+	if err == nil && n < len(msg) {
+		// A stream socket takes a large request in parts.
+		_, err = c.Write(msg[n:])
+	}
+	if err != nil {
 		fail(err)
 	}
 	sigs := make(chan os.Signal, 16)

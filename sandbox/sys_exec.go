@@ -39,6 +39,31 @@ func (p *execPlan) close() {
 
 const maxInterpDepth = 4
 
+// An exec's arguments and environment within Linux's limits: a string of at
+// most MAX_ARG_STRLEN, and all of them (with their pointers) within a quarter
+// of the default 8 MiB stack.
+const (
+	maxArgStrlen = 128 << 10
+	maxArgTotal  = 2 << 20
+)
+
+// argsFit is E2BIG when the strings would not fit an exec, as Linux says.
+func argsFit(lists ...[]string) error {
+	total := 0
+	for _, l := range lists {
+		for _, s := range l {
+			if len(s)+1 > maxArgStrlen {
+				return unix.E2BIG
+			}
+			total += len(s) + 1 + 8
+		}
+	}
+	if total > maxArgTotal {
+		return unix.E2BIG
+	}
+	return nil
+}
+
 // planExec resolves the program and its interpreters.
 func (s *sentry) planExec(t *task, dirfd int, p string, argv []string, flags int) (*execPlan, error) {
 	var n *node

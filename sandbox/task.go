@@ -283,7 +283,6 @@ func (t *task) readStrings(addr uint64) ([]string, error) {
 		return nil, nil
 	}
 	const maxStrings = 0x7fffffff / 8
-	const maxTotal = 2 << 20
 	var out []string
 	total := 0
 	for i := 0; i < maxStrings; i++ {
@@ -295,7 +294,7 @@ func (t *task) readStrings(addr uint64) ([]string, error) {
 		if p == 0 {
 			return out, nil
 		}
-		s, err := t.readString(p, 128<<10)
+		s, err := t.readString(p, maxArgStrlen)
 		if err != nil {
 			if err == unix.ENAMETOOLONG {
 				return nil, unix.E2BIG
@@ -303,7 +302,7 @@ func (t *task) readStrings(addr uint64) ([]string, error) {
 			return nil, err
 		}
 		total += len(s) + 1 + 8
-		if total > maxTotal {
+		if total > maxArgTotal {
 			return nil, unix.E2BIG
 		}
 		out = append(out, s)

@@ -298,3 +298,25 @@ func TestBadUnknownCommandAndFlag(t *testing.T) {
 		t.Errorf("unknown flag not named in the output\n%s", res)
 	}
 }
+
+// An environment larger than an exec takes fails naming the user's program,
+// never a helper of runx's that carries it (the sandbox's Sentry).
+func TestBadHugeEnvironment(t *testing.T) {
+	forEachMode(t, "bad-input", func(t *testing.T, m mode) {
+		if m.name == "unikernel" {
+			t.Skip("unikernel: a Solo5 guest has no environment (the tender does not pass process.env)")
+		}
+		r := newRuntime(t)
+		b := newBundle(t, "/bin/echo", "hi")
+		m.apply(b)
+		b.edit(func(s *specs.Spec) { s.Process.Env = append(s.Process.Env, "BIG="+strings.Repeat("x", 1<<20)) })
+		id := newID(t)
+		res := r.run("run", "--bundle", b.dir, id)
+		expectFailure(t, res, "/bin/echo: argument list too long")
+		if strings.Contains(res.stderr, "/dev/.runx") {
+			t.Errorf("the error names runx's own helper, not the program\n%s", res)
+		}
+		r.run("delete", "--force", id)
+		assertNothingLeft(t, r.root, id, b.dir)
+	})
+}

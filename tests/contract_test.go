@@ -68,20 +68,20 @@ var contractFeatures = map[string]string{
 	"run-detach":     "run --detach with a pid file: TestRunDetach",
 	"pid-file":       "create --pid-file, absolute and relative: TestCreatePidFile",
 	"list":           "list as a table, JSON and -q: TestList",
-	"signals":        "kill by name or number of a process that does not handle the signal, of a created container, of a foreground run: TestKillSignals, TestKillCreated, TestRunForegroundKilledBySignal",
+	"signals":        "kill by name or number of a process that does not handle the signal, of a created container, of a foreground run; signal 0: TestKillSignals, TestKillCreated, TestRunForegroundKilledBySignal, TestKillSignalZero",
 	"signal-handler": "a signal the container's process handles (a shell's trap), and kill's default TERM: TestKillSignals (TERM), TestKillDefaultIsTERM, TestRunForegroundSignalHandled",
 	"kill-all":       "kill --all reaches every process of the container: TestKillAll",
-	"exec":           "exec: stdio, exit status, env, cwd, user, --process, into a created container: TestExec, TestExecIntoCreated (and what needs a second process: TestPs, TestTerminalExecConsoleSocket, TestBadExecStopped)",
+	"exec":           "exec: stdio, exit status, env, cwd, user, --process, into a created container, 255 for exec's own failures: TestExec, TestExecIntoCreated, TestExecFailureStatus (and what needs a second process: TestPs, TestTerminalExecConsoleSocket, TestBadExecStopped)",
 	"exec-detach":    "exec -d with a pid file naming the exec'd process: TestExec/detach-pid-file, TestKillAll",
 	"stdio":          "the stdio given to create is the container process's: TestCreateStdio",
 	"tty":            "process.terminal with --console-socket, for the process and for exec -t: TestTerminalConsoleSocket, TestTerminalExecConsoleSocket",
 	"pause":          "pause stops the process, resume lets it go on, a paused container can be force-deleted: TestPauseResume",
 	"ps":             "ps as a table, JSON and with ps options: TestPs",
-	"events":         "events --stats: TestEventsStats",
+	"events":         "events --stats, and a stream that ends when the container is deleted: TestEventsStats, TestEventsEndWithContainer",
 	"oom":            "an OOM kill in the container is an oom event of runx events: TestEventsOOM",
-	"update":         "update of the cgroup's limits from flags, a file and stdin: TestUpdateMemoryAndPids, TestUpdateFromResourcesFile, TestUpdateBadValue",
+	"update":         "update of the cgroup's limits from flags (also after the id), a file and stdin, --memory -1: TestUpdateMemoryAndPids, TestUpdateFromResourcesFile, TestUpdateBadValue, TestFlagsAfterID, TestUpdateMemoryUnlimited",
 	"bind-mounts":    "bind mounts of config.json, read-write, read-only and of a file; a missing source: TestBindMounts, TestBadBindMountSource",
-	"hooks":          "config.json's hooks, each at its moment with the state on stdin, startContainer in the container; a failing hook: TestHooks, TestBadHookFails",
+	"hooks":          "config.json's hooks, each at its moment with the state on stdin, startContainer in the container; a failing hook, in runc's words: TestHooks, TestBadHookFails, TestHookFailureWording",
 	"network":        "a network namespace named by path: the container reaches the host through its interface and serves on its address and at the namespace's localhost (what CRI port forwarding dials); the namespace is left as it was: TestNetworkNamespacePath",
 	"bad-input":      "bad input fails naming the fault and leaves nothing behind: TestBad*, TestPauseNotRunning",
 }
@@ -212,7 +212,8 @@ func (m mode) apply(b *bundle) {
 func ukGuestFor(t *testing.T, args []string) []string {
 	t.Helper()
 	if len(args) == 2 && args[0] == "sleep" {
-		return []string{"/sysprobe.spt", "--solo5:quiet", "281", "EPOLLFD", "0", "1", "0xffffffff"}
+		// epoll_pwait with no timeout: blocks, silent as sleep is.
+		return []string{"/sysprobe.spt", "--solo5:quiet", "quiet", "281", "EPOLLFD", "0", "1", "0xffffffff"}
 	}
 	t.Fatalf("no unikernel guest stands for %q: mark the feature not applicable to the unikernel mode", args)
 	return nil

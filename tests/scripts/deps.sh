@@ -11,6 +11,8 @@ packages=(
 	busybox-static runc debootstrap
 	# tools the runtimes and tests call
 	iproute2 procps util-linux psmisc passwd mount jq iputils-ping
+	# checkpoint and restore
+	criu
 )
 
 if [ "$(id -u)" -ne 0 ]; then
