@@ -53,8 +53,10 @@ unit:
 integration: build microvm-kernel
 	CGO_ENABLED=1 RUNX=$(CURDIR)/runx $(GO) test -count=1 -tags "$(BUILDTAGS)" -timeout 45m ./tests/ -v
 
+# The runtime-tools suite here, then in the nested KVM host (pure cgroup v2).
 conformance: build
 	@bash tests/conformance/run.sh $(CURDIR)/runx
+	@bash tests/conformance/nested.sh $(CURDIR)/runx
 
 # The engines users run, with runx as their runtime: Podman, Docker, containerd.
 engines: build

@@ -64,7 +64,7 @@ func TestPauseResume(t *testing.T) {
 // received keeps its thread in a killable wait, which a cgroup v2 freeze
 // cannot stop, so a freeze that catches the Sentry before its reply must be
 // undone and tried again (on cgroup v2 pause used to fail after 10 s and
-// leave the container half frozen). TestCgroupV2Pause runs it on cgroup v2.
+// leave the container half frozen). TestCgroupV2 runs it on cgroup v2.
 func TestPauseBusySandbox(t *testing.T) {
 	requireRunx(t)
 	r := newRuntime(t)
@@ -83,14 +83,6 @@ func TestPauseBusySandbox(t *testing.T) {
 	}
 	r.ok("delete", "-f", id)
 	assertNothingLeft(t, r.root, id, b.dir)
-}
-
-// TestCgroupV2Pause runs the pause tests of the namespace and sandbox modes
-// in the nested KVM host, a pure cgroup v2 host (this one is v1 hybrid).
-func TestCgroupV2Pause(t *testing.T) {
-	requireRunx(t)
-	testsInNestedHost(t, "", "^TestPauseResume$/^(namespace|sandbox)$|^TestPauseBusySandbox$",
-		[]string{"TestPauseResume/namespace", "TestPauseResume/sandbox", "TestPauseBusySandbox"})
 }
 
 func readCount(t testing.TB, path string) string {

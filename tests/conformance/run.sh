@@ -29,7 +29,9 @@
 #                         (the expected-pass minimum is not applied then)
 #   CONFORMANCE_TIMEOUT   seconds one test executable may run (default 120)
 #   CONFORMANCE_BUILD_JOBS  go build -p value (default 1)
-#   CONFORMANCE_WORKDIR   work directory (default tests/conformance/work)
+#   CONFORMANCE_WORKDIR   work directory (default /var/cache/runx-tests/conformance)
+#   CONFORMANCE_EXPECTED  the file with the minimum number of full passes
+#                         (default tests/conformance/expected-pass)
 set -euo pipefail
 
 # The whole script is one brace group, so bash parses it completely before
@@ -47,7 +49,7 @@ TIMEOUT=${CONFORMANCE_TIMEOUT:-120}
 BUILD_JOBS=${CONFORMANCE_BUILD_JOBS:-1}
 ENFORCE=${CONFORMANCE_ENFORCE:-1}
 ONLY=${CONFORMANCE_ONLY:-}
-EXPECTED_FILE=$HERE/expected-pass
+EXPECTED_FILE=${CONFORMANCE_EXPECTED:-$HERE/expected-pass}
 TAP_SUMMARY=$HERE/tap-summary.awk
 
 say() { printf 'conformance: %s\n' "$*" >&2; }
