@@ -2,8 +2,7 @@ package main
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
+	"fmt"
 
 	"github.com/urfave/cli/v2"
 
@@ -25,13 +24,24 @@ Where "<container-id>" is the name for the instance of the container.`,
 		}
 		ct, err := getContainer(c)
 		if err != nil {
+			id := c.Args().First()
 			if errors.Is(err, isolation.ErrNotExist) {
-				// A half-written state directory (a crash during create) is removed
-				// anyway; with --force a missing container is not an error.
-				_ = os.RemoveAll(filepath.Join(c.String("root"), c.Args().First()))
+				// A half-written state directory (runx killed during create)
+				// goes, with the cgroups and processes it records; with --force
+				// a missing container is not an error.
+				if ferr := isolation.ForceRemove(c.String("root"), id); ferr != nil {
+					return ferr
+				}
 				if c.Bool("force") {
 					return nil
 				}
+			} else if c.Bool("force") && isolation.ValidateID(id) == nil {
+				// A state that cannot be read: what the container holds is
+				// found through its record instead.
+				if ferr := isolation.ForceRemove(c.String("root"), id); ferr != nil {
+					return fmt.Errorf("%w; removing it by its record: %w", err, ferr)
+				}
+				return nil
 			}
 			return err
 		}

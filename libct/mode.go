@@ -10,7 +10,9 @@ import (
 
 	"github.com/moby/sys/userns"
 	_ "github.com/opencontainers/cgroups/devices" // device rules for cgroup v1 and v2
+	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	"github.com/sirupsen/logrus"
 
@@ -77,6 +79,12 @@ func create(req *isolation.CreateRequest, extra *Extra, restore *libcontainer.Cr
 		}
 		return -1, err
 	}
+	// Before libcontainer makes the cgroups: delete finds them through this
+	// record if runx dies before the state says where they are.
+	if err := recordCgroups(req.Root, req.ID, config); err != nil {
+		_ = c.Destroy()
+		return -1, err
+	}
 	if err := hooks.save(filepath.Join(req.Root, req.ID)); err != nil {
 		_ = c.Destroy()
 		return -1, err
@@ -116,7 +124,7 @@ func LoadAs(root, id, mode string) (isolation.Container, error) {
 		if errors.Is(err, libcontainer.ErrNotExist) {
 			return nil, isolation.ErrNotExist
 		}
-		return nil, err
+		return nil, fmt.Errorf("container %s: reading %s: %w (delete --force removes it)", id, filepath.Join(root, id, "state.json"), err)
 	}
 	return &container{c: c, root: root, mode: mode}, nil
 }
@@ -143,4 +151,17 @@ func useRootlessCgroups(flag string, systemd bool) (bool, error) {
 		logrus.Debug("running as root in a user namespace with systemd cgroups: assuming rootless cgroups")
 	}
 	return true, nil
+}
+
+// recordCgroups saves the cgroup paths libcontainer is about to make for
+// config (the same library computes them the same way from this process).
+func recordCgroups(root, id string, config *configs.Config) error {
+	if config.Cgroups == nil {
+		return nil
+	}
+	m, err := manager.New(config.Cgroups)
+	if err != nil {
+		return fmt.Errorf("cgroups of %s: %w", id, err)
+	}
+	return isolation.SaveRemnants(root, id, &isolation.Remnants{Cgroups: m.GetPaths()})
 }
