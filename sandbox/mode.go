@@ -136,6 +136,14 @@ func (c container) Start() error {
 
 func procAlive(pid int) bool { return unix.Kill(pid, 0) == nil }
 
+// Update refuses a pids limit the Sentry cannot live with (see minPids).
+func (c container) Update(r *specs.LinuxResources) error {
+	if r != nil && r.Pids != nil && r.Pids.Limit != nil && *r.Pids.Limit >= 0 && *r.Pids.Limit < minPids {
+		return fmt.Errorf("pids limit %d: the sandbox's Sentry runs in the container's pids cgroup with about ten threads of its own, so the sandbox mode needs at least %d (or no limit)", *r.Pids.Limit, minPids)
+	}
+	return c.Container.Update(r)
+}
+
 // Exec runs, in the container, runx-sentry --join with the process: that
 // client asks the running Sentry to start the process under its filter, in
 // the workload's namespaces, and ends with its status.
@@ -192,12 +200,24 @@ func (c container) Exec(req *isolation.ExecRequest) (int, error) {
 	return status, nil
 }
 
+// minPids is the lowest pids limit the sandbox mode takes: the Sentry's
+// threads and a few of the workload's processes.
+const minPids = 16
+
 // Create implements isolation.Mode: a namespace-mode container whose process
 // is the Sentry, which starts process.args under its filter.
 func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	spec := req.Spec
 	if spec.Process == nil || len(spec.Process.Args) == 0 {
 		return -1, errors.New("config.json: process.args must name the program to run")
+	}
+	// The Sentry is a Go program with its own threads (about ten) in the
+	// container's pids cgroup: below this the Go runtime cannot start it
+	// (libcontainer turns a limit of 0 into pids.max 1).
+	if r := spec.Linux; r != nil && r.Resources != nil && r.Resources.Pids != nil && r.Resources.Pids.Limit != nil {
+		if l := *r.Resources.Pids.Limit; l >= 0 && l < minPids {
+			return -1, fmt.Errorf("config.json: linux.resources.pids.limit %d: the sandbox's Sentry runs in the container's pids cgroup with about ten threads of its own, so the sandbox mode needs at least %d (or no limit)", l, minPids)
+		}
 	}
 	// The Sentry's own exec carries the program's arguments and environment:
 	// too large, the error would name the Sentry.
