@@ -89,7 +89,8 @@ func newApp() *cli.App {
 	}
 	app.Before = setupGlobal
 	app.CommandNotFound = func(_ *cli.Context, name string) {
-		fatal(usageError{fmt.Errorf("unknown command %q (see runx --help)", name)})
+		// runc's words (urfave/cli's) first: scripts match on them.
+		fatal(usageError{fmt.Errorf("No help topic for '%s': unknown command %q (see runx --help)", name, name)})
 	}
 	app.ExitErrHandler = func(*cli.Context, error) {} // main reports errors itself
 	app.OnUsageError = func(c *cli.Context, err error, _ bool) error {

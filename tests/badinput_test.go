@@ -290,6 +290,10 @@ func TestBadUnknownCommandAndFlag(t *testing.T) {
 	if res.code == 0 {
 		t.Errorf("unknown command succeeded\n%s", res)
 	}
+	// runc's words for it, which scripts match.
+	if !strings.Contains(r.run("no-such-command", "-h").stderr, "No help topic for 'no-such-command'") {
+		t.Errorf("unknown command -h lacks runc's \"No help topic for 'no-such-command'\"")
+	}
 	res = r.run("list", "--no-such-flag")
 	if res.code == 0 {
 		t.Errorf("unknown flag succeeded\n%s", res)
