@@ -127,6 +127,9 @@ func TestNestedHost(t *testing.T) {
 //     takes ~75 ms here and longer than 1 s under TCG.
 func TestCgroupV2(t *testing.T) {
 	requireRunx(t)
+	// What the tests there take from this host's caches, made here first:
+	// the nested host has no network (TestSandboxHostSyscalls' Debian rootfs).
+	debianRootfs(t)
 	runNestedTests(t, nestedTests{
 		run:  "/^(namespace|sandbox)$",
 		skip: "^(TestCgroupV2|TestNestedHost|TestMicrovm|TestVMM|TestCheckpointRestore|TestUnikernel|TestCompat|TestSandboxCompat|TestSandboxTermRightAfterStart)",
