@@ -159,42 +159,44 @@ func (c container) Exec(req *isolation.ExecRequest) (int, error) {
 	if st, err := c.State(); err == nil && st.Status == "created" {
 		return -1, fmt.Errorf("exec: container %s is created but not started: in the sandbox isolation mode a process can join it only once it is started (its Sentry runs)", c.ID())
 	}
-	// The client reports its own failure (no Sentry, a program that cannot
-	// start) on fd 3, so that it is exec's error and not a program's status.
-	report, reportW, err := os.Pipe()
-	if err != nil {
-		return -1, err
-	}
-	defer report.Close()
-	// The program's arguments and environment reach the client in a file
-	// (fd 4), not through its own execve: their limits are the program's to
-	// meet, in the Sentry, which reports a failure in the program's name.
+	// The program's arguments and environment reach the client in a file,
+	// not through its own execve: their limits are the program's to meet, in
+	// the Sentry, which reports a failure in the program's name.
 	input, err := joinInputFile(req.Process)
 	if err != nil {
-		reportW.Close()
 		return -1, err
 	}
 	defer input.Close()
 	p := *req.Process
-	p.Args = []string{SentryPath, "--join", "--report-fd=3", "--input-fd=4"}
+	p.Env = nil
+	p.Args = []string{SentryPath, "--join"}
+	r := *req
+	r.Process = &p
+	var report, reportW *os.File
+	if !req.Detach {
+		// The client reports its own failure (no Sentry, a program that
+		// cannot start) on a pipe: exec's error, not a status. Detached,
+		// nobody waits for it, and its failure goes to its stderr.
+		if report, reportW, err = os.Pipe(); err != nil {
+			return -1, err
+		}
+		defer report.Close()
+		defer reportW.Close()
+		r.ExtraFiles = append(r.ExtraFiles, reportW)
+		p.Args = append(p.Args, fmt.Sprintf("--report-fd=%d", 2+len(r.ExtraFiles)))
+	}
+	r.ExtraFiles = append(r.ExtraFiles, input)
+	p.Args = append(p.Args, fmt.Sprintf("--input-fd=%d", 2+len(r.ExtraFiles)))
 	if argsFit(req.Process.Args) == nil {
 		// Only shown: the client's command line names the program (ps).
 		p.Args = append(append(p.Args, "--"), req.Process.Args...)
 	}
-	p.Env = nil
-	r := *req
-	r.Process = &p
-	r.ExtraFiles = []*os.File{reportW, input}
 	status, err := c.Container.Exec(&r)
-	reportW.Close()
-	if err != nil {
+	if err != nil || req.Detach {
 		return status, err
 	}
-	if req.Detach {
-		return status, nil
-	}
-	msg, _ := io.ReadAll(io.LimitReader(report, 64<<10))
-	if len(msg) > 0 {
+	reportW.Close()
+	if msg, _ := io.ReadAll(io.LimitReader(report, 64<<10)); len(msg) > 0 {
 		return -1, errors.New(strings.TrimSpace(string(msg)))
 	}
 	return status, nil
