@@ -41,7 +41,7 @@ checkpointed.`,
 		}
 		cp, ok := ct.(isolation.Checkpointer)
 		if !ok {
-			return fmt.Errorf("checkpoint is not supported in the %s isolation mode (only in the namespace mode)", ct.Mode())
+			return isolation.NamespaceModeOnly("checkpoint", ct.Mode())
 		}
 		opts, err := criuOptions(c)
 		if err != nil {

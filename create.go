@@ -61,7 +61,7 @@ func restoreContainer(c *cli.Context, opts *isolation.CheckpointOptions) (int, e
 	}
 	r, ok := mode.(isolation.Restorer)
 	if !ok {
-		return -1, fmt.Errorf("restore is not supported in the %s isolation mode (only in the namespace mode)", mode.Name())
+		return -1, isolation.NamespaceModeOnly("restore", mode.Name())
 	}
 	return r.Restore(req, opts)
 }

@@ -142,6 +142,12 @@ type Restorer interface {
 	Restore(req *CreateRequest, opts *CheckpointOptions) (int, error)
 }
 
+// NamespaceModeOnly is the error of an operation only the namespace mode has
+// (checkpoint, restore), asked of a container of another mode.
+func NamespaceModeOnly(op, mode string) error {
+	return fmt.Errorf("%s is not supported in the %s isolation mode (only in the namespace mode)", op, mode)
+}
+
 // Errors whose wording the containerd shim and other engines match on.
 var (
 	ErrNotExist   = errors.New("container does not exist")

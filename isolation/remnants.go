@@ -58,12 +58,13 @@ func ForceRemove(root, id string) error {
 		return err
 	}
 	var errs []error
-	for _, path := range cgroupPaths(r.Cgroups) {
+	paths := cgroupPaths(r.Cgroups)
+	for _, path := range paths {
 		if err := emptyCgroup(path); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	for _, path := range cgroupPaths(r.Cgroups) {
+	for _, path := range paths {
 		if err := cgroups.RemovePath(path); err != nil {
 			errs = append(errs, fmt.Errorf("removing cgroup %s: %w", path, err))
 		}

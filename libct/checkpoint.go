@@ -29,7 +29,7 @@ func criuPresent(op string) error {
 // Checkpoint implements isolation.Checkpointer.
 func (c *container) Checkpoint(opts *isolation.CheckpointOptions) error {
 	if c.mode != Name {
-		return fmt.Errorf("checkpoint is not supported in the %s isolation mode (only in the namespace mode)", c.mode)
+		return isolation.NamespaceModeOnly("checkpoint", c.mode)
 	}
 	status, err := c.c.Status()
 	if err != nil {

@@ -138,8 +138,8 @@ func procAlive(pid int) bool { return unix.Kill(pid, 0) == nil }
 
 // Update refuses a pids limit the Sentry cannot live with (see minPids).
 func (c container) Update(r *specs.LinuxResources) error {
-	if r != nil && r.Pids != nil && r.Pids.Limit != nil && *r.Pids.Limit >= 0 && *r.Pids.Limit < minPids {
-		return fmt.Errorf("pids limit %d: the sandbox's Sentry runs in the container's pids cgroup with about ten threads of its own, so the sandbox mode needs at least %d (or no limit)", *r.Pids.Limit, minPids)
+	if err := pidsFloor(r); err != nil {
+		return fmt.Errorf("pids limit %w", err)
 	}
 	return c.Container.Update(r)
 }
@@ -206,6 +206,15 @@ func (c container) Exec(req *isolation.ExecRequest) (int, error) {
 // threads and a few of the workload's processes.
 const minPids = 16
 
+// pidsFloor is the error, after the limit's value, of a pids limit in r
+// below minPids; nil without one.
+func pidsFloor(r *specs.LinuxResources) error {
+	if r == nil || r.Pids == nil || r.Pids.Limit == nil || *r.Pids.Limit < 0 || *r.Pids.Limit >= minPids {
+		return nil
+	}
+	return fmt.Errorf("%d: the sandbox's Sentry runs in the container's pids cgroup with about ten threads of its own, so the sandbox mode needs at least %d (or no limit)", *r.Pids.Limit, minPids)
+}
+
 // Create implements isolation.Mode: a namespace-mode container whose process
 // is the Sentry, which starts process.args under its filter.
 func (Mode) Create(req *isolation.CreateRequest) (int, error) {
@@ -216,9 +225,9 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	// The Sentry is a Go program with its own threads (about ten) in the
 	// container's pids cgroup: below this the Go runtime cannot start it
 	// (libcontainer turns a limit of 0 into pids.max 1).
-	if r := spec.Linux; r != nil && r.Resources != nil && r.Resources.Pids != nil && r.Resources.Pids.Limit != nil {
-		if l := *r.Resources.Pids.Limit; l >= 0 && l < minPids {
-			return -1, fmt.Errorf("config.json: linux.resources.pids.limit %d: the sandbox's Sentry runs in the container's pids cgroup with about ten threads of its own, so the sandbox mode needs at least %d (or no limit)", l, minPids)
+	if spec.Linux != nil {
+		if err := pidsFloor(spec.Linux.Resources); err != nil {
+			return -1, fmt.Errorf("config.json: linux.resources.pids.limit %w", err)
 		}
 	}
 	// The Sentry's own exec carries the program's arguments and environment:
