@@ -7,6 +7,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -107,10 +108,13 @@ func (Mode) Load(root, id string) (isolation.Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	return container{c}, nil
+	return container{Container: c, dir: filepath.Join(root, id)}, nil
 }
 
-type container struct{ isolation.Container }
+type container struct {
+	isolation.Container
+	dir string // its state directory
+}
 
 // Start starts the Sentry, and returns once the workload's first program
 // runs (see markStarted), as the namespace mode returns once the
@@ -155,9 +159,13 @@ func (c container) Exec(req *isolation.ExecRequest) (int, error) {
 		return -1, errors.New("exec --preserve-fds is not supported in the sandbox isolation mode yet")
 	}
 	// The Sentry, through which every process of the container runs, starts
-	// with the container: before start there is nothing to join.
+	// with the container: before start, the client becomes a Sentry of its
+	// own for this process (see join), with the container's profile.
+	var alone []string
 	if st, err := c.State(); err == nil && st.Status == "created" {
-		return -1, fmt.Errorf("exec: container %s is created but not started: in the sandbox isolation mode a process can join it only once it is started (its Sentry runs)", c.ID())
+		if alone, err = readAloneFlags(c.dir); err != nil {
+			return -1, fmt.Errorf("exec: container %s is created but not started: %w", c.ID(), err)
+		}
 	}
 	// The program's arguments and environment reach the client in a file,
 	// not through its own execve: their limits are the program's to meet, in
@@ -187,6 +195,9 @@ func (c container) Exec(req *isolation.ExecRequest) (int, error) {
 	}
 	r.ExtraFiles = append(r.ExtraFiles, input)
 	p.Args = append(p.Args, fmt.Sprintf("--input-fd=%d", 2+len(r.ExtraFiles)))
+	if alone != nil {
+		p.Args = append(append(p.Args, "--alone"), alone...)
+	}
 	if argsFit(req.Process.Args) == nil {
 		// Only shown: the client's command line names the program (ps).
 		p.Args = append(append(p.Args, "--"), req.Process.Args...)
@@ -268,8 +279,54 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 				fmt.Sprintf("uid=%d", uid), fmt.Sprintf("gid=%d", spec.Process.User.GID)}},
 	)
 	return libct.Create(req, &libct.Extra{Mode: Name, Prepared: func(pid int) error {
-		return findProgram(pid, &program)
+		if err := findProgram(pid, &program); err != nil {
+			return err
+		}
+		return writeAloneFlags(filepath.Join(req.Root, req.ID), aloneFlags(spec, prof))
 	}})
+}
+
+// aloneFile, in the container's state directory, holds the Sentry flags an
+// exec into the created container needs beyond the exec's own process
+// (its user, capabilities, cwd): the container's seccomp profile and debug.
+const aloneFile = "sandbox-exec.json"
+
+func aloneFlags(spec *specs.Spec, prof *profile) []string {
+	flags := []string{}
+	if prof != nil {
+		flags = append(flags, "--seccomp="+prof.encode())
+	}
+	if spec.Annotations[annDebug] == "true" {
+		flags = append(flags, "--debug")
+	}
+	return flags
+}
+
+func writeAloneFlags(dir string, flags []string) error {
+	data, err := json.Marshal(flags)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, aloneFile), data, 0o600); err != nil {
+		return fmt.Errorf("recording the sandbox's exec flags: %w", err)
+	}
+	return nil
+}
+
+func readAloneFlags(dir string) ([]string, error) {
+	path := filepath.Join(dir, aloneFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	var flags []string
+	if err := json.Unmarshal(data, &flags); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if flags == nil {
+		flags = []string{}
+	}
+	return flags, nil
 }
 
 // sentryFlags turns what the Sentry emulates for the workload into its flags.

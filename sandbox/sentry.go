@@ -25,6 +25,7 @@ type options struct {
 	noNewPrivs  bool     // process.noNewPrivileges: set-id programs do not raise
 	profile     *profile // the OCI seccomp profile, compiled (nil: none)
 	args        []string
+	env         []string // the program's environment (nil: the Sentry's own)
 }
 
 func parseOptions(args []string) (*options, error) {
@@ -106,6 +107,8 @@ type sentry struct {
 
 	startedCh chan struct{} // closed once the workload's first program runs
 
+	alone bool // an exec's own Sentry in a created container (runAlone)
+
 	scratch scratchDirs
 }
 
@@ -120,15 +123,19 @@ func Main(args []string) {
 		fmt.Fprintln(os.Stderr, "runx-sentry: "+err.Error())
 		os.Exit(127)
 	}
-	s := &sentry{opts: o, logged: map[string]bool{}, userNS: -1, pidNS: -1}
-	s.creds = newCredTable(o)
-	s.startedCh = make(chan struct{})
-	status, err := s.run()
+	status, err := newSentry(o).run()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "runx-sentry: "+err.Error())
 		os.Exit(127)
 	}
 	exitLike(status)
+}
+
+func newSentry(o *options) *sentry {
+	s := &sentry{opts: o, logged: map[string]bool{}, userNS: -1, pidNS: -1}
+	s.creds = newCredTable(o)
+	s.startedCh = make(chan struct{})
+	return s
 }
 
 // exitLike exits as the workload did: with its status, or 128+n for a death
@@ -183,7 +190,11 @@ func (s *sentry) run() (unix.WaitStatus, error) {
 	ctty := releaseTerminal()   // the workload's first process takes it
 	s.forwardSignals()
 
-	plan, err := s.planProgram(s.opts.args, os.Getenv("PATH"), s.opts.cwd)
+	env := s.opts.env
+	if env == nil {
+		env = os.Environ()
+	}
+	plan, err := s.planProgram(s.opts.args, envPath(env), s.opts.cwd)
 	if err != nil {
 		return 0, err
 	}
@@ -194,7 +205,7 @@ func (s *sentry) run() (unix.WaitStatus, error) {
 	}
 	defer unix.Close(cwd)
 	stdio := [3]int{0, 1, 2}
-	pid, exited, err := s.spawn(&spawnSpec{plan: plan, cwd: cwd, env: os.Environ(), stdio: stdio,
+	pid, exited, err := s.spawn(&spawnSpec{plan: plan, cwd: cwd, env: env, stdio: stdio,
 		preserve: s.opts.preserveFDs, init: true, ctty: ctty, creds: s.startCreds(nil, plan)})
 	if err != nil {
 		if exited != nil {
@@ -204,7 +215,7 @@ func (s *sentry) run() (unix.WaitStatus, error) {
 		return 0, err
 	}
 	go s.markStarted(pid)
-	if s.userNS >= 0 && s.pidNS >= 0 {
+	if s.userNS >= 0 && s.pidNS >= 0 && !s.alone {
 		s.serveExecs()
 	}
 	return <-exited, nil
@@ -325,7 +336,9 @@ func (s *sentry) markStarted(pid int) {
 		}
 		time.Sleep(wait)
 	}
-	_ = os.WriteFile(startedFile, nil, 0o600)
+	if !s.alone {
+		_ = os.WriteFile(startedFile, nil, 0o600)
+	}
 	calm := 0
 	const tick = 100 * time.Microsecond
 	// A program that has not settled by then (busy, or waiting in a call

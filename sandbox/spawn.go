@@ -259,15 +259,9 @@ func (s *sentry) serveExec(c *net.UnixConn) {
 		reply(err)
 		return
 	}
-	pathEnv := ""
-	for _, e := range req.Env {
-		if v, ok := strings.CutPrefix(e, "PATH="); ok {
-			pathEnv = v
-		}
-	}
 	var plan *execPlan
 	s.asCreds(who, func() result {
-		plan, err = s.planProgram(req.Args, pathEnv, req.Cwd)
+		plan, err = s.planProgram(req.Args, envPath(req.Env), req.Cwd)
 		return result{}
 	})
 	if err != nil {
@@ -327,6 +321,16 @@ func (s *sentry) serveExec(c *net.UnixConn) {
 		status = 128 + int(ws.Signal())
 	}
 	_ = enc.Encode(execMessage{Status: &status})
+}
+
+// envPath is the value of PATH in env: the first, as getenv finds it.
+func envPath(env []string) string {
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // readExecRequest reads the first line, which carries the stdio descriptors.
@@ -411,8 +415,20 @@ func join(args []string) {
 	// --report-fd=N: where runx exec on the host reads this client's own
 	// failure, which is then exec's error rather than a status.
 	// --input-fd=N: the program's arguments and environment (joinInput).
+	// --alone FLAGS...: the container may be created, not started, so that
+	// no Sentry answers yet: this client then becomes the Sentry of its
+	// process, with these flags (the container's profile) and its own
+	// identity (runAlone). Its flags come last, up to "--".
 	var report, input *os.File
+	var alone []string
 	for len(args) > 0 && strings.HasPrefix(args[0], "--") && args[0] != "--" {
+		if args[0] == "--alone" {
+			alone = []string{}
+			for args = args[1:]; len(args) > 0 && args[0] != "--"; args = args[1:] {
+				alone = append(alone, args[0])
+			}
+			break
+		}
 		name, fd, _ := strings.Cut(args[0], "=")
 		n, err := strconv.Atoi(fd)
 		if err != nil || n < 3 {
@@ -457,7 +473,12 @@ func join(args []string) {
 		fmt.Fprintln(os.Stderr, "runx-sentry: --join needs a program to run")
 		os.Exit(127)
 	}
+	// Before the Sentry starts there is no socket, and its directory is
+	// the container user's alone (EACCES for another user).
 	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: execSocket, Net: "unix"})
+	if err != nil && alone != nil && (errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ECONNREFUSED) || errors.Is(err, unix.EACCES)) {
+		runAlone(alone, args, env, fail)
+	}
 	if err != nil {
 		fail(fmt.Errorf("the Sentry does not answer: %w", err))
 	}
@@ -508,6 +529,47 @@ func join(args []string) {
 			os.Exit(*m.Status)
 		}
 	}
+}
+
+// runAlone is the exec client become a Sentry: a process run in a created
+// container, whose Sentry has not started. It serves the process as the
+// container's Sentry would, in namespaces of its own (there is no workload
+// yet whose namespaces to join), with the container's profile (flags) and
+// this client's identity, which libcontainer gave it as the exec's: user,
+// groups, capabilities, no_new_privs, cwd. It never returns.
+func runAlone(flags, args, env []string, fail func(error)) {
+	st, err := procStatus(os.Getpid())
+	if err != nil {
+		fail(err)
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		cwd = "/"
+	}
+	flags = append(flags, "--uid="+strconv.Itoa(os.Getuid()), "--gid="+strconv.Itoa(os.Getgid()),
+		"--caps="+st["CapEff"], "--cwd="+cwd)
+	var groups []string
+	for _, g := range ownGroups() {
+		groups = append(groups, strconv.FormatUint(uint64(g), 10))
+	}
+	if len(groups) > 0 {
+		flags = append(flags, "--groups="+strings.Join(groups, ","))
+	}
+	if st["NoNewPrivs"] == "1" {
+		flags = append(flags, "--no-new-privs")
+	}
+	o, err := parseOptions(append(append(flags, "--"), args...))
+	if err != nil {
+		fail(err)
+	}
+	o.env = env
+	s := newSentry(o)
+	s.alone = true
+	status, err := s.run()
+	if err != nil {
+		fail(err)
+	}
+	exitLike(status)
 }
 
 // releaseTerminal gives up the controlling terminal on stdin, if this

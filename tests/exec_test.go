@@ -228,15 +228,6 @@ func TestExecIntoCreated(t *testing.T) {
 		id := newID(t)
 		r.ok("create", "--bundle", b.dir, id)
 		res := r.run("exec", id, "echo", "in created")
-		if m.name == "sandbox" {
-			// Documented (sandbox/README.md, Not done yet): processes join
-			// through the Sentry, which starts with the container.
-			expectFailure(t, res, "created but not started")
-			if st := r.state(id); st.Status != "created" {
-				t.Errorf("status after the refused exec = %q, want created", st.Status)
-			}
-			return
-		}
 		if res.code != 0 || res.stdout != "in created\n" {
 			t.Errorf("exec into a created container: want exit 0 and output\n%s", res)
 		}

@@ -81,7 +81,7 @@ func runNestedTests(t *testing.T, n nestedTests) string {
 		}
 	}
 	if code != 0 || !strings.Contains(out, "tests-exit=0") || len(missing) > 0 {
-		t.Fatalf("exit %d, not passed: %v:\n%s", code, missing, lastLines(out, 150))
+		t.Fatalf("exit %d, not passed: %v\nthe failures:\n%s\nthe end:\n%s", code, missing, failures(out), lastLines(out, 60))
 	}
 	for _, l := range strings.Split(out, "\n") {
 		if strings.HasPrefix(l, "--- PASS: ") {
@@ -89,6 +89,31 @@ func runNestedTests(t *testing.T, n nestedTests) string {
 		}
 	}
 	return out
+}
+
+// failures returns, from go test -v output, every line that reports a
+// failure with the 30 lines before it: a failing subtest's log comes
+// before its "--- FAIL" line, and the end of a long run hides both.
+func failures(out string) string {
+	lines := strings.Split(out, "\n")
+	keep := make([]bool, len(lines))
+	for i, l := range lines {
+		if strings.Contains(l, "--- FAIL") || strings.Contains(l, "panic:") {
+			for j := max(0, i-30); j <= i; j++ {
+				keep[j] = true
+			}
+		}
+	}
+	var b strings.Builder
+	for i, l := range lines {
+		if keep[i] {
+			if i > 0 && !keep[i-1] {
+				b.WriteString("...\n")
+			}
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
 }
 
 // TestNestedHost: the nested host is what the KVM tests need: a /dev/kvm

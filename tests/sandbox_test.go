@@ -574,6 +574,66 @@ func TestSandboxPidCalls(t *testing.T) {
 	}
 }
 
+// withDenyingProfile gives b a /tmp and a seccomp profile under which mkdir
+// and socket(AF_INET or AF_INET6) fail with EXDEV (an errno nothing else
+// here would give).
+func withDenyingProfile(b *bundle) {
+	exdev := uint(18)
+	b.edit(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"})
+		s.Linux.Seccomp = &specs.LinuxSeccomp{
+			DefaultAction: specs.ActAllow,
+			Syscalls: []specs.LinuxSyscall{
+				{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: &exdev},
+				// Two conditions on one argument: either matches.
+				{Names: []string{"socket"}, Action: specs.ActErrno, ErrnoRet: &exdev, Args: []specs.LinuxSeccompArg{
+					{Index: 0, Value: 2, Op: specs.OpEqualTo}, {Index: 0, Value: 10, Op: specs.OpEqualTo}}},
+			},
+		}
+	})
+}
+
+// runx exec into a created sandbox container (its Sentry not started yet)
+// runs the process under a Sentry of its own with the container's profile
+// and the exec's user; the container stays created, starts as usual (start
+// still waits for its own program), and later execs join its Sentry.
+func TestSandboxExecIntoCreated(t *testing.T) {
+	requireRunx(t)
+	r := newRuntime(t)
+	b := sandboxBundle(t, "sh", "-c", "echo started > /tmp/started; exec sleep 100")
+	withDenyingProfile(b)
+	id := newID(t)
+	r.ok("create", "--bundle", b.dir, id)
+	res := r.run("exec", id, "sh", "-c", "mkdir /tmp/e; echo mkdir=$?; id -u; echo x > /tmp/from-exec")
+	if res.code != 0 || res.stdout != "mkdir=1\n0\n" || !strings.Contains(res.stderr, "cross-device") {
+		t.Errorf("exec into the created container: want mkdir refused by the profile (EXDEV), uid 0\n%s", res)
+	}
+	res = r.run("exec", "--user", "1000:1000", id, "sh", "-c", "id -u; id -g; cat /tmp/from-exec")
+	if res.code != 0 || res.stdout != "1000\n1000\nx\n" {
+		t.Errorf("exec --user 1000:1000 into the created container\n%s", res)
+	}
+	res = r.run("exec", id, "sh", "-c", "exit 7")
+	if res.code != 7 {
+		t.Errorf("exec's status from a created container: want 7\n%s", res)
+	}
+	res = r.run("exec", id, "no-such-program")
+	if res.code != 255 || !strings.Contains(res.stderr, "no-such-program") {
+		t.Errorf("a missing program in a created container: want exec's own failure (255) naming it\n%s", res)
+	}
+	if st := r.state(id); st.Status != "created" {
+		t.Fatalf("status after the execs = %q, want created", st.Status)
+	}
+	r.ok("start", id)
+	res = r.run("exec", id, "sh", "-c", "for i in $(seq 100); do test -e /tmp/started && break; sleep 0.05; done; cat /tmp/started /tmp/from-exec")
+	if res.code != 0 || res.stdout != "started\nx\n" {
+		t.Errorf("after start the workload runs and execs join it\n%s", res)
+	}
+	r.ok("kill", id, "KILL")
+	r.waitStatus(id, "stopped", 10*time.Second)
+	r.ok("delete", id)
+	assertNothingLeft(t, r.root, id, b.dir)
+}
+
 // The container's OCI seccomp profile applies to the workload: a call the
 // profile denies fails with the profile's errno even though the Sentry
 // would emulate it (mkdir), in the first process and in one runx exec
@@ -581,21 +641,7 @@ func TestSandboxPidCalls(t *testing.T) {
 // namespace mode's for the same bundle.
 func TestSandboxSeccompProfile(t *testing.T) {
 	requireRunx(t)
-	exdev := uint(18) // EXDEV: an errno nothing else here would give
-	withProfile := func(b *bundle) {
-		b.edit(func(s *specs.Spec) {
-			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"})
-			s.Linux.Seccomp = &specs.LinuxSeccomp{
-				DefaultAction: specs.ActAllow,
-				Syscalls: []specs.LinuxSyscall{
-					{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: &exdev},
-					// Two conditions on one argument: either matches.
-					{Names: []string{"socket"}, Action: specs.ActErrno, ErrnoRet: &exdev, Args: []specs.LinuxSeccompArg{
-						{Index: 0, Value: 2, Op: specs.OpEqualTo}, {Index: 0, Value: 10, Op: specs.OpEqualTo}}},
-				},
-			}
-		})
-	}
+	withProfile := withDenyingProfile
 	script := "mkdir /tmp/d; echo mkdir=$?; touch /tmp/f && echo touched; ls /tmp; " +
 		"nc 127.0.0.1 9 </dev/null; echo nc=$?"
 	ns := runIn(t, "namespace", withProfile, "sh", "-c", script)
