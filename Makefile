@@ -10,7 +10,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.gitCommit=$(VERSION) -extldflags '-static -Wl,-Ttext-segment=0x70000000'
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all build deps microvm-kernel proto demo check test unit integration conformance engines engines-nested bench clean
+.PHONY: all build deps microvm-kernel proto demo check test unit fuzz integration conformance engines engines-nested bench clean
 
 all: build
 
@@ -48,6 +48,11 @@ check:
 
 unit:
 	CGO_ENABLED=1 $(GO) test -tags "$(BUILDTAGS)" ./ ./isolation/... ./libct/... ./unikernel/... ./sandbox/... ./internal/... ./microvm/... ./vmm/...
+
+# Every Go fuzz target for FUZZTIME seconds each (make unit replays their seeds).
+FUZZTIME ?= 30
+fuzz:
+	@GO=$(GO) BUILDTAGS="$(BUILDTAGS)" bash tests/scripts/fuzz.sh $(FUZZTIME)
 
 # The nested KVM host tests alone take ~10 minutes of the ~22 (2026-12-06).
 integration: build microvm-kernel

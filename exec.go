@@ -109,6 +109,18 @@ func execProcess(c *cli.Context) (int, error) {
 	})
 }
 
+// parseProcess decodes and checks the process JSON read from path (--process).
+func parseProcess(path string, data []byte) (*specs.Process, error) {
+	var p specs.Process
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, fmt.Errorf("--process %s: malformed JSON: %s", path, jsonErrorPlace(data, err))
+	}
+	if err := validateProcess(&p); err != nil {
+		return nil, fmt.Errorf("--process %s: %w", path, err)
+	}
+	return &p, nil
+}
+
 // execSpec builds the process to exec: --process, or the container's own
 // process from its config.json with the command line's changes on top.
 func execSpec(c *cli.Context, bundle string) (*specs.Process, error) {
@@ -117,14 +129,7 @@ func execSpec(c *cli.Context, bundle string) (*specs.Process, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--process %s: %w", path, err)
 		}
-		var p specs.Process
-		if err := json.Unmarshal(data, &p); err != nil {
-			return nil, fmt.Errorf("--process %s: malformed JSON: %s", path, jsonErrorPlace(data, err))
-		}
-		if err := validateProcess(&p); err != nil {
-			return nil, fmt.Errorf("--process %s: %w", path, err)
-		}
-		return &p, nil
+		return parseProcess(path, data)
 	}
 	data, err := os.ReadFile(filepath.Join(bundle, specConfig))
 	if err != nil {

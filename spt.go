@@ -27,7 +27,11 @@ var sptCommand = &cli.Command{
 
 // Called by the name of upstream's tender, runx is that tender.
 func init() {
-	isolation.RegisterEntry("solo5-spt", func(args []string) { runSpt("solo5-spt", args) })
+	isolation.RegisterEntry("solo5-spt", func(args []string) {
+		// In a unikernel container: before the guest (see isolation.SelfMounts).
+		isolation.DropSelfStaging()
+		runSpt("solo5-spt", args)
+	})
 }
 
 // runSpt never returns: it exits with the guest's status, or 1 on a setup error.

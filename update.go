@@ -55,6 +55,15 @@ Where "<container-id>" is the name for the instance of the container.`,
 	},
 }
 
+// decodeResources reads the resources JSON of --resources path from in.
+func decodeResources(path string, in io.Reader) (*specs.LinuxResources, error) {
+	r := &specs.LinuxResources{}
+	if err := json.NewDecoder(in).Decode(r); err != nil {
+		return nil, fmt.Errorf("--resources %s: malformed JSON: %w", path, err)
+	}
+	return r, nil
+}
+
 // updateResources reads -r (a runtime-spec LinuxResources JSON) and lays the
 // individual flags on top of it.
 func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
@@ -69,8 +78,9 @@ func updateResources(c *cli.Context) (*specs.LinuxResources, error) {
 			defer f.Close()
 			in = f
 		}
-		if err := json.NewDecoder(in).Decode(r); err != nil {
-			return nil, fmt.Errorf("--resources %s: malformed JSON: %w", path, err)
+		var err error
+		if r, err = decodeResources(path, in); err != nil {
+			return nil, err
 		}
 	}
 	u64 := func(name string, dst **uint64) error {

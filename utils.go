@@ -124,6 +124,11 @@ func loadSpec(bundle string) (*specs.Spec, error) {
 		}
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
+	return parseSpec(path, data, bundle)
+}
+
+// parseSpec decodes and checks the config.json read from path.
+func parseSpec(path string, data []byte, bundle string) (*specs.Spec, error) {
 	var spec specs.Spec
 	if err := json.Unmarshal(data, &spec); err != nil {
 		return nil, fmt.Errorf("%s: malformed JSON: %s", path, jsonErrorPlace(data, err))

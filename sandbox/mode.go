@@ -246,9 +246,9 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	if err := argsFit(spec.Process.Args, spec.Process.Env); err != nil {
 		return -1, fmt.Errorf("config.json: process: exec %s: %w", spec.Process.Args[0], err)
 	}
-	self, err := os.Executable()
+	self, err := isolation.SelfMounts(isolation.RootfsOf(spec, req.Bundle), SentryPath)
 	if err != nil {
-		return -1, fmt.Errorf("finding runx's own binary: %w", err)
+		return -1, err
 	}
 	// The OCI seccomp profile is not applied to the Sentry, which needs
 	// seccomp, ptrace and pidfds: it is compiled here and every workload
@@ -269,9 +269,8 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	program := *spec.Process // before the Sentry takes its place
 	spec.Process.Args = append(args, spec.Process.Args...)
 	uid := spec.Process.User.UID
+	spec.Mounts = append(spec.Mounts, self...)
 	spec.Mounts = append(spec.Mounts,
-		specs.Mount{Destination: SentryPath, Type: "bind", Source: self,
-			Options: []string{"bind", "ro", "nosuid", "nodev"}},
 		specs.Mount{Destination: voidPath, Type: "tmpfs", Source: "tmpfs",
 			Options: []string{"ro", "nosuid", "nodev", "noexec", "mode=0555", "size=4k", "nr_inodes=2"}},
 		specs.Mount{Destination: scratchPath, Type: "tmpfs", Source: "tmpfs",

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runx-dev/runx/isolation"
 )
 
 // options are the Sentry's flags (see sentryFlags in mode.go).
@@ -118,6 +120,8 @@ func Main(args []string) {
 	if len(args) > 0 && args[0] == "--join" {
 		join(args[1:])
 	}
+	// Before anything of the container's is read (see isolation.SelfMounts).
+	isolation.DropSelfStaging()
 	o, err := parseOptions(args)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "runx-sentry: "+err.Error())

@@ -241,7 +241,7 @@ func parseShebang(hdr []byte) (string, string, error) {
 }
 
 // elfInterp checks a 64-bit x86 ELF and returns its PT_INTERP, if any.
-func elfInterp(f *os.File) (string, error) {
+func elfInterp(f io.ReaderAt) (string, error) {
 	ef, err := elf.NewFile(f)
 	if err != nil {
 		return "", unix.ENOEXEC

@@ -54,6 +54,37 @@ func (s *sentry) sysSocketpair(t *task) result {
 // sockaddr reads an address and, for a unix socket path, resolves its
 // directory in the sandbox and names it through the Sentry's descriptor,
 // so that the kernel finds only what the Sentry found.
+// sockaddrPath checks a socket address the workload passed: the families
+// the sandbox lets through, and returns the path of a named AF_UNIX address,
+// which the Sentry resolves ("" for any other address, which goes as is).
+func sockaddrPath(b []byte, follow bool) (string, error) {
+	if len(b) < 2 {
+		return "", unix.EINVAL
+	}
+	switch binary.LittleEndian.Uint16(b) {
+	case unix.AF_INET, unix.AF_INET6, unix.AF_UNSPEC:
+		return "", nil
+	case unix.AF_NETLINK:
+		// The kernel (port 0) only, for connect and send; bind may name
+		// the socket's own port. Netlink sockets are NETLINK_ROUTE ones
+		// in the container's network namespace (sysSocket).
+		if len(b) < unix.SizeofSockaddrNetlink {
+			return "", unix.EINVAL
+		}
+		if follow && binary.LittleEndian.Uint32(b[4:]) != 0 {
+			return "", unix.EPERM
+		}
+		return "", nil
+	case unix.AF_UNIX:
+	default:
+		return "", unix.EAFNOSUPPORT
+	}
+	if len(b) == 2 || b[2] == 0 {
+		return "", nil // unnamed or abstract: no path
+	}
+	return trimNul(b[2:]), nil
+}
+
 func (s *sentry) sockaddr(t *task, addr uint64, n int, follow bool) ([]byte, error) {
 	if n < 2 || n > 128 {
 		return nil, unix.EINVAL
@@ -62,29 +93,10 @@ func (s *sentry) sockaddr(t *task, addr uint64, n int, follow bool) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	family := int(binary.LittleEndian.Uint16(b))
-	switch family {
-	case unix.AF_INET, unix.AF_INET6, unix.AF_UNSPEC:
-		return b, nil
-	case unix.AF_NETLINK:
-		// The kernel (port 0) only, for connect and send; bind may name
-		// the socket's own port. Netlink sockets are NETLINK_ROUTE ones
-		// in the container's network namespace (sysSocket).
-		if n < unix.SizeofSockaddrNetlink {
-			return nil, unix.EINVAL
-		}
-		if follow && binary.LittleEndian.Uint32(b[4:]) != 0 {
-			return nil, unix.EPERM
-		}
-		return b, nil
-	case unix.AF_UNIX:
-	default:
-		return nil, unix.EAFNOSUPPORT
+	p, err := sockaddrPath(b, follow)
+	if err != nil || p == "" {
+		return b, err
 	}
-	if n == 2 || b[2] == 0 {
-		return b, nil // unnamed or abstract: no path
-	}
-	p := trimNul(b[2:])
 	var via string
 	if follow {
 		// connect and send: the socket the path leads to, reached through
@@ -185,19 +197,21 @@ const maxSend = 1 << 20 // a stream socket may send less; a larger datagram is E
 
 // sendmsg is the Sentry's: the message's address and the descriptors it
 // carries are the workload's, which the Sentry resolves and translates.
-func (s *sentry) sendmsg(t *task, fd int, hdrAddr uint64, flags int) (int, error) {
+// gatherMsg reads the msghdr at hdrAddr and the data of its iovecs (up
+// to maxSend bytes).
+func (t *task) gatherMsg(hdrAddr uint64) (msghdr, []byte, error) {
 	var h msghdr
 	if err := readVal(t, hdrAddr, &h); err != nil {
-		return 0, unix.EFAULT
+		return h, nil, unix.EFAULT
 	}
 	if h.Iovlen > 1024 {
-		return 0, unix.EMSGSIZE
+		return h, nil, unix.EMSGSIZE
 	}
 	var data []byte
 	for i := uint64(0); i < h.Iovlen && len(data) < maxSend; i++ {
 		var iov struct{ Base, Len uint64 }
 		if err := readVal(t, h.Iov+16*i, &iov); err != nil {
-			return 0, unix.EFAULT
+			return h, nil, unix.EFAULT
 		}
 		n := iov.Len
 		if n > uint64(maxSend-len(data)) {
@@ -205,9 +219,17 @@ func (s *sentry) sendmsg(t *task, fd int, hdrAddr uint64, flags int) (int, error
 		}
 		b, err := t.read(iov.Base, int(n))
 		if err != nil {
-			return 0, err
+			return h, nil, err
 		}
 		data = append(data, b...)
+	}
+	return h, data, nil
+}
+
+func (s *sentry) sendmsg(t *task, fd int, hdrAddr uint64, flags int) (int, error) {
+	h, data, err := t.gatherMsg(hdrAddr)
+	if err != nil {
+		return 0, err
 	}
 	var sa []byte
 	if h.Name != 0 && h.Namelen > 0 {

@@ -67,6 +67,11 @@ func LoadKernel(path string) (*Kernel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	return parseKernel(path, data)
+}
+
+// parseKernel checks the image read from path.
+func parseKernel(path string, data []byte) (*Kernel, error) {
 	k := &Kernel{Path: path, file: data}
 	if err := k.parseHeader(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

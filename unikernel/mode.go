@@ -148,15 +148,12 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	tender = append(tender, "--", filepath.Clean("/"+args[0]))
 	tender = append(tender, args[1:]...)
 
-	self, err := os.Executable()
+	self, err := isolation.SelfMounts(isolation.RootfsOf(spec, req.Bundle), tenderPath)
 	if err != nil {
-		return -1, fmt.Errorf("finding runx's own binary: %w", err)
+		return -1, err
 	}
 	spec.Process.Args = tender
-	spec.Mounts = append(spec.Mounts, specs.Mount{
-		Destination: tenderPath, Type: "bind", Source: self,
-		Options: []string{"bind", "ro", "nosuid", "nodev"},
-	})
+	spec.Mounts = append(spec.Mounts, self...)
 	if len(nets) > 0 {
 		addTunDevice(spec)
 	}
