@@ -84,7 +84,7 @@ var contractFeatures = map[string]string{
 	"hooks":          "config.json's hooks, each at its moment with the state on stdin, startContainer in the container; a failing hook, in runc's words: TestHooks, TestBadHookFails, TestHookFailureWording",
 	"network":        "a network namespace named by path: the container reaches the host through its interface and serves on its address and at the namespace's localhost (what CRI port forwarding dials); the namespace is left as it was: TestNetworkNamespacePath",
 	"bad-input":      "bad input fails naming the fault and leaves nothing behind: TestBad*, TestPauseNotRunning",
-	"crash":          "runx killed at a spread of moments of create, run -d and run, and a damaged state file: list and state answer, delete --force leaves nothing: TestKilledRuntimeLeavesNothing, TestDamagedStateFile",
+	"crash":          "runx killed at a spread of moments of create, run -d, run, start, exec and delete, the processes it starts killed under create and run, and a damaged state file: list and state answer, delete --force leaves nothing: TestKilledRuntimeLeavesNothing, TestKilledRuntimeLaterSteps, TestDamagedStateFile",
 }
 
 // notApplicable[mode][feature] is why a feature cannot apply to a mode by
