@@ -2,6 +2,7 @@ package microvm
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/manager"
@@ -57,12 +58,38 @@ func removeCgroup(cg *cgroups.Cgroup) error {
 		return err
 	}
 	_ = m.Freeze(cgroups.Frozen)
-	pids, _ := m.GetAllPids()
-	for _, p := range pids {
+	for _, p := range cgroupPids(m) {
 		_ = killPid(p)
 	}
 	_ = m.Freeze(cgroups.Thawed)
+	// Killed processes leave the cgroup only once they have exited (QEMU
+	// takes a while to free guest memory); one forked meanwhile is killed
+	// too. The cgroup cannot be removed before.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		pids := cgroupPids(m)
+		if len(pids) == 0 {
+			break
+		}
+		for _, p := range pids {
+			_ = killPid(p)
+		}
+	}
 	return m.Destroy()
+}
+
+// cgroupPids lists the processes in the VM's cgroup. The manager's own
+// GetAllPids reads the v1 devices hierarchy, which the VM's cgroup skips
+// (SkipDevices): any hierarchy holds every process.
+func cgroupPids(m cgroups.Manager) []int {
+	paths := m.GetPaths()
+	for _, name := range []string{"", "pids", "freezer", "cpu", "memory"} {
+		if p, ok := paths[name]; ok {
+			if pids, err := cgroups.GetAllPids(p); err == nil {
+				return pids
+			}
+		}
+	}
+	return nil
 }
 
 // freeze freezes or thaws every process of the VM: pause and resume.

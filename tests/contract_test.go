@@ -119,11 +119,7 @@ var notApplicable = map[string]map[string]string{
 // notYet[mode][feature]: a feature a mode is still being built for (its
 // issue says when), skipped with that reason until it is; unlike
 // notApplicable, every entry here is to go.
-var notYet = map[string]map[string]string{
-	"microvm": {
-		"crash": "microvm: not yet: a monitor, VM and virtiofsd killed with their runx, and a damaged monitor state, have no test of their own yet",
-	},
-}
+var notYet = map[string]map[string]string{}
 
 // forEachMode runs f in a subtest per mode (t.Run(m.name, ...)), each
 // skipped with its reason where the feature does not apply to the mode.

@@ -37,7 +37,7 @@ func TestKilledRuntimeLeavesNothing(t *testing.T) {
 		for _, args := range [][]string{{"create"}, {"run", "-d"}, {"run"}} {
 			// 0 to 60 ms: before, during and after the moments create makes the
 			// state directory, the cgroups, the init and the state file.
-			for delay := time.Duration(0); delay <= 60*time.Millisecond; delay += 4 * time.Millisecond {
+			for _, delay := range crashDelays(m, 60*time.Millisecond, 4*time.Millisecond) {
 				id := newID(t)
 				r.track(id)
 				cmd := exec.Command(r.bin, append(append([]string{"--root", r.root}, args...), "--bundle", b.dir, id)...)
@@ -65,6 +65,21 @@ func TestKilledRuntimeLeavesNothing(t *testing.T) {
 		}
 		t.Logf("%d runtimes killed mid-way", kills)
 	})
+}
+
+// crashDelays are the moments to kill at: 0 to max by step, or for the
+// microvm mode, whose create boots a VM (seconds under TCG), moments spread
+// over the boot: before QEMU and virtiofsd start, while the guest boots,
+// while the agent makes the container.
+func crashDelays(m mode, max, step time.Duration) []time.Duration {
+	if m.name == "microvm" {
+		return []time.Duration{0, 150 * time.Millisecond, 600 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second}
+	}
+	var out []time.Duration
+	for d := time.Duration(0); d <= max; d += step {
+		out = append(out, d)
+	}
+	return out
 }
 
 // killAt starts runx with args, SIGKILLs it after delay (or, with children
@@ -105,17 +120,36 @@ func killAt(t *testing.T, r *rt, args []string, delay time.Duration, children bo
 	// started after the kill waits for it, as it should. Ended, that
 	// process lets run end; a run waiting for a dead process does not.
 	// (A runx still cleaning up is left to finish: the kill then fails.)
-	if id := args[len(args)-1]; children {
-		_ = exec.Command(r.bin, "--root", r.root, "kill", id, "KILL").Run()
+	// Killed as soon as it runs (a VM boots for seconds).
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if children {
+			_ = exec.Command(r.bin, "--root", r.root, "kill", args[len(args)-1], "KILL").Run()
+		}
+		select {
+		case <-done:
+			return hit
+		case <-tick.C:
+		case <-deadline:
+			tree := processTree(cmd.Process.Pid)
+			_ = cmd.Process.Kill()
+			<-done
+			t.Errorf("runx %s hangs after its children's death %s after its start: %v", strings.Join(args, " "), delay, tree)
+			return hit
+		}
 	}
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Errorf("runx %s hangs after its children's death", strings.Join(args, " "))
+}
+
+// processTree describes pid and its descendants (pid and command).
+func processTree(pid int) []string {
+	var out []string
+	for _, p := range append([]int{pid}, descendants(pid)...) {
+		cl, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/cmdline")
+		out = append(out, fmt.Sprintf("%d %.80s", p, strings.ReplaceAll(string(cl), "\x00", " ")))
 	}
-	return hit
+	return out
 }
 
 // descendants lists the processes under pid, children first.
@@ -174,7 +208,11 @@ func TestKilledRuntimeLaterSteps(t *testing.T) {
 			}
 			assertNothingLeft(t, r.root, id, b.dir)
 		}
-		for delay := time.Duration(0); delay <= 40*time.Millisecond; delay += 5 * time.Millisecond {
+		delays := crashDelays(m, 40*time.Millisecond, 5*time.Millisecond)
+		if m.name == "microvm" {
+			delays = []time.Duration{delays[0], delays[2], delays[4]} // a VM per try: seconds each
+		}
+		for _, delay := range delays {
 			for _, step := range []string{"start", "delete", "exec"} {
 				if step == "exec" && m.name == "unikernel" {
 					continue // refused by design (TestExec)
