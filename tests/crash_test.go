@@ -1,9 +1,11 @@
 package tests
 
-// runx killed (SIGKILL) at any moment of create or run: list and state still
-// answer, delete --force removes everything the container held (state
-// directory, cgroups, processes, mounts), though its state may never have
-// been written.
+// runx killed (SIGKILL) at any moment of create, run, start, exec or
+// delete, or the processes it started killed under it: list and state
+// still answer, delete --force removes everything the container held (state
+// directory and its exec fifo, cgroups, processes, mounts; no network
+// device appears on the host), though its state may never have been
+// written.
 
 import (
 	"fmt"
@@ -34,6 +36,8 @@ func TestKilledRuntimeLeavesNothing(t *testing.T) {
 		}
 		defer null.Close()
 		kills := 0
+		links := hostLinks(t)
+		defer noNewLinks(t, links)
 		for _, args := range [][]string{{"create"}, {"run", "-d"}, {"run"}} {
 			// 0 to 60 ms: before, during and after the moments create makes the
 			// state directory, the cgroups, the init and the state file.
@@ -142,6 +146,30 @@ func killAt(t *testing.T, r *rt, args []string, delay time.Duration, children bo
 	}
 }
 
+// hostLinks lists the host's network devices.
+func hostLinks(t *testing.T) map[string]bool {
+	entries, err := os.ReadDir("/sys/class/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, e := range entries {
+		out[e.Name()] = true
+	}
+	return out
+}
+
+// noNewLinks fails t if the host has a network device it did not have
+// before (runx's taps and veths live in the container's namespace).
+func noNewLinks(t *testing.T, before map[string]bool) {
+	t.Helper()
+	for name := range hostLinks(t) {
+		if !before[name] {
+			t.Errorf("network device %s left on the host", name)
+		}
+	}
+}
+
 // processTree describes pid and its descendants (pid and command).
 func processTree(pid int) []string {
 	var out []string
@@ -195,6 +223,8 @@ func TestKilledRuntimeLaterSteps(t *testing.T) {
 		b := newBundle(t, "sleep", "100")
 		m.apply(b)
 		kills := map[string]int{}
+		links := hostLinks(t)
+		defer noNewLinks(t, links)
 		check := func(id, what string) {
 			t.Helper()
 			if res := r.run("list"); res.code != 0 {
