@@ -16,6 +16,9 @@ func normalize(config *configs.Config) {
 			m.Data = ""
 		}
 	}
+	if c := config.Capabilities; c != nil {
+		c.Ambient = raisableAmbient(c.Ambient, c.Permitted, c.Inheritable)
+	}
 	for _, d := range config.Devices {
 		// A fifo has no device number: mknod ignores the one given.
 		if d.Type == devcfg.FifoDevice {

@@ -3,6 +3,7 @@ package libct
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -38,7 +39,7 @@ func newProcess(p *specs.Process) (*libcontainer.Process, error) {
 			Effective:   c.Effective,
 			Inheritable: c.Inheritable,
 			Permitted:   c.Permitted,
-			Ambient:     c.Ambient,
+			Ambient:     raisableAmbient(c.Ambient, c.Permitted, c.Inheritable),
 		}
 	}
 	for _, g := range p.User.AdditionalGids {
@@ -322,4 +323,19 @@ func writePidFile(path string, p *libcontainer.Process) error {
 		return err
 	}
 	return isolation.WritePidFile(path, pid)
+}
+
+// raisableAmbient keeps the ambient capabilities the kernel lets a process
+// raise: those both permitted and inheritable. libcontainer warns ("can't
+// raise ambient capability") for each other one and goes on without it;
+// runc 1.1 said nothing, and runc's own default spec (ambient without
+// inheritable) would warn at every start.
+func raisableAmbient(ambient, permitted, inheritable []string) []string {
+	var out []string
+	for _, a := range ambient {
+		if slices.Contains(permitted, a) && slices.Contains(inheritable, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }

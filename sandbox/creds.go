@@ -92,6 +92,12 @@ func (c *creds) afterExec() *creds {
 		n.prm = 0
 	}
 	n.prm |= n.amb
+	if c.noNewPrivs {
+		// What the workload set as no_new_privs: exec grants nothing the
+		// process was not permitted before (root keeps its permitted set,
+		// not its bounding one).
+		n.prm &= c.prm
+	}
 	if n.euid == 0 {
 		n.eff = n.prm
 	} else {
@@ -125,6 +131,14 @@ type credEntry struct {
 
 type unixCaps struct{ eff, prm, inh uint64 }
 
+// Indexes of options.capSets.
+const (
+	capPrm = iota
+	capBnd
+	capInh
+	capAmb
+)
+
 func newCredTable(o *options) *credTable {
 	groups := append([]uint32(nil), o.groups...)
 	slices.Sort(groups) // as the kernel keeps them
@@ -133,6 +147,16 @@ func newCredTable(o *options) *credTable {
 		rgid: o.gid, egid: o.gid, sgid: o.gid, fsgid: o.gid,
 		groups: groups, eff: o.caps, prm: o.caps, bnd: o.caps,
 		noNewPrivs: o.noNewPrivs,
+	}
+	if o.capSetGiven[capPrm] {
+		// The sets libcontainer gives the process before its exec, then
+		// what the exec of the program (no file capabilities) makes of
+		// them: a non-root user keeps only its ambient capabilities (which
+		// must be permitted and inheritable), root gets its bounding set.
+		base.prm, base.bnd, base.inh = o.capSets[capPrm], o.capSets[capBnd], o.capSets[capInh]
+		base.amb = o.capSets[capAmb] & base.prm & base.inh
+		base = base.afterExec()
+		base.keepCaps = false
 	}
 	ct := &credTable{base: base, sentry: os.Getpid(), m: map[int]credEntry{}, cache: map[int]cachedCreds{}}
 	ct.thread, _ = getThreadCaps()

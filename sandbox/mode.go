@@ -345,15 +345,23 @@ func sentryFlags(spec *specs.Spec, preserveFDs int) []string {
 		}
 		flags = append(flags, "--groups="+strings.Join(gs, ","))
 	}
-	var caps uint64
-	if p.Capabilities != nil {
-		for _, name := range p.Capabilities.Effective {
+	// Every set of process.capabilities: the Sentry computes what the
+	// program has after its exec from them, as the kernel does.
+	mask := func(names []string) string {
+		var m uint64
+		for _, name := range names {
 			if n, ok := capNumber(name); ok {
-				caps |= 1 << n
+				m |= 1 << n
 			}
 		}
+		return strconv.FormatUint(m, 16)
 	}
-	flags = append(flags, "--caps="+strconv.FormatUint(caps, 16))
+	if c := p.Capabilities; c != nil {
+		flags = append(flags, "--caps="+mask(c.Effective), "--caps-prm="+mask(c.Permitted),
+			"--caps-bnd="+mask(c.Bounding), "--caps-inh="+mask(c.Inheritable), "--caps-amb="+mask(c.Ambient))
+	} else {
+		flags = append(flags, "--caps=0", "--caps-prm=0", "--caps-bnd=0")
+	}
 	cwd := p.Cwd
 	if cwd == "" {
 		cwd = "/"

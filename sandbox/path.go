@@ -196,6 +196,10 @@ func (s *sentry) resolve(t *task, abs string, follow bool, depth int) (*node, er
 	case len(comps) >= 1 && comps[0] == "proc":
 		return s.procResolve(t, comps[1:], follow, depth)
 	case len(comps) >= 2 && comps[0] == "dev" && comps[1] == "fd":
+		if len(comps) == 2 && !follow {
+			// A symlink, as the container's /dev has it (lstat, readlink).
+			return &node{fd: -1, path: "/dev/fd", v: &vnode{kind: vLink, target: "/proc/self/fd"}}, nil
+		}
 		return s.resolve(t, "/proc/self/fd"+rest(2), follow, depth+1)
 	case len(comps) >= 2 && comps[0] == "dev" && (comps[1] == "stdin" || comps[1] == "stdout" || comps[1] == "stderr"):
 		fd := map[string]string{"stdin": "0", "stdout": "1", "stderr": "2"}[comps[1]]
@@ -288,7 +292,9 @@ func (s *sentry) parent(t *task, dirfd int, p string) (*node, string, error) {
 // Sentry's own /proc/self/fd link to its O_PATH descriptor: the inode that
 // was resolved is the one opened, whatever has been renamed since.
 func reopen(fd int, flags int) (int, error) {
-	flags &^= unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_TMPFILE
+	// O_TMPFILE's own bit, not O_DIRECTORY, which it includes: that one
+	// is the caller's check that fd is a directory (ENOTDIR).
+	flags &^= unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_TMPFILE&^unix.O_DIRECTORY
 	return unix.Open(fmt.Sprintf("/proc/self/fd/%d", fd), flags|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 }
 

@@ -20,7 +20,9 @@ import (
 type options struct {
 	uid, gid    uint32
 	groups      []uint32
-	caps        uint64
+	caps        uint64    // effective, before the program's exec
+	capSets     [4]uint64 // permitted, bounding, inheritable, ambient (capPrm...)
+	capSetGiven [4]bool
 	cwd         string
 	preserveFDs int
 	debug       bool
@@ -54,6 +56,10 @@ func parseOptions(args []string) (*options, error) {
 			}
 		case "--caps":
 			o.caps, err = strconv.ParseUint(val, 16, 64)
+		case "--caps-prm", "--caps-bnd", "--caps-inh", "--caps-amb":
+			i := map[string]int{"--caps-prm": capPrm, "--caps-bnd": capBnd, "--caps-inh": capInh, "--caps-amb": capAmb}[name]
+			o.capSets[i], err = strconv.ParseUint(val, 16, 64)
+			o.capSetGiven[i] = true
 		case "--cwd":
 			o.cwd = val
 		case "--preserve-fds":

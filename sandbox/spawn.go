@@ -547,7 +547,8 @@ func runAlone(flags, args, env []string, fail func(error)) {
 		cwd = "/"
 	}
 	flags = append(flags, "--uid="+strconv.Itoa(os.Getuid()), "--gid="+strconv.Itoa(os.Getgid()),
-		"--caps="+st["CapEff"], "--cwd="+cwd)
+		"--caps="+st["CapEff"], "--caps-prm="+st["CapPrm"], "--caps-bnd="+st["CapBnd"],
+		"--caps-inh="+st["CapInh"], "--caps-amb="+st["CapAmb"], "--cwd="+cwd)
 	var groups []string
 	for _, g := range ownGroups() {
 		groups = append(groups, strconv.FormatUint(uint64(g), 10))

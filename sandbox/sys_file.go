@@ -340,6 +340,11 @@ func (s *sentry) nodeStat(n *node) (unix.Stat_t, error) {
 		}
 	default:
 		st.Mode = unix.S_IFLNK | 0o777
+		if strings.HasPrefix(n.path, "/dev/") {
+			// /dev/fd and /dev/std*: tmpfs symlinks in the container's /dev,
+			// whose size is their target's length (procfs's are 0).
+			st.Size = int64(len(n.v.target))
+		}
 	}
 	return st, nil
 }

@@ -25,6 +25,15 @@ var compatFiles = []compatWorkload{
 	{"ls-recursive", `ls -lR /etc/apt | wc -l`},
 	{"mounts", `cut -d' ' -f2,3 /proc/mounts; cut -d' ' -f2 /proc/self/mounts | sort | head -3`},
 	{"ls-dev", `ls -a /dev`},
+	{"dev-fd-symlink", `ls -ld /dev/fd /dev/stdin | awk '{print $1, $5, $NF}'; readlink /dev/fd; stat -c '%F %s' /dev/fd; test -L /dev/fd && echo link; ls /dev/fd/ | head -3`},
+	{"py-o-directory", `python3 -c '
+import os
+for p in ("/etc/passwd", "/etc", "/dev/null", "/proc/self/status", "/proc/self"):
+    try:
+        os.close(os.open(p, os.O_RDONLY | os.O_DIRECTORY)); print(p, "ok")
+    except OSError as e:
+        print(p, e.strerror)
+'`},
 	{"findmnt", `findmnt -rn -o TARGET,FSTYPE | sort`},
 	{"df-root", `df -P / /tmp | awk '{print $1, $6}'`},
 	{"flock", `touch /tmp/l && flock /tmp/l -c 'echo locked' && flock -n /tmp/l true && echo free`},
