@@ -341,7 +341,7 @@ func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) 
 			v.entries = append(v.entries, dirent{f, vFile})
 		}
 		v.entries = append(v.entries, dirent{"status", vFile}, dirent{"stat", vFile}, dirent{"mounts", vFile}, dirent{"mountinfo", vFile},
-			dirent{"root", vLink}, dirent{"cwd", vLink}, dirent{"exe", vLink}, dirent{"fd", vDir})
+			dirent{"root", vLink}, dirent{"cwd", vLink}, dirent{"exe", vLink}, dirent{"fd", vDir}, dirent{"fdinfo", vDir})
 		if process {
 			v.entries = append(v.entries, dirent{"task", vDir})
 		}
@@ -380,6 +380,8 @@ func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) 
 		return &vnode{kind: vFile, data: []byte(strings.Join(inv.argv, "\x00") + "\x00")}, nil
 	case name == "fd":
 		return s.procFD(t, host, comps[1:])
+	case name == "fdinfo":
+		return s.procFDInfo(t, host, comps[1:])
 	case name == "task" && process:
 		if len(comps) == 1 {
 			v := &vnode{kind: vDir}
@@ -500,29 +502,7 @@ func (s *sentry) procFD(t *task, host int, comps []string) (*vnode, error) {
 		return nil, unix.ENOTDIR
 	}
 	if len(comps) == 0 {
-		v := &vnode{kind: vDir}
-		fds := s.openFDs(host)
-		// A process that opens its own fd/ lists the descriptor it is
-		// opening, as it would with the kernel's, which lists the
-		// directory when it is read: the lowest free number.
-		if t != nil {
-			if tgid, err := t.getTgid(); err == nil && tgid == host {
-				free := 0
-				for _, fd := range fds {
-					if fd == free {
-						free++
-					}
-				}
-				if free < s.cwdFD {
-					fds = append(fds, free)
-					sort.Ints(fds)
-				}
-			}
-		}
-		for _, fd := range fds {
-			v.entries = append(v.entries, dirent{strconv.Itoa(fd), vLink})
-		}
-		return v, nil
+		return s.fdDir(t, host, vLink), nil
 	}
 	fd, err := strconv.Atoi(comps[0])
 	if err != nil || fd < 0 || fd >= s.cwdFD {
@@ -545,6 +525,55 @@ func (s *sentry) procFD(t *task, host int, comps []string) (*vnode, error) {
 		return nil, unix.ENOENT
 	}
 	return &vnode{kind: vFD, fd: c, fdPath: p}, nil
+}
+
+// fdDir lists host's descriptors as /proc/PID/fd and fdinfo do, each entry
+// of kind.
+func (s *sentry) fdDir(t *task, host int, kind int) *vnode {
+	v := &vnode{kind: vDir}
+	fds := s.openFDs(host)
+	// A process that opens its own fd/ lists the descriptor it is
+	// opening, as it would with the kernel's, which lists the
+	// directory when it is read: the lowest free number.
+	if t != nil {
+		if tgid, err := t.getTgid(); err == nil && tgid == host {
+			free := 0
+			for _, fd := range fds {
+				if fd == free {
+					free++
+				}
+			}
+			if free < s.cwdFD {
+				fds = append(fds, free)
+				sort.Ints(fds)
+			}
+		}
+	}
+	for _, fd := range fds {
+		v.entries = append(v.entries, dirent{strconv.Itoa(fd), kind})
+	}
+	return v
+}
+
+// procFDInfo is /proc/PID/fdinfo: the kernel's own lines for the
+// workload's descriptors (position, flags, mount, inode and what the
+// descriptor's kind adds), none for the Sentry's reserved ones.
+func (s *sentry) procFDInfo(t *task, host int, comps []string) (*vnode, error) {
+	if len(comps) > 1 {
+		return nil, unix.ENOTDIR
+	}
+	if len(comps) == 0 {
+		return s.fdDir(t, host, vFile), nil
+	}
+	fd, err := strconv.Atoi(comps[0])
+	if err != nil || fd < 0 || fd >= s.cwdFD || strconv.Itoa(fd) != comps[0] {
+		return nil, unix.ENOENT
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", host, fd))
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	return &vnode{kind: vFile, data: b}, nil
 }
 
 // openFDs lists a process's descriptors below the reserved ones.

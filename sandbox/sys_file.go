@@ -192,7 +192,10 @@ func (s *sentry) openCreate(t *task, dirfd int, p string, flags int, mode uint32
 			}
 			return -1, err
 		}
-		fd, err := s.openat2(dir.fd, name, flags|unix.O_NOFOLLOW, mode, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_MAGICLINKS)
+		// Not following the name by RESOLVE_NO_SYMLINKS rather than
+		// O_NOFOLLOW, which would stay in the file's flags (F_GETFL,
+		// fdinfo) where the program did not ask for it.
+		fd, err := s.openat2(dir.fd, name, flags, mode, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_MAGICLINKS|unix.RESOLVE_NO_SYMLINKS)
 		if err == unix.ELOOP && flags&(unix.O_NOFOLLOW|unix.O_EXCL) == 0 {
 			target, rerr := readlinkAt(dir.fd, name)
 			base := dir.path
