@@ -223,7 +223,24 @@ func Record(root, id, mode string) error {
 	if mode == Default {
 		return nil
 	}
-	return os.WriteFile(filepath.Join(root, id, modeFile), []byte(mode+"\n"), 0o600)
+	// Whole: an empty record left by a runx killed mid-write would be no
+	// mode's (state, kill and delete go by it).
+	return WriteFileAtomic(filepath.Join(root, id, modeFile), []byte(mode+"\n"), 0o600)
+}
+
+// WriteFileAtomic writes a file of a container's state whole or not at all
+// (a temporary file renamed over it): a runx killed at any point leaves
+// either the old file or the new one, which later commands can read.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, perm); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // Load opens container id under root with the mode that created it.

@@ -33,12 +33,10 @@ func SaveRemnants(root, id string, r *Remnants) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(root, id)
-	tmp := filepath.Join(dir, remnantsFile+".tmp")
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+	if err := WriteFileAtomic(filepath.Join(root, id, remnantsFile), data, 0o600); err != nil {
 		return fmt.Errorf("recording the container's cgroups: %w", err)
 	}
-	return os.Rename(tmp, filepath.Join(dir, remnantsFile))
+	return nil
 }
 
 // ForceRemove removes container id when its state cannot be read: the

@@ -59,7 +59,7 @@ func (h *laterHooks) save(stateDir string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(stateDir, hooksFile), data, 0o600)
+	return isolation.WriteFileAtomic(filepath.Join(stateDir, hooksFile), data, 0o600)
 }
 
 func loadLaterHooks(stateDir string) (*laterHooks, error) {

@@ -589,11 +589,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return isolation.WriteFileAtomic(path, b, 0o600)
 }
 
 // Load implements isolation.Mode.

@@ -306,7 +306,7 @@ func writeAloneFlags(dir string, flags []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, aloneFile), data, 0o600); err != nil {
+	if err := isolation.WriteFileAtomic(filepath.Join(dir, aloneFile), data, 0o600); err != nil {
 		return fmt.Errorf("recording the sandbox's exec flags: %w", err)
 	}
 	return nil
