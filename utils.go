@@ -171,10 +171,7 @@ func validateSpec(spec *specs.Spec, bundle string) error {
 	if spec.Root == nil || spec.Root.Path == "" {
 		return errors.New("root.path is missing: the bundle must name its root filesystem")
 	}
-	rootfs := spec.Root.Path
-	if !filepath.IsAbs(rootfs) {
-		rootfs = filepath.Join(bundle, rootfs)
-	}
+	rootfs := isolation.RootfsOf(spec, bundle)
 	if fi, err := os.Stat(rootfs); err != nil {
 		return fmt.Errorf("root.path: rootfs %s: %w", rootfs, errors.Unwrap(err))
 	} else if !fi.IsDir() {

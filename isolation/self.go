@@ -84,7 +84,7 @@ func RootfsOf(spec *specs.Spec, bundle string) string {
 		return bundle
 	}
 	if filepath.IsAbs(spec.Root.Path) {
-		return filepath.Clean(spec.Root.Path)
+		return spec.Root.Path
 	}
 	return filepath.Join(bundle, spec.Root.Path)
 }

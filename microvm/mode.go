@@ -334,10 +334,7 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	if spec.Root == nil || spec.Root.Path == "" {
 		return -1, errors.New("config.json: root.path is required")
 	}
-	rootfs := spec.Root.Path
-	if !filepath.IsAbs(rootfs) {
-		rootfs = filepath.Join(req.Bundle, rootfs)
-	}
+	rootfs := isolation.RootfsOf(spec, req.Bundle)
 	if st, err := os.Stat(rootfs); err != nil || !st.IsDir() {
 		return -1, fmt.Errorf("config.json: root.path %s: not a directory", rootfs)
 	}

@@ -84,10 +84,7 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	if podSandbox(spec) {
 		return libct.Create(req, nil)
 	}
-	rootfs := spec.Root.Path
-	if !filepath.IsAbs(rootfs) {
-		rootfs = filepath.Join(req.Bundle, rootfs)
-	}
+	rootfs := isolation.RootfsOf(spec, req.Bundle)
 	args := spec.Process.Args
 	kernelPath := filepath.Join(rootfs, filepath.Clean("/"+args[0]))
 	k, err := LoadKernel(kernelPath)
@@ -148,7 +145,7 @@ func (Mode) Create(req *isolation.CreateRequest) (int, error) {
 	tender = append(tender, "--", filepath.Clean("/"+args[0]))
 	tender = append(tender, args[1:]...)
 
-	self, err := isolation.SelfMounts(isolation.RootfsOf(spec, req.Bundle), tenderPath)
+	self, err := isolation.SelfMounts(rootfs, tenderPath)
 	if err != nil {
 		return -1, err
 	}
