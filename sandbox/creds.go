@@ -131,33 +131,23 @@ type credEntry struct {
 
 type unixCaps struct{ eff, prm, inh uint64 }
 
-// Indexes of options.capSets.
-const (
-	capPrm = iota
-	capBnd
-	capInh
-	capAmb
-)
+// capSets are a process's capability sets (--caps, --caps-prm, ...).
+type capSets struct{ eff, prm, bnd, inh, amb uint64 }
 
 func newCredTable(o *options) *credTable {
 	groups := append([]uint32(nil), o.groups...)
 	slices.Sort(groups) // as the kernel keeps them
-	base := &creds{
+	// The sets libcontainer gives the process before its exec, then what
+	// the exec of the program (no file capabilities) makes of them: a
+	// non-root user keeps only its ambient capabilities (which must be
+	// permitted and inheritable), root gets its bounding set.
+	c := o.caps
+	base := (&creds{
 		ruid: o.uid, euid: o.uid, suid: o.uid, fsuid: o.uid,
 		rgid: o.gid, egid: o.gid, sgid: o.gid, fsgid: o.gid,
-		groups: groups, eff: o.caps, prm: o.caps, bnd: o.caps,
+		groups: groups, eff: c.eff, prm: c.prm, bnd: c.bnd, inh: c.inh, amb: c.amb & c.prm & c.inh,
 		noNewPrivs: o.noNewPrivs,
-	}
-	if o.capSetGiven[capPrm] {
-		// The sets libcontainer gives the process before its exec, then
-		// what the exec of the program (no file capabilities) makes of
-		// them: a non-root user keeps only its ambient capabilities (which
-		// must be permitted and inheritable), root gets its bounding set.
-		base.prm, base.bnd, base.inh = o.capSets[capPrm], o.capSets[capBnd], o.capSets[capInh]
-		base.amb = o.capSets[capAmb] & base.prm & base.inh
-		base = base.afterExec()
-		base.keepCaps = false
-	}
+	}).afterExec()
 	ct := &credTable{base: base, sentry: os.Getpid(), m: map[int]credEntry{}, cache: map[int]cachedCreds{}}
 	ct.thread, _ = getThreadCaps()
 	return ct

@@ -356,12 +356,12 @@ func sentryFlags(spec *specs.Spec, preserveFDs int) []string {
 		}
 		return strconv.FormatUint(m, 16)
 	}
-	if c := p.Capabilities; c != nil {
-		flags = append(flags, "--caps="+mask(c.Effective), "--caps-prm="+mask(c.Permitted),
-			"--caps-bnd="+mask(c.Bounding), "--caps-inh="+mask(c.Inheritable), "--caps-amb="+mask(c.Ambient))
-	} else {
-		flags = append(flags, "--caps=0", "--caps-prm=0", "--caps-bnd=0")
+	var c specs.LinuxCapabilities
+	if p.Capabilities != nil {
+		c = *p.Capabilities
 	}
+	flags = append(flags, "--caps="+mask(c.Effective), "--caps-prm="+mask(c.Permitted),
+		"--caps-bnd="+mask(c.Bounding), "--caps-inh="+mask(c.Inheritable), "--caps-amb="+mask(c.Ambient))
 	cwd := p.Cwd
 	if cwd == "" {
 		cwd = "/"

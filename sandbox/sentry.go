@@ -20,9 +20,7 @@ import (
 type options struct {
 	uid, gid    uint32
 	groups      []uint32
-	caps        uint64    // effective, before the program's exec
-	capSets     [4]uint64 // permitted, bounding, inheritable, ambient (capPrm...)
-	capSetGiven [4]bool
+	caps        capSets // process.capabilities, before the program's exec
 	cwd         string
 	preserveFDs int
 	debug       bool
@@ -55,11 +53,15 @@ func parseOptions(args []string) (*options, error) {
 				o.groups = append(o.groups, id)
 			}
 		case "--caps":
-			o.caps, err = strconv.ParseUint(val, 16, 64)
-		case "--caps-prm", "--caps-bnd", "--caps-inh", "--caps-amb":
-			i := map[string]int{"--caps-prm": capPrm, "--caps-bnd": capBnd, "--caps-inh": capInh, "--caps-amb": capAmb}[name]
-			o.capSets[i], err = strconv.ParseUint(val, 16, 64)
-			o.capSetGiven[i] = true
+			o.caps.eff, err = strconv.ParseUint(val, 16, 64)
+		case "--caps-prm":
+			o.caps.prm, err = strconv.ParseUint(val, 16, 64)
+		case "--caps-bnd":
+			o.caps.bnd, err = strconv.ParseUint(val, 16, 64)
+		case "--caps-inh":
+			o.caps.inh, err = strconv.ParseUint(val, 16, 64)
+		case "--caps-amb":
+			o.caps.amb, err = strconv.ParseUint(val, 16, 64)
 		case "--cwd":
 			o.cwd = val
 		case "--preserve-fds":
