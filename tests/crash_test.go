@@ -30,11 +30,6 @@ func TestKilledRuntimeLeavesNothing(t *testing.T) {
 		}
 		b := newBundle(t)
 		m.apply(b)
-		null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer null.Close()
 		kills := 0
 		links := hostLinks(t)
 		defer noNewLinks(t, links)
@@ -44,31 +39,31 @@ func TestKilledRuntimeLeavesNothing(t *testing.T) {
 			for _, delay := range crashDelays(m, 60*time.Millisecond, 4*time.Millisecond) {
 				id := newID(t)
 				r.track(id)
-				cmd := exec.Command(r.bin, append(append([]string{"--root", r.root}, args...), "--bundle", b.dir, id)...)
-				cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				time.Sleep(delay)
-				if cmd.Process.Kill() == nil {
+				if killAt(t, r, append(append(args, "--bundle", b.dir), id), delay, false) {
 					kills++
 				}
-				_ = cmd.Wait()
-				what := fmt.Sprintf("%s killed after %s", strings.Join(args, " "), delay)
-				if res := r.run("list"); res.code != 0 {
-					t.Errorf("%s: list fails\n%s", what, res)
-				}
-				if res := r.run("state", id); res.code != 0 && !strings.Contains(res.stderr, "does not exist") {
-					t.Errorf("%s: state neither answers nor says the container does not exist\n%s", what, res)
-				}
-				if res := r.run("delete", "--force", id); res.code != 0 {
-					t.Errorf("%s: delete --force fails\n%s", what, res)
-				}
-				assertNothingLeft(t, r.root, id, b.dir)
+				checkRecovered(t, r, id, b.dir, fmt.Sprintf("%s killed after %s", strings.Join(args, " "), delay))
 			}
 		}
 		t.Logf("%d runtimes killed mid-way", kills)
 	})
+}
+
+// checkRecovered: after what (a kill), list and state answer (or the
+// container does not exist), and delete --force leaves nothing of id or
+// the bundle.
+func checkRecovered(t *testing.T, r *rt, id, bundle, what string) {
+	t.Helper()
+	if res := r.run("list"); res.code != 0 {
+		t.Errorf("%s: list fails\n%s", what, res)
+	}
+	if res := r.run("state", id); res.code != 0 && !strings.Contains(res.stderr, "does not exist") {
+		t.Errorf("%s: state neither answers nor says the container does not exist\n%s", what, res)
+	}
+	if res := r.run("delete", "--force", id); res.code != 0 {
+		t.Errorf("%s: delete --force fails\n%s", what, res)
+	}
+	assertNothingLeft(t, r.root, id, bundle)
 }
 
 // crashDelays are the moments to kill at: 0 to max by step, or for the
@@ -225,19 +220,6 @@ func TestKilledRuntimeLaterSteps(t *testing.T) {
 		kills := map[string]int{}
 		links := hostLinks(t)
 		defer noNewLinks(t, links)
-		check := func(id, what string) {
-			t.Helper()
-			if res := r.run("list"); res.code != 0 {
-				t.Errorf("%s: list fails\n%s", what, res)
-			}
-			if res := r.run("state", id); res.code != 0 && !strings.Contains(res.stderr, "does not exist") {
-				t.Errorf("%s: state neither answers nor says the container does not exist\n%s", what, res)
-			}
-			if res := r.run("delete", "--force", id); res.code != 0 {
-				t.Errorf("%s: delete --force fails\n%s", what, res)
-			}
-			assertNothingLeft(t, r.root, id, b.dir)
-		}
 		delays := crashDelays(m, 40*time.Millisecond, 5*time.Millisecond)
 		if m.name == "microvm" {
 			delays = []time.Duration{delays[0], delays[2], delays[4]} // a VM per try: seconds each
@@ -274,7 +256,7 @@ func TestKilledRuntimeLaterSteps(t *testing.T) {
 						t.Errorf("%s: a later exec fails\n%s", what, res)
 					}
 				}
-				check(id, what)
+				checkRecovered(t, r, id, b.dir, what)
 			}
 			for _, args := range [][]string{{"create"}, {"run", "-d"}, {"run"}} {
 				id := newID(t)
@@ -282,7 +264,7 @@ func TestKilledRuntimeLaterSteps(t *testing.T) {
 				if killAt(t, r, append(append(args, "--bundle", b.dir), id), delay, true) {
 					kills[args[0]+" (children)"]++
 				}
-				check(id, fmt.Sprintf("the children of %s killed after %s", strings.Join(args, " "), delay))
+				checkRecovered(t, r, id, b.dir, fmt.Sprintf("the children of %s killed after %s", strings.Join(args, " "), delay))
 			}
 		}
 		t.Logf("kills that hit a running runx or child: %v", kills)
