@@ -692,11 +692,14 @@ func (s *sentry) procStatusFile(host int, self bool) (*vnode, error) {
 	return &vnode{kind: vFile, data: []byte(out.String())}, nil
 }
 
+// statusField is the value of the line "key:\tvalue" of a status file.
 func statusField(status, key string) string {
-	for _, line := range strings.Split(status, "\n") {
-		if v, ok := strings.CutPrefix(line, key+":"); ok {
-			return v
+	for len(status) > 0 {
+		line, rest, _ := strings.Cut(status, "\n")
+		if v, ok := strings.CutPrefix(line, key); ok && strings.HasPrefix(v, ":") {
+			return v[1:]
 		}
+		status = rest
 	}
 	return ""
 }

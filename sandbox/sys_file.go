@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 	"unsafe"
@@ -140,8 +141,10 @@ func (s *sentry) doOpen(t *task, dirfd int, p string, flags int, mode uint32) (i
 	if p == "" {
 		return -1, unix.ENOENT
 	}
-	mode &= 0o7777
-	mode &^= uint32(t.umask())
+	// Only a new file takes the mode (reading the umask costs a /proc read).
+	if flags&(unix.O_CREAT|unix.O_TMPFILE) != 0 {
+		mode = mode & 0o7777 &^ uint32(t.umask())
+	}
 	switch {
 	case flags&unix.O_TMPFILE == unix.O_TMPFILE:
 		n, err := s.lookup(t, dirfd, p, true)
@@ -228,15 +231,15 @@ func readlinkAt(dirfd int, name string) (string, error) {
 
 // umask is the caller's, which the host kernel keeps (umask passes through).
 func (t *task) umask() int {
-	st, err := procStatus(t.tid)
+	v, err := procStatusField(t.tid, "Umask")
 	if err != nil {
 		return 0o022
 	}
-	var m int
-	if _, err := fmt.Sscanf(st["Umask"], "%o", &m); err != nil {
+	m, err := strconv.ParseUint(v, 8, 32)
+	if err != nil {
 		return 0o022
 	}
-	return m
+	return int(m)
 }
 
 // installFD hands the Sentry's descriptor fd to the caller as the result of

@@ -16,23 +16,8 @@ import (
 // every pid a call names against the workload's processes before the call
 // may reach the kernel.
 
-func (s *sentry) sysGetpid(t *task) result {
-	_, vpid, err := t.nsIDs()
-	return orFail(err, int64(vpid))
-}
-
-func (s *sentry) sysGettid(t *task) result {
-	vtid, _, err := t.nsIDs()
-	return orFail(err, int64(vtid))
-}
-
-func (s *sentry) sysGetppid(t *task) result {
-	id, err := t.ids()
-	return orFail(err, int64(id.vppid))
-}
-
-// Processes. (Signals pass through the filter: kill, tkill and tgkill
-// resolve pids in the sandbox's own pid namespace.)
+// getpid, gettid, getppid and the signals pass through the filter: the
+// kernel answers and resolves them in the sandbox's own pid namespace.
 
 // procInfo is a workload process as the Sentry finds it.
 type procInfo struct {
@@ -138,7 +123,8 @@ func (s *sentry) sysWaitid(t *task) result {
 			return fail(unix.ECHILD)
 		}
 	case unix.P_PIDFD:
-		return fail(unix.EBADF) // the workload holds no pidfd
+		// A pidfd names a sandbox process, and the kernel waits only for
+		// the caller's children.
 	default:
 		return fail(unix.EINVAL)
 	}
@@ -156,11 +142,34 @@ func (s *sentry) sysClone(t *task) result {
 	if flags&cloneRefused != 0 {
 		return fail(unix.EPERM)
 	}
-	if flags&unix.CLONE_PIDFD != 0 {
-		// A pidfd would be a descriptor the Sentry did not make, naming a process.
+	return contin()
+}
+
+// pidfdThread is PIDFD_THREAD (Linux 6.9): a pidfd of one thread.
+const pidfdThread = unix.O_EXCL
+
+// sysPidfdOpen opens a pidfd of a sandbox process on its host pid and hands
+// it over. A pidfd acts on that process only: the kernel lets
+// pidfd_send_signal reach processes of the caller's pid namespace alone,
+// and waitid(P_PIDFD) the caller's children.
+func (s *sentry) sysPidfdOpen(t *task) result {
+	pid, flags := t.argInt(0), t.arg(1)
+	if flags&^uint64(unix.PIDFD_NONBLOCK|pidfdThread) != 0 || pid <= 0 {
 		return fail(unix.EINVAL)
 	}
-	return contin()
+	host := s.hostPid(pid)
+	if host == 0 {
+		_, h, ok := s.thread(0, pid)
+		switch {
+		case !ok:
+			return fail(unix.ESRCH)
+		case flags&pidfdThread == 0:
+			return fail(unix.EINVAL) // a thread, not a process
+		}
+		host = h
+	}
+	fd, err := unix.PidfdOpen(host, int(flags))
+	return s.installFD(t, fd, err, true) // a pidfd is always close-on-exec
 }
 
 // Process groups and sessions.

@@ -52,6 +52,16 @@ func (t *task) hold(fd int) int {
 	return fd
 }
 
+// procStatusField is one field of /proc/PID/status, trimmed, without
+// reading the others into a map: for the fields a call reads on its path.
+func procStatusField(pid int, key string) (string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(statusField(string(b), key)), nil
+}
+
 // status reads /proc/TID/status into a map.
 func procStatus(pid int) (map[string]string, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
@@ -139,11 +149,11 @@ func (t *task) getTgid() (int, error) {
 	if t.tgid > 0 {
 		return t.tgid, nil
 	}
-	st, err := procStatus(t.tid)
+	v, err := procStatusField(t.tid, "Tgid")
 	if err != nil {
 		return 0, unix.ESRCH
 	}
-	t.tgid, _ = strconv.Atoi(st["Tgid"])
+	t.tgid, _ = strconv.Atoi(v)
 	return t.tgid, nil
 }
 

@@ -46,6 +46,20 @@ signal.alarm(1)
 signal.pause()
 print(got)
 EOF`},
+	{"py-pidfd", `python3 - <<'EOF'
+import os, select, signal, subprocess
+p = subprocess.Popen(["sleep", "30"])
+fd = os.pidfd_open(p.pid)
+print(os.get_inheritable(fd), os.get_blocking(os.pidfd_open(p.pid, os.O_NONBLOCK)))
+signal.pidfd_send_signal(fd, signal.SIGTERM)
+print(select.select([fd], [], [], 10)[0] == [fd])
+r = os.waitid(os.P_PIDFD, fd, os.WEXITED)
+print(r.si_pid == p.pid, r.si_status, r.si_code == os.CLD_KILLED)
+try:
+    os.pidfd_open(99999)
+except OSError as e:
+    print(e.strerror)
+EOF`},
 	{"timeout", `timeout 0.3 sleep 5; echo $?`},
 	// EINTR robustness: a signal arriving while a call is being served
 	// must not run it twice (a restarted mkdir reporting EEXIST), nor have

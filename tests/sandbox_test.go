@@ -525,10 +525,47 @@ const pidProbe = `#define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
 #define SHOW(name, expr) do { errno = 0; long r_ = (long)(expr); printf("%s = %ld %s\n", name, r_, r_ < 0 ? strerrorname_np(errno) : ""); } while (0)
+// pidfds: pidfd_open and clone(CLONE_PIDFD), signalled, polled and waited
+// for through them.
+static void pidfds(void) {
+	int pfd = -1;
+	pid_t c = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, NULL, &pfd, NULL, 0);
+	if (c == 0) { pause(); _exit(0); }
+	SHOW("clone(CLONE_PIDFD) pidfd >= 3", pfd >= 3);
+	int opened = syscall(SYS_pidfd_open, c, 0);
+	SHOW("pidfd_open(child) >= 3", opened >= 3);
+	SHOW("pidfd_open cloexec", fcntl(opened, F_GETFD));
+	int nb = syscall(SYS_pidfd_open, c, O_NONBLOCK);
+	SHOW("pidfd_open(NONBLOCK) nonblocking", (fcntl(nb, F_GETFL) & O_NONBLOCK) != 0);
+	SHOW("pidfd_open(999)", syscall(SYS_pidfd_open, 999, 0));
+	SHOW("pidfd_open(0)", syscall(SYS_pidfd_open, 0, 0));
+	SHOW("pidfd_open(child, bad flags)", syscall(SYS_pidfd_open, c, 1));
+	SHOW("pidfd_send_signal(0)", syscall(SYS_pidfd_send_signal, opened, 0, NULL, 0));
+	struct pollfd p = {.fd = opened, .events = POLLIN};
+	SHOW("poll(running)", poll(&p, 1, 0));
+	siginfo_t si = {0};
+	SHOW("waitid(P_PIDFD, NOHANG)", waitid(P_PIDFD, nb, &si, WEXITED | WNOHANG));
+	SHOW("pidfd_send_signal(TERM)", syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0));
+	SHOW("poll(ended)", poll(&p, 1, 10000));
+	SHOW("waitid(P_PIDFD)", waitid(P_PIDFD, opened, &si, WEXITED));
+	SHOW("si_pid == child", si.si_pid == c);
+	SHOW("si_status", si.si_status);
+	SHOW("waitid(P_PIDFD) again", waitid(P_PIDFD, pfd, &si, WEXITED));
+	int self = syscall(SYS_pidfd_open, getpid(), 0);
+	SHOW("waitid(P_PIDFD, self)", waitid(P_PIDFD, self, &si, WEXITED | WNOHANG));
+	close(pfd); close(opened); close(nb); close(self);
+}
 int main(void) {
+	pidfds();
 	pid_t child = fork();
 	if (child == 0) { pause(); _exit(0); }
 	SHOW("getpid", getpid());
@@ -861,7 +898,7 @@ func TestSandboxEscapeCalls(t *testing.T) {
 		"mknod-mem":     "EPERM",
 		"ptrace-sentry": "EPERM", "ptrace-seize-sentry": "EPERM", "ptrace-traceme": "EPERM",
 		"ptrace-child": "EPERM", "process_vm_readv-child": "ENOSYS", "process_vm_readv-sentry": "ENOSYS",
-		"pidfd_open-sentry": "ENOSYS", "kcmp": "ENOSYS", "proc-child-mem": "ENOENT",
+		"pidfd_open-sentry": "ESRCH", "kcmp": "ENOSYS", "proc-child-mem": "ENOENT",
 		"kill-sentry": "ESRCH", "kill-host": "ESRCH", "proc-sentry": "ENOENT", "proc-host": "ENOENT",
 		"proc-host-root": "ENOENT",
 		"bpf":            "ENOSYS", "io_uring_setup": "ENOSYS", "perf_event_open": "ENOSYS", "userfaultfd": "ENOSYS",

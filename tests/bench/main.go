@@ -406,6 +406,29 @@ func (b *Bench) cleanup() {
 			}
 		}
 	}
+	b.unmountLeftovers()
+}
+
+// unmountLeftovers detaches whatever a runtime left mounted in the work
+// directory (today's runsc leaves an nsfs bind mount at <root>/null-netns),
+// deepest first, so that the directory can be removed.
+func (b *Bench) unmountLeftovers() {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	var points []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], b.workdir+"/") {
+			points = append(points, f[4])
+		}
+	}
+	for i := len(points) - 1; i >= 0; i-- {
+		if err := syscall.Unmount(points[i], syscall.MNT_DETACH); err != nil {
+			b.logf("cleanup: unmounting %s: %v", points[i], err)
+		}
+	}
 }
 
 func main() {
@@ -430,8 +453,9 @@ func run() int {
 	keep := fs.Bool("keep", false, "keep the work directory (containers are still deleted)")
 	verbose := fs.Bool("v", false, "log every measurement on stderr")
 	var sb sandboxOpts
-	fs.StringVar(&sb.runsc, "runsc", "/usr/bin/runsc", "gVisor's runsc, compared with the sandbox mode (cases sbx-*); skipped with a note when missing or failing")
-	fs.StringVar(&sb.runscFlags, "runsc-flags", "--network=none", "global flags for runsc (e.g. --platform=ptrace, --ignore-cgroups)")
+	fs.StringVar(&sb.runsc, "runsc", "/usr/bin/runsc", "Debian's runsc (gVisor of 2022), compared with the sandbox mode (cases sbx-*); skipped with a note when missing or failing")
+	fs.StringVar(&sb.runscToday, "runsc-today", "", "today's runsc (systrap), the reference of the sbx-* targets (run.sh builds it with runsc-today.sh); skipped with a note when missing or failing")
+	fs.StringVar(&sb.runscFlags, "runsc-flags", "--network=none", "global flags for both runsc (e.g. --platform=ptrace, --ignore-cgroups)")
 	fs.IntVar(&sb.sysN, "sys-n", 10000, "sbx-syscall: getpid() and stat(\"/\") calls per run")
 	fs.IntVar(&sb.writeN, "write-n", 50000, "sbx-write: 64 KiB writes to /dev/null per run")
 	order := fs.String("order", "alternate", "'alternate': runx, runc, runx, runc, ...; 'rotate': the order shifts by one each round (runx, runc, runc, runx, ...)")

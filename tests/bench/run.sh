@@ -40,6 +40,19 @@ if ! command -v runsc >/dev/null 2>&1 && [[ " $* " != *" -runsc "* && " $* " != 
 		echo "bench: could not install runsc; the sbx-* cases will compare runx-sandbox with runx-namespace only" >&2
 fi
 
+# Today's runsc (systrap), the reference of the sandbox targets: built from
+# the Go module proxy on first use (~9 min) and cached. RUNX_BENCH_GVISOR=0
+# skips it; if the build fails, the sbx-* cases run without it.
+today=()
+if [[ "${RUNX_BENCH_GVISOR:-1}" != 0 && " $* " != *" -runsc-today"* && ( " $* " != *" -cases"* || " $* " == *"sbx-"* ) ]]; then
+	echo "bench: today's runsc (gVisor from the Go module proxy; built and cached on first use)" >&2
+	if bin="$(bash "$here/runsc-today.sh")"; then
+		today=(-runsc-today "$bin")
+	else
+		echo "bench: could not build today's runsc; the sbx-* cases run without it" >&2
+	fi
+fi
+
 # Build the driver once (so `go run` does not sit between us and it), run it,
 # and remove the binary whatever happens. The driver itself deletes its
 # containers and temporary directory on failure or on Ctrl-C.
@@ -48,7 +61,7 @@ trap 'rm -rf "$bindir"' EXIT
 (cd "$repo" && go build -o "$bindir/bench" ./tests/bench)
 
 # Flags must come before the positional runtime path.
-"$bindir/bench" -out "$here/results-latest.txt" "$@" "$runx"
+"$bindir/bench" -out "$here/results-latest.txt" "${today[@]}" "$@" "$runx"
 
 # runx's own VMM against QEMU -accel kvm needs a /dev/kvm that runs Linux
 # guests: on a host without one (runx check says tcg), the vmm-* cases run

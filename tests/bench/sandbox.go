@@ -12,10 +12,14 @@ import (
 	"time"
 )
 
+// runscToday labels today's gVisor, the reference of the sandbox's targets.
+const runscToday = "runsc-2026"
+
 // sandboxOpts are the command-line settings of the sandbox cases.
 type sandboxOpts struct {
-	runsc      string // gVisor's runsc binary
-	runscFlags string // its global flags, space-separated
+	runsc      string // Debian's runsc (gVisor of 2022, ptrace platform)
+	runscToday string // today's runsc from the module proxy (systrap platform)
+	runscFlags string // their global flags, space-separated
 	sysN       int    // sbx-syscall: calls of each kind per run
 	writeN     int    // sbx-write: 64 KiB writes per run
 }
@@ -25,15 +29,20 @@ const (
 	readPasses  = 8  // sbx-read: times it is read in a run
 )
 
-// sandboxCases compares the sandbox isolation mode with gVisor's runsc and
-// with runx's namespace mode. Every case lists the three runtimes in that
-// order, so the report's ratios are runx-sandbox/runsc and
-// runx-sandbox/runx-namespace. runsc is Optional: when it is missing or its
-// first run fails, the case goes on without it and the report says why.
+// sandboxCases compares the sandbox isolation mode with gVisor's runsc, of
+// today (systrap, the one users compare with: the targets' reference) and of
+// Debian 12 (2022, ptrace), and with runx's namespace mode. Every case lists
+// the runtimes in that order, so the report's ratios are runx-sandbox over
+// each. Both runsc are Optional: when one is missing or its first run
+// fails, the case goes on without it and the report says why.
 func sandboxCases(runx string, o sandboxOpts) []Case {
+	runsc := func(label, bin string) Runtime {
+		return Runtime{Label: label, Argv: append([]string{bin}, strings.Fields(o.runscFlags)...), Optional: true}
+	}
 	runtimes := []Runtime{
 		{Label: "runx-sandbox", Argv: []string{runx}, EditConfig: withIsolation("sandbox")},
-		{Label: "runsc", Argv: append([]string{o.runsc}, strings.Fields(o.runscFlags)...), Optional: true},
+		runsc(runscToday, o.runscToday),
+		runsc("runsc-2022", o.runsc),
 		{Label: "runx-namespace", Argv: []string{runx}},
 	}
 	// The fd I/O cases also run the namespace mode under a one-rule seccomp
@@ -67,7 +76,7 @@ func sandboxCases(runx string, o sandboxOpts) []Case {
 			Bundle:   []string{"/bin/true"},
 			Runtimes: runtimes,
 			Measure:  measureRun,
-			Targets:  []Target{{Figure: "wall", Ref: "runsc", Max: 0.5}},
+			Targets:  []Target{{Figure: "wall", Ref: runscToday, Max: 0.5}},
 		},
 		{
 			Name: "sbx-syscall",
@@ -78,7 +87,8 @@ func sandboxCases(runx string, o sandboxOpts) []Case {
 			Prepare:  prog.build,
 			Populate: withSysloop,
 			Measure:  measureFigures,
-			Targets:  []Target{{Figure: "getpid_ns", Ref: "runsc", Max: 1}, {Figure: "stat_ns", Ref: "runsc", Max: 1}},
+			Targets: []Target{{Figure: "getpid_ns", Ref: runscToday, Max: 1}, {Figure: "stat_ns", Ref: runscToday, Max: 1},
+				{Figure: "open_ns", Ref: runscToday, Max: 1}},
 		},
 		{
 			Name: "sbx-write",
@@ -123,6 +133,16 @@ func sandboxCases(runx string, o sandboxOpts) []Case {
 			Runtimes: runtimes,
 			Rootfs:   py.get,
 			Measure:  measureRun,
+			Targets:  []Target{{Figure: "wall", Ref: runscToday, Max: 1}},
+		},
+		{
+			Name:     "sbx-find",
+			Desc:     "run of find /usr -size +0 >/dev/null (-size: a stat of every file) in the python3 rootfs, then delete --force",
+			Bundle:   []string{"/bin/sh", "-c", "find /usr -size +0 >/dev/null"},
+			Runtimes: runtimes,
+			Rootfs:   py.get,
+			Measure:  measureRun,
+			Targets:  []Target{{Figure: "wall", Ref: runscToday, Max: 1}},
 		},
 	}
 }
@@ -304,7 +324,7 @@ func hostPythonRootfs(b *Bench, dir string) error {
 	if err := copyFile(b.busybox, filepath.Join(dir, "usr/bin/busybox"), 0o755); err != nil {
 		return err
 	}
-	for _, applet := range []string{"sh", "true", "tar", "cat"} {
+	for _, applet := range []string{"sh", "true", "tar", "cat", "find"} {
 		if err := os.Symlink("busybox", filepath.Join(dir, "usr/bin", applet)); err != nil {
 			return err
 		}
