@@ -25,8 +25,20 @@ const (
 // Sentry owns, or a file of the Sentry's /proc.
 type node struct {
 	fd   int    // O_PATH descriptor of a real file; -1 for a virtual one
-	path string // the sandbox path it was found at
+	path string // the sandbox path it was found at ("": not read yet, see where)
 	v    *vnode
+	// stx is the real file's statx (with its mount's id) when hasStx.
+	stx    unix.Statx_t
+	hasStx bool
+}
+
+// where is the sandbox path of n, read from the Sentry's descriptor of a
+// real file when checkReal did not need it (mounts.go).
+func (n *node) where() string {
+	if n.path == "" && n.fd >= 0 {
+		n.path, _ = rawFDPath(n.fd)
+	}
+	return n.path
 }
 
 func (n *node) close() {
@@ -219,35 +231,6 @@ func (s *sentry) resolve(t *task, abs string, follow bool, depth int) (*node, er
 	return s.checkReal(t, fd, abs, follow, depth)
 }
 
-// checkReal makes sure a descriptor the kernel resolved is not runx's and,
-// should a symlink have led into /proc, hands over to the Sentry's /proc.
-func (s *sentry) checkReal(t *task, fd int, abs string, follow bool, depth int) (*node, error) {
-	canon, err := rawFDPath(fd)
-	if err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	if hidden(path.Clean(canon)) {
-		unix.Close(fd)
-		return nil, unix.ENOENT
-	}
-	var fs unix.Statfs_t
-	if err := unix.Fstatfs(fd, &fs); err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	if fs.Type == procSuper {
-		unix.Close(fd)
-		if canon == "/proc" || strings.HasPrefix(canon, "/proc/") {
-			// A symlink led into the real procfs: the same path in the
-			// Sentry's (pid numbers taken as the sandbox's).
-			return s.resolve(t, canon, follow, depth+1)
-		}
-		return nil, unix.ENOENT
-	}
-	return &node{fd: fd, path: canon}, nil
-}
-
 // parent resolves all of p but its last component, which it returns: what
 // makes, removes or renames a name works on a directory and a name in it,
 // so that no symlink in the last component is ever followed.
@@ -281,7 +264,7 @@ func (s *sentry) parent(t *task, dirfd int, p string) (*node, string, error) {
 	if n.v != nil {
 		return nil, "", unix.EACCES // /proc and the like make nothing
 	}
-	if hidden(path.Clean(n.path + "/" + name)) {
+	if name == ".runx" && s.isDevDir(n) {
 		n.close()
 		return nil, "", unix.ENOENT
 	}

@@ -120,6 +120,7 @@ type sentry struct {
 	alone bool // an exec's own Sentry in a created container (runAlone)
 
 	scratch scratchDirs
+	mounts  mountKinds // what checkReal learnt of each mount
 }
 
 // Main is the Sentry: runx called as runx-sentry inside the container (after

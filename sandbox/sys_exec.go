@@ -93,7 +93,7 @@ func (s *sentry) planExec(t *task, dirfd int, p string, argv []string, flags int
 		case f == nil:
 			// Executable but not readable: the kernel loads it; it can only be
 			// a static ELF, since nothing resolves an interpreter for it.
-			plan.fd, plan.path, plan.setID = n.fd, n.path, setIDOf(n.fd)
+			plan.fd, plan.path, plan.setID = n.fd, n.where(), setIDOf(n.fd)
 			return plan, nil
 		case bytes.HasPrefix(hdr, []byte("#!")):
 			f.Close()
@@ -127,7 +127,7 @@ func (s *sentry) planExec(t *task, dirfd int, p string, argv []string, flags int
 			}
 			plan.setID = setIDOf(n.fd)
 			if interp == "" {
-				plan.fd, plan.path = n.fd, n.path
+				plan.fd, plan.path = n.fd, n.where()
 				return plan, nil
 			}
 			in, err := s.lookup(t, unix.AT_FDCWD, interp, true)
@@ -144,18 +144,18 @@ func (s *sentry) planExec(t *task, dirfd int, p string, argv []string, flags int
 				return nil, err
 			}
 			next := []string{interp}
-			argv0 := n.path
+			argv0 := n.where()
 			if len(argv) > 0 {
 				argv0 = argv[0]
 			}
 			if supportsArgv0(in.fd) {
 				next = append(next, "--argv0", argv0)
 			}
-			next = append(next, n.path)
+			next = append(next, n.where())
 			if len(argv) > 1 {
 				next = append(next, argv[1:]...)
 			}
-			plan.fd, plan.path, plan.argv, plan.changed = in.fd, n.path, next, true
+			plan.fd, plan.path, plan.argv, plan.changed = in.fd, n.where(), next, true
 			n.close()
 			return plan, nil
 		default:
