@@ -35,6 +35,9 @@ type creds struct {
 	keepCaps                bool
 	secure                  uint32 // securebits: kept and reported, not acted on
 	noNewPrivs              bool   // as the workload sees it (the kernel's is always set)
+	// nofile is RLIMIT_NOFILE as the process sees it (sys_process.go): not
+	// an identity, but kept per process and inherited as credentials are.
+	nofile unix.Rlimit
 }
 
 // fsCaps are the capabilities the kernel drops from the effective set when

@@ -370,6 +370,11 @@ func sentryFlags(spec *specs.Spec, preserveFDs int) []string {
 	if preserveFDs > 0 {
 		flags = append(flags, "--preserve-fds="+strconv.Itoa(preserveFDs))
 	}
+	for _, r := range p.Rlimits {
+		if r.Type == "RLIMIT_NOFILE" {
+			flags = append(flags, "--nofile="+strconv.FormatUint(r.Soft, 10))
+		}
+	}
 	if spec.Annotations[annDebug] == "true" {
 		flags = append(flags, "--debug")
 	}

@@ -143,7 +143,7 @@ func (s *sentry) procNode(t *task, comps []string) (*vnode, error) {
 	case c == "sysvipc":
 		return s.procSysvipc(comps[1:])
 	case c == "net":
-		return procNet(comps[1:])
+		return s.procNet(comps[1:])
 	case isNumber(c):
 		vpid, _ := strconv.Atoi(c)
 		host := s.hostPid(vpid)
@@ -317,17 +317,25 @@ func mirrorProc(base string, comps []string, edit func(p string, b []byte) []byt
 }
 
 // procNet is /proc/net: the container's network namespace, without the
-// Sentry's own unix socket.
-func procNet(comps []string) (*vnode, error) {
+// Sentry's own unix socket, and with the names the Sentry bound as the
+// programs gave them (unixNames).
+func (s *sentry) procNet(comps []string) (*vnode, error) {
 	return mirrorProc("net", comps, func(p string, b []byte) []byte {
 		if !strings.HasSuffix(p, "/unix") {
 			return b
 		}
 		var out []string
 		for _, line := range strings.SplitAfter(string(b), "\n") {
-			if !strings.Contains(line, "/dev/.runx") {
-				out = append(out, line)
+			if strings.Contains(line, "/dev/.runx") {
+				continue
 			}
+			body := strings.TrimSuffix(line, "\n")
+			if i := strings.Index(body, " /proc/self/fd/"); i >= 0 {
+				if prog, ok := s.names.pathOf(body[i+1:]); ok {
+					line = body[:i+1] + prog + line[len(body):]
+				}
+			}
+			out = append(out, line)
 		}
 		return []byte(strings.Join(out, ""))
 	})
@@ -417,10 +425,36 @@ func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) 
 			if err != nil {
 				return nil, unix.ENOENT
 			}
+			if f == "limits" {
+				b = s.limitsFile(host, b)
+			}
 			return &vnode{kind: vFile, data: b}, nil
 		}
 	}
 	return nil, unix.ENOENT
+}
+
+// limitsFile is /proc/PID/limits with the RLIMIT_NOFILE the process sees
+// (sys_process.go), in the kernel's layout.
+func (s *sentry) limitsFile(host int, b []byte) []byte {
+	tgid := host
+	if v, err := procStatusField(host, "Tgid"); err == nil {
+		tgid, _ = strconv.Atoi(v)
+	}
+	lim := s.nofileOf(tgid)
+	val := func(v uint64) string {
+		if v == unix.RLIM_INFINITY {
+			return "unlimited"
+		}
+		return strconv.FormatUint(v, 10)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "Max open files ") {
+			lines[i] = fmt.Sprintf("%-25s %-20s %-20s %-10s\n", "Max open files", val(lim.Cur), val(lim.Max), "files")
+		}
+	}
+	return []byte(strings.Join(lines, ""))
 }
 
 // invocation is a dynamic program as the Sentry started it: its ELF

@@ -23,6 +23,7 @@ type options struct {
 	caps        capSets // process.capabilities, before the program's exec
 	cwd         string
 	preserveFDs int
+	nofile      uint64 // process.rlimits' RLIMIT_NOFILE soft limit (0: the one found)
 	debug       bool
 	noNewPrivs  bool     // process.noNewPrivileges: set-id programs do not raise
 	profile     *profile // the OCI seccomp profile, compiled (nil: none)
@@ -64,6 +65,8 @@ func parseOptions(args []string) (*options, error) {
 			o.caps.amb, err = strconv.ParseUint(val, 16, 64)
 		case "--cwd":
 			o.cwd = val
+		case "--nofile":
+			o.nofile, err = strconv.ParseUint(val, 10, 64)
 		case "--preserve-fds":
 			o.preserveFDs, err = strconv.Atoi(val)
 		case "--debug":
@@ -96,7 +99,7 @@ type sentry struct {
 	root int // O_PATH descriptor of "/", the container's root: every path resolves under it
 	// The workload's two reserved descriptors at the top of its table.
 	execFD, cwdFD int
-	nofile        uint64 // the workload's RLIMIT_NOFILE
+	nofile        unix.Rlimit // the container's RLIMIT_NOFILE (soft capped at 1<<20), the workload's kernel limit
 	umask         int    // the Sentry's own umask at start, the workload's first
 
 	pidns         uint64 // inode of the workload's pid namespace
@@ -121,6 +124,7 @@ type sentry struct {
 
 	scratch scratchDirs
 	mounts  mountKinds // what checkReal learnt of each mount
+	names   unixNames  // the unix socket names the Sentry bound, as programs gave them
 }
 
 // Main is the Sentry: runx called as runx-sentry inside the container (after
@@ -180,14 +184,21 @@ func (s *sentry) run() (unix.WaitStatus, error) {
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 		return 0, err
 	}
-	s.nofile = lim.Cur
-	if s.nofile < 64 {
-		return 0, fmt.Errorf("RLIMIT_NOFILE of %d is too low for the sandbox (64 at least)", s.nofile)
+	// Go raised its own soft limit at start (to the hard one, less one),
+	// and lowers it again only for the children it execs: the container's
+	// is the flag's.
+	if o := s.opts.nofile; o > 0 && o < lim.Cur {
+		lim.Cur = o
 	}
-	if s.nofile > 1<<20 {
-		s.nofile = 1 << 20
+	s.nofile = lim
+	if lim.Cur < 64 {
+		return 0, fmt.Errorf("RLIMIT_NOFILE of %d is too low for the sandbox (64 at least)", lim.Cur)
 	}
-	s.execFD, s.cwdFD = int(s.nofile-1), int(s.nofile-2)
+	if s.nofile.Cur > 1<<20 {
+		s.nofile.Cur = 1 << 20
+	}
+	s.execFD, s.cwdFD = int(s.nofile.Cur-1), int(s.nofile.Cur-2)
+	s.creds.base.nofile = lim // before any workload process exists
 	if err := s.scratch.init(); err != nil {
 		return 0, err
 	}

@@ -58,7 +58,7 @@ func (s *sentry) spawn(sp *spawnSpec) (pid int, exited chan unix.WaitStatus, err
 		execSrc: int32(sp.plan.fd), execDst: int32(s.execFD),
 		syncSrc: int32(pair[1]), syncDst: int32(s.cwdFD - 1),
 		void: cstr(voidPath), slash: cstr("/"), empty: cstr(""),
-		nofile: unix.Rlimit{Cur: s.nofile, Max: s.nofile},
+		nofile: s.nofile,
 		umask:  uintptr(s.umask),
 		prog:   unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]},
 		argv:   cstrs(sp.plan.argv),

@@ -457,24 +457,72 @@ func (s *sentry) sysPriority(t *task) result {
 	return fail(unix.EINVAL)
 }
 
-// Limits: the workload's RLIMIT_NOFILE ends below the reserved descriptors.
+// RLIMIT_NOFILE. The reserved descriptors sit at N-2 and N-1, N the
+// container's soft limit, and the kernel installs one there (ADDFD) only
+// below the caller's soft limit: the kernel's soft limit of a workload
+// process never goes under N. Each process sees, and sets, its own limits
+// (kept with its credentials and inherited the same way); the Sentry
+// gives the kernel max(limit, N) for both, so a raised limit is the
+// kernel's (with the reserved numbers taken), and a limit lowered under N
+// is reported but not enforced.
 
-func (s *sentry) nofileLimit() unix.Rlimit {
-	return unix.Rlimit{Cur: uint64(s.cwdFD), Max: uint64(s.cwdFD)}
+// nofileOf is host process pid's RLIMIT_NOFILE as it sees it.
+func (s *sentry) nofileOf(pid int) unix.Rlimit {
+	return s.creds.of(pid).nofile
 }
 
-func (s *sentry) setNofile(t *task, addr uint64) result {
-	var r unix.Rlimit
-	if err := readVal(t, addr, &r); err != nil {
-		return fail(unix.EFAULT)
+// setNofile sets host process pid's limits to lim, as caller c may.
+func (s *sentry) setNofile(c *creds, pid int, lim unix.Rlimit) unix.Errno {
+	if lim.Cur > lim.Max {
+		return unix.EINVAL
 	}
-	if r.Cur > r.Max {
-		return fail(unix.EINVAL)
+	s.creds.change.Lock()
+	defer s.creds.change.Unlock()
+	old := s.creds.of(pid)
+	if lim.Max > old.nofile.Max && !c.has(unix.CAP_SYS_RESOURCE) {
+		return unix.EPERM
 	}
-	if r.Max > uint64(s.cwdFD) {
-		return fail(unix.EPERM)
+	// The kernel's own checks (fs.nr_open, its hard limit) apply too.
+	kernel := unix.Rlimit{Cur: max(lim.Cur, s.nofile.Cur), Max: max(lim.Max, s.nofile.Cur)}
+	if r := raw(unix.SYS_PRLIMIT64, uintptr(pid), unix.RLIMIT_NOFILE, uintptr(unsafe.Pointer(&kernel)), 0); r.errno != 0 {
+		return r.errno
 	}
-	return ok(0) // kept by the Sentry's accounting only
+	n := old.clone()
+	n.nofile = lim
+	s.creds.set(pid, n)
+	return 0
+}
+
+// mayPrlimit is the kernel's check for prlimit on another process: the
+// caller's real ids are all of the target's, or it has CAP_SYS_RESOURCE.
+func mayPrlimit(c, target *creds) bool {
+	return c.ruid == target.ruid && c.ruid == target.euid && c.ruid == target.suid &&
+		c.rgid == target.rgid && c.rgid == target.egid && c.rgid == target.sgid || c.has(unix.CAP_SYS_RESOURCE)
+}
+
+// nofileCall is getrlimit, setrlimit and prlimit for RLIMIT_NOFILE of host
+// process pid: the old limits to oldAddr, the new ones from newAddr.
+func (s *sentry) nofileCall(t *task, pid int, newAddr, oldAddr uint64) result {
+	old := s.nofileOf(pid)
+	if newAddr != 0 {
+		var lim unix.Rlimit
+		if err := readVal(t, newAddr, &lim); err != nil {
+			return fail(unix.EFAULT)
+		}
+		c := s.caller(t)
+		if tgid, _ := t.getTgid(); tgid != pid && !mayPrlimit(c, s.creds.of(pid)) {
+			return fail(unix.EPERM)
+		}
+		if e := s.setNofile(c, pid, lim); e != 0 {
+			return fail(e)
+		}
+	}
+	if oldAddr != 0 {
+		if err := writeVal(t, oldAddr, &old); err != nil {
+			return fail(unix.EFAULT)
+		}
+	}
+	return ok(0)
 }
 
 func (s *sentry) sysPrlimit64(t *task) result {
@@ -500,42 +548,44 @@ func (s *sentry) sysPrlimit64(t *task) result {
 			return r
 		})
 	}
-	if pid != 0 && s.hostPid(pid) == 0 {
-		return fail(unix.ESRCH)
-	}
 	if res != unix.RLIMIT_NOFILE {
+		if pid != 0 && s.hostPid(pid) == 0 {
+			return fail(unix.ESRCH)
+		}
 		return contin()
 	}
-	if t.arg(2) != 0 {
-		if r := s.setNofile(t, t.arg(2)); r.errno != 0 {
-			return r
+	host, err := t.getTgid()
+	if err != nil {
+		return fail(unix.ESRCH)
+	}
+	if pid != 0 {
+		if host = s.hostPid(pid); host == 0 {
+			return fail(unix.ESRCH)
 		}
 	}
-	if t.arg(3) != 0 {
-		lim := s.nofileLimit()
-		if err := writeVal(t, t.arg(3), &lim); err != nil {
-			return fail(unix.EFAULT)
-		}
-	}
-	return ok(0)
+	return s.nofileCall(t, host, t.arg(2), t.arg(3))
 }
 
 func (s *sentry) sysGetrlimit(t *task) result {
 	if t.argInt(0) != unix.RLIMIT_NOFILE {
 		return contin()
 	}
-	lim := s.nofileLimit()
-	if err := writeVal(t, t.arg(1), &lim); err != nil {
-		return fail(unix.EFAULT)
+	tgid, err := t.getTgid()
+	if err != nil {
+		return fail(unix.ESRCH)
 	}
-	return ok(0)
+	return s.nofileCall(t, tgid, 0, t.arg(1))
 }
 
 func (s *sentry) sysSetrlimit(t *task) result {
 	if t.argInt(0) != unix.RLIMIT_NOFILE {
 		return contin()
 	}
-	return s.setNofile(t, t.arg(1))
+	tgid, err := t.getTgid()
+	if err != nil {
+		return fail(unix.ESRCH)
+	}
+	return s.nofileCall(t, tgid, t.arg(1), 0)
 }
 
 // prctl options beyond the thread name, which the filter lets through.

@@ -85,47 +85,60 @@ func sockaddrPath(b []byte, follow bool) (string, error) {
 	return trimNul(b[2:]), nil
 }
 
-func (s *sentry) sockaddr(t *task, addr uint64, n int, follow bool) ([]byte, error) {
+func (s *sentry) sockaddr(t *task, addr uint64, n int, follow bool) ([]byte, *boundName, error) {
 	if n < 2 || n > 128 {
-		return nil, unix.EINVAL
+		return nil, nil, unix.EINVAL
 	}
 	b, err := t.read(addr, n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, err := sockaddrPath(b, follow)
 	if err != nil || p == "" {
-		return b, err
+		return b, nil, err
 	}
 	var via string
-	if follow {
+	var bound *boundName
+	switch {
+	case follow && s.names.known(p):
+		// An address the kernel reported (accept, recvfrom) handed back:
+		// the Sentry's own, through a directory it holds.
+		via = p
+	case follow:
 		// connect and send: the socket the path leads to, reached through
 		// the Sentry's own link to the inode it resolved.
 		n, err := s.lookup(t, unix.AT_FDCWD, p, true)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if n.v != nil {
-			return nil, unix.ECONNREFUSED
+			return nil, nil, unix.ECONNREFUSED
 		}
 		t.hold(n.fd)
 		via = fmt.Sprintf("/proc/self/fd/%d", n.fd)
-	} else {
-		// bind makes the name, which must not be followed.
+	default:
+		// bind makes the name, which must not be followed, in a directory
+		// the Sentry keeps open while the socket has that name (unixNames).
 		dir, name, err := s.parent(t, unix.AT_FDCWD, p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		t.hold(dir.fd)
-		via = fmt.Sprintf("/proc/self/fd/%d/%s", dir.fd, name)
+		d, err := unix.FcntlInt(uintptr(dir.fd), unix.F_DUPFD_CLOEXEC, 0)
+		dir.close()
+		if err != nil {
+			return nil, nil, err
+		}
+		via = fmt.Sprintf("/proc/self/fd/%d/%s", d, name)
+		bound = &boundName{via: via, path: p, dir: d}
 	}
 	if len(via) >= 108 {
-		return nil, unix.ENAMETOOLONG
+		bound.drop()
+		return nil, nil, unix.ENAMETOOLONG
 	}
 	out := make([]byte, 2+len(via)+1)
 	binary.LittleEndian.PutUint16(out, unix.AF_UNIX)
 	copy(out[2:], via)
-	return out, nil
+	return out, bound, nil
 }
 
 func (s *sentry) sockCall(t *task, nr uintptr) result {
@@ -133,7 +146,7 @@ func (s *sentry) sockCall(t *task, nr uintptr) result {
 	if err != nil {
 		return fail(toErrno(err))
 	}
-	sa, err := s.sockaddr(t, t.arg(1), t.argInt(2), nr == unix.SYS_CONNECT)
+	sa, bound, err := s.sockaddr(t, t.arg(1), t.argInt(2), nr == unix.SYS_CONNECT)
 	if err != nil {
 		return fail(toErrno(err))
 	}
@@ -142,7 +155,47 @@ func (s *sentry) sockCall(t *task, nr uintptr) result {
 	}
 	_, _, e := unix.Syscall(nr, uintptr(fd), uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa)))
 	if e != 0 {
+		bound.drop()
 		return fail(e)
+	}
+	s.names.keep(bound)
+	return ok(0)
+}
+
+// getsockname and getpeername: the Sentry's call on its copy of the socket,
+// with a unix socket's name as the program bound it (unixNames).
+func (s *sentry) sysSockName(t *task) result {
+	fd, err := t.getFD(t.argInt(0))
+	if err != nil {
+		return fail(toErrno(err))
+	}
+	var buf [128]byte
+	l := uint32(len(buf))
+	_, _, e := unix.RawSyscall(uintptr(t.nr()), uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&l)))
+	if e != 0 {
+		return fail(e)
+	}
+	return t.putSockaddr(s.names.program(buf[:min(int(l), len(buf))]), t.arg(1), t.arg(2))
+}
+
+// putSockaddr copies an address out as the kernel does (move_addr_to_user):
+// as much as the caller's length allows, and the whole length.
+func (t *task) putSockaddr(sa []byte, addr, lenAddr uint64) result {
+	var avail int32
+	if err := readVal(t, lenAddr, &avail); err != nil {
+		return fail(unix.EFAULT)
+	}
+	if avail < 0 {
+		return fail(unix.EINVAL)
+	}
+	if n := min(int(avail), len(sa)); n > 0 {
+		if err := t.write(addr, sa[:n]); err != nil {
+			return fail(unix.EFAULT)
+		}
+	}
+	full := int32(len(sa))
+	if err := writeVal(t, lenAddr, &full); err != nil {
+		return fail(unix.EFAULT)
 	}
 	return ok(0)
 }
@@ -164,7 +217,7 @@ func (s *sentry) sysSendto(t *task) result {
 	if err != nil {
 		return fail(unix.EFAULT)
 	}
-	sa, err := s.sockaddr(t, t.arg(4), t.argInt(5), true)
+	sa, _, err := s.sockaddr(t, t.arg(4), t.argInt(5), true)
 	if err != nil {
 		return fail(toErrno(err))
 	}
@@ -234,7 +287,7 @@ func (s *sentry) sendmsg(t *task, fd int, hdrAddr uint64, flags int) (int, error
 	var sa []byte
 	if h.Name != 0 && h.Namelen > 0 {
 		var err error
-		if sa, err = s.sockaddr(t, h.Name, int(h.Namelen), true); err != nil {
+		if sa, _, err = s.sockaddr(t, h.Name, int(h.Namelen), true); err != nil {
 			return 0, err
 		}
 	}

@@ -28,6 +28,39 @@ cl.sendall(b"hello unix")
 print(cl.recv(100), os.path.exists(path))
 t.join()
 EOF`},
+	// A unix socket's name is the path the program bound, whatever way
+	// the sandbox reached the directory; a sender's address handed back
+	// reaches it; a Manager hands its listener's address to its clients.
+	{"py-unix-names", `python3 - <<'EOF'
+import os, socket
+os.chdir("/tmp")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind("/tmp/srv.sock"); s.listen(1)
+print(s.getsockname())
+c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+c.connect("srv.sock")
+print(c.getpeername(), repr(c.getsockname()))
+a, addr = s.accept()
+print(repr(addr), a.getsockname(), repr(a.getpeername()))
+r = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); r.bind("rel.sock"); print(r.getsockname())
+os.mkdir("d"); n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); n.bind("d/../d/n.sock"); print(n.getsockname())
+d1 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d1.bind("/tmp/d1")
+d2 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d2.bind("/tmp/d2")
+d2.sendto(b"ping", "/tmp/d1")
+data, frm = d1.recvfrom(10)
+d1.sendto(b"pong", frm)
+print(data, d2.recvfrom(10)[0])
+d2.close(); os.unlink("/tmp/d2")
+d3 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d3.bind("/tmp/d2"); print(d3.getsockname(), d1.getsockname())
+print(sorted(l.split()[-1] for l in open("/proc/net/unix") if l.split()[-1].startswith(("/tmp", "rel", "d/"))))
+EOF`},
+	{"py-manager", `python3 - <<'EOF'
+from multiprocessing import Manager
+with Manager() as m:
+    d = m.dict(); d["a"] = 1
+    l = m.list(range(3)); l.append(9)
+    print(dict(d), list(l), m.address.startswith("/tmp/"))
+EOF`},
 	{"py-tcp-loopback", `python3 - <<'EOF'
 import socket, threading
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

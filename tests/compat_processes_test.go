@@ -60,6 +60,39 @@ try:
 except OSError as e:
     print(e.strerror)
 EOF`},
+	// RLIMIT_NOFILE as config.json gives it (1024/4096, see compatRun),
+	// raised, inherited, lowered, refused above the hard limit, and the
+	// raised limit's descriptors usable.
+	{"nofile-limits", `ulimit -Sn; ulimit -Hn; grep 'open files' /proc/self/limits
+python3 - <<'EOF'
+import os, resource as r, subprocess
+N = r.RLIMIT_NOFILE
+print(r.getrlimit(N))
+r.setrlimit(N, (3000, 4096))
+print(r.getrlimit(N), open("/proc/self/limits").read().count("3000"))
+print(subprocess.run(["sh", "-c", "ulimit -Sn; ulimit -Hn"], capture_output=True, text=True).stdout.split())
+fds = []
+try:
+    while True:
+        fds.append(os.open("/dev/null", os.O_RDONLY))
+except OSError as e:
+    print("opened past 2900:", max(fds) > 2900, "then", e.strerror)
+for fd in fds:
+    os.close(fd)
+p = subprocess.Popen(["sleep", "5"])
+print(r.prlimit(p.pid, N), r.prlimit(p.pid, N, (100, 4096)), r.prlimit(p.pid, N))
+p.kill(); p.wait()
+r.setrlimit(N, (512, 2048))
+print(r.getrlimit(N))
+try:
+    r.setrlimit(N, (512, 4096))
+except (ValueError, OSError) as e:
+    print("raise hard:", e)
+try:
+    r.setrlimit(N, (4096, 2048))
+except (ValueError, OSError) as e:
+    print("soft over hard:", e)
+EOF`},
 	{"timeout", `timeout 0.3 sleep 5; echo $?`},
 	// EINTR robustness: a signal arriving while a call is being served
 	// must not run it twice (a restarted mkdir reporting EEXIST), nor have

@@ -175,6 +175,8 @@ func compatRun(t *testing.T, mode, rootfs, cmd string, manyCaps bool) result {
 		}
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs",
 			Options: []string{"nosuid", "nodev", "mode=1777"}})
+		// Soft and hard apart, as systemd gives them (1024/524288).
+		s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 1024, Hard: 4096}}
 		if s.Annotations == nil {
 			s.Annotations = map[string]string{}
 		}

@@ -72,7 +72,7 @@ func sandboxCases(runx string, o sandboxOpts) []Case {
 	return []Case{
 		{
 			Name:     "sbx-run",
-			Desc:     "start-up: run --bundle B <id> of /bin/true (busybox rootfs), waited, then delete --force <id>; target runx-sandbox <= 0.5x "+runscToday,
+			Desc:     "start-up: run --bundle B <id> of /bin/true (busybox rootfs), waited, then delete --force <id>; target runx-sandbox <= 0.5x " + runscToday,
 			Bundle:   []string{"/bin/true"},
 			Runtimes: runtimes,
 			Measure:  measureRun,
