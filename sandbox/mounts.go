@@ -40,6 +40,7 @@ func idOf(stx *unix.Statx_t) fileID {
 
 type mountKinds struct {
 	once  sync.Once
+	root  fileID // the container's root
 	dev   fileID // the container's /dev
 	runx  fileID // /dev/.runx
 	mixed uint64 // unique id of the mount holding /dev/.runx (0: unknown)
@@ -61,6 +62,9 @@ func (m *mountKinds) learn(root int) {
 	m.once.Do(func() {
 		m.kinds = map[uint64]mountKind{}
 		var stx unix.Statx_t
+		if unix.Statx(root, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS, &stx) == nil {
+			m.root = idOf(&stx)
+		}
 		if unix.Statx(root, "dev", unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS, &stx) == nil {
 			m.dev = idOf(&stx)
 		}
@@ -141,6 +145,9 @@ func (s *sentry) checkReal(t *task, fd int, abs string, follow bool, depth int) 
 	}
 	if k == mountProc {
 		unix.Close(fd)
+		if p, ok := s.viaLink(abs); ok {
+			return s.resolve(t, p, follow, depth+1)
+		}
 		if canon == "/proc" || strings.HasPrefix(canon, "/proc/") {
 			// A symlink led into the real procfs: the same path in the
 			// Sentry's (pid numbers taken as the sandbox's).
@@ -161,4 +168,37 @@ func (s *sentry) isDevDir(n *node) bool {
 	}
 	s.mounts.learn(s.root)
 	return idOf(&n.stx) == s.mounts.dev
+}
+
+// viaLink is abs with its first symlink replaced by the link's target, for
+// a walk the kernel ended in the real procfs: the Sentry follows the link
+// itself, so that /proc/self (and any pid) in it is read as the caller's
+// and the sandbox's, which the kernel's walk, in the Sentry's own procfs,
+// would read as the Sentry's.
+func (s *sentry) viaLink(abs string) (string, bool) {
+	if !strings.HasPrefix(abs, "/") {
+		return "", false
+	}
+	comps := strings.Split(abs, "/")
+	dir := "/" // free of symlinks: ".." after it is lexical
+	for i, c := range comps {
+		if c == "" || c == "." {
+			continue
+		}
+		p := path.Join(dir, c)
+		fd, err := s.openat2(s.root, p, unix.O_PATH|unix.O_NOFOLLOW, 0, resolveFlags)
+		if err != nil {
+			return "", false
+		}
+		target, err := readlinkAt(fd, "")
+		unix.Close(fd)
+		if err == nil {
+			if !strings.HasPrefix(target, "/") {
+				target = dir + "/" + target
+			}
+			return path.Join(append([]string{target}, comps[i+1:]...)...), true
+		}
+		dir = p
+	}
+	return "", false
 }

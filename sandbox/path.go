@@ -138,11 +138,63 @@ func (s *sentry) lookup(t *task, dirfd int, p string, follow bool) (*node, error
 	if p == "" {
 		return nil, unix.ENOENT
 	}
+	if n, err, done := s.lookupBeneath(t, dirfd, p, follow); done {
+		return n, err
+	}
 	abs, err := s.absPath(t, dirfd, p)
 	if err != nil {
 		return nil, err
 	}
 	return s.resolve(t, abs, follow, 0)
+}
+
+// lookupBeneath resolves a relative path from the directory itself, without
+// reading its path: under RESOLVE_BENEATH the kernel refuses any ".." above
+// it and any absolute symlink (EXDEV), and magic links, so the walk stays in
+// a directory the Sentry resolved, as a walk from the root stays in it under
+// RESOLVE_IN_ROOT; the file found is checked as any other (checkReal). done
+// is false when the path must take the walk from the root: it leaves the
+// directory, or the directory is not known to be an ordinary one of the
+// workload's (the root, /dev, /proc's listings, a kernel without unique
+// mount ids).
+func (s *sentry) lookupBeneath(t *task, dirfd int, p string, follow bool) (n *node, err error, done bool) {
+	if t == nil || strings.HasPrefix(p, "/") {
+		return nil, nil, false
+	}
+	var dir int
+	if dirfd == unix.AT_FDCWD {
+		dir, err = t.getFDAny(s.cwdFD)
+	} else {
+		dir, err = t.getFD(dirfd)
+	}
+	if err != nil {
+		return nil, nil, false // the walk from the root says what is wrong
+	}
+	// Not from the root either, where a relative walk could enter the
+	// Sentry's own /proc, which the walk from the root takes to the
+	// sandbox's.
+	d := &node{fd: dir}
+	s.mounts.learn(s.root)
+	if statNode(d) != nil || d.stx.Mode&unix.S_IFMT != unix.S_IFDIR || s.mounts.kind(d) != mountPlain || idOf(&d.stx) == s.mounts.root {
+		return nil, nil, false
+	}
+	if strings.HasSuffix(p, "/") || strings.HasSuffix(p, "/.") || p == "." {
+		follow = true
+	}
+	flags := unix.O_PATH
+	if !follow {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := s.openat2(dir, p, flags, 0, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_MAGICLINKS)
+	switch err {
+	case nil:
+	case unix.EXDEV, unix.ELOOP:
+		return nil, nil, false
+	default:
+		return nil, err, true
+	}
+	n, err = s.checkReal(t, fd, p, follow, 0)
+	return n, err, true
 }
 
 // lookupEmpty is lookup where an empty path (with AT_EMPTY_PATH) names

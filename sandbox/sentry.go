@@ -100,7 +100,7 @@ type sentry struct {
 	// The workload's two reserved descriptors at the top of its table.
 	execFD, cwdFD int
 	nofile        unix.Rlimit // the container's RLIMIT_NOFILE (soft capped at 1<<20), the workload's kernel limit
-	umask         int    // the Sentry's own umask at start, the workload's first
+	umask         int         // the Sentry's own umask at start, the workload's first
 
 	pidns         uint64 // inode of the workload's pid namespace
 	userNS, pidNS int    // the workload's namespaces, which exec'd processes join

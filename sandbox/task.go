@@ -162,13 +162,21 @@ func (t *task) pidFD() (int, error) {
 	if t.pidfd >= 0 {
 		return t.pidfd, nil
 	}
-	tgid, err := t.getTgid()
+	// The caller's own tid names its process when it is the leader (every
+	// single-threaded program), and names the thread on Linux 6.9
+	// (PIDFD_THREAD), whose descriptors are its process's: no /proc read.
+	fd, err := unix.PidfdOpen(t.tid, 0)
 	if err != nil {
-		return -1, err
+		fd, err = unix.PidfdOpen(t.tid, pidfdThread)
 	}
-	fd, err := unix.PidfdOpen(tgid, 0)
 	if err != nil {
-		return -1, unix.ESRCH
+		tgid, terr := t.getTgid()
+		if terr != nil {
+			return -1, terr
+		}
+		if fd, err = unix.PidfdOpen(tgid, 0); err != nil {
+			return -1, unix.ESRCH
+		}
 	}
 	if !t.valid() {
 		unix.Close(fd)

@@ -14,6 +14,29 @@ var compatFiles = []compatWorkload{
 	{"urandom", `head -c 1000 /dev/urandom | wc -c`},
 	{"dd-zero", `dd if=/dev/zero bs=1k count=100 2>/dev/null | md5sum`},
 	{"stat", `stat -c '%n %s %a %U %G %F' /etc/passwd /etc /usr/bin/ls /bin`},
+	// Relative paths from a directory descriptor or the working directory:
+	// up and down, through relative, absolute and /proc symlinks, from the
+	// root into /proc, from /dev into its links, in a removed directory.
+	{"relative-walks", `mkdir -p /tmp/a/b && ln -s ../../a /tmp/a/b/up && ln -s /etc /tmp/a/b/abs && ln -s /proc/self /tmp/a/b/me
+cd /tmp/a/b && ls -d up/b && head -c 3 abs/passwd && echo && head -1 me/status && test -d ../../a/b/up/b && echo dotdot
+cd / && head -1 proc/self/status && test -e dev/fd/0 && echo fd0 && head -1 proc/1/status | cut -c1-5
+cd /dev && test -e .runx; echo "runx $?"; test -e ./fd/1 && echo fd1; ls -d stdin
+python3 - <<'EOF'
+import os
+os.mkdir("/tmp/gone"); os.chdir("/tmp/gone"); os.rmdir("/tmp/gone")
+print(os.stat(".").st_nlink, os.listdir("."))
+try:
+    open("x", "w")
+except OSError as e:
+    print(e.strerror)
+d = os.open("/tmp/a", os.O_RDONLY | os.O_DIRECTORY)
+print(os.stat("b/up/b/abs", dir_fd=d, follow_symlinks=False).st_size > 0, os.path.exists("/tmp/a/b/abs/hostname"))
+try:
+    os.stat("../../proc/self", dir_fd=d)
+    print("proc via ..")
+except OSError as e:
+    print(e.strerror)
+EOF`},
 	{"symlinks", `ln -s /etc/passwd /tmp/l && readlink /tmp/l && head -1 /tmp/l && ln -s ../etc /tmp/r && ls /tmp/r/apt | head -3`},
 	{"hardlink-rename", `cd /tmp && echo d > a && ln a b && stat -c '%h' a && mv a c && ls && rm b c && ls | wc -l`},
 	{"chmod", `touch /tmp/f && chmod 640 /tmp/f && stat -c %a /tmp/f && chmod u+x /tmp/f && test -x /tmp/f && echo exec`},
