@@ -6,6 +6,7 @@ package tests
 // (Debian's 6.1 kernel, pure cgroup v2), where it can.
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,7 +31,7 @@ func TestCheckpointRestore(t *testing.T) {
 		}
 		t.Logf("criu check fails on this kernel (%s): running in the nested KVM host", lastLines(string(out), 3))
 		var names []string
-		for _, s := range []string{"continues", "leave-running-new-id", "pre-dump", "errors"} {
+		for _, s := range []string{"continues", "leave-running-new-id", "pre-dump", "terminal", "errors"} {
 			names = append(names, "TestCheckpointRestore/"+s)
 		}
 		testsInNestedHost(t, "export "+criuNestedEnv+"=1", "^TestCheckpointRestore$", names)
@@ -105,6 +106,35 @@ func TestCheckpointRestore(t *testing.T) {
 		runQuiet(t, r, "restore", "-d", "--image-path", filepath.Join(dir, "final"), "--bundle", b.dir, id)
 		waitCount(t, b, at+3)
 		r.ok("delete", "--force", id)
+	})
+
+	t.Run("terminal", func(t *testing.T) {
+		// A container with its own terminal: restored with a new one,
+		// whose master reaches the caller through --console-socket.
+		r := newRuntime(t)
+		b := counterBundle(t)
+		b.edit(func(s *specs.Spec) {
+			s.Process.Terminal = true
+			s.Process.Args = []string{"sh", "-c", `i=0; while :; do i=$((i+1)); echo $i >/count.new; mv /count.new /count; [ -t 1 ] && echo "tick $i"; sleep 0.2; done`}
+		})
+		id := newID(t)
+		cs := newConsoleSocket(t)
+		runQuiet(t, r, "run", "-d", "--console-socket", cs.path, "--bundle", b.dir, id)
+		master, _ := cs.master(t)
+		go io.Copy(io.Discard, master)
+		waitCount(t, b, 3)
+		images := filepath.Join(t.TempDir(), "images")
+		r.ok("checkpoint", "--image-path", images, id)
+		at := count(t, b)
+		cs2 := newConsoleSocket(t)
+		runQuiet(t, r, "restore", "-d", "--console-socket", cs2.path, "--image-path", images, "--bundle", b.dir, id)
+		master2, _ := cs2.master(t)
+		waitCount(t, b, at+3)
+		if out := readPty(master2, 2*time.Second); !strings.Contains(out, "tick ") {
+			t.Errorf("the restored process's terminal output = %q, want its ticks on the new pty", out)
+		}
+		r.ok("delete", "--force", id)
+		assertNothingLeft(t, r.root, id, b.dir)
 	})
 
 	t.Run("errors", func(t *testing.T) {
