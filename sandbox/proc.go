@@ -145,7 +145,7 @@ func (s *sentry) procNode(t *task, comps []string) (*vnode, error) {
 	case c == "net":
 		return s.procNet(comps[1:])
 	case isNumber(c):
-		vpid, _ := strconv.Atoi(c)
+		vpid, _ := procNumber(c)
 		host := s.hostPid(vpid)
 		if host <= 0 {
 			return nil, unix.ENOENT
@@ -398,8 +398,8 @@ func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) 
 			}
 			return v, nil
 		}
-		vtid, err := strconv.Atoi(comps[1])
-		if err != nil {
+		vtid, ok := procNumber(comps[1])
+		if !ok {
 			return nil, unix.ENOENT
 		}
 		for _, vt := range s.threads(host) {
@@ -538,8 +538,8 @@ func (s *sentry) procFD(t *task, host int, comps []string) (*vnode, error) {
 	if len(comps) == 0 {
 		return s.fdDir(t, host, vLink), nil
 	}
-	fd, err := strconv.Atoi(comps[0])
-	if err != nil || fd < 0 || fd >= s.cwdFD {
+	fd, ok := procNumber(comps[0])
+	if !ok || fd >= s.cwdFD {
 		return nil, unix.ENOENT
 	}
 	pfd, err := unix.PidfdOpen(host, 0)
@@ -599,8 +599,8 @@ func (s *sentry) procFDInfo(t *task, host int, comps []string) (*vnode, error) {
 	if len(comps) == 0 {
 		return s.fdDir(t, host, vFile), nil
 	}
-	fd, err := strconv.Atoi(comps[0])
-	if err != nil || fd < 0 || fd >= s.cwdFD || strconv.Itoa(fd) != comps[0] {
+	fd, ok := procNumber(comps[0])
+	if !ok || fd >= s.cwdFD {
 		return nil, unix.ENOENT
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", host, fd))
@@ -822,16 +822,26 @@ func (s *sentry) procMountinfo() (*vnode, error) {
 
 // Pids.
 
-func isNumber(s string) bool {
-	if s == "" || len(s) > 10 {
-		return false
+// procNumber reads a /proc name that is a number as the kernel does
+// (name_to_int): decimal digits, no leading zero ("03" names nothing), and
+// small enough for an int.
+func procNumber(s string) (int, bool) {
+	if s == "" || len(s) > 1 && s[0] == '0' {
+		return 0, false
 	}
+	n := 0
 	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
+		if c < '0' || c > '9' || n >= (1<<32-1-9)/10 {
+			return 0, false
 		}
+		n = n*10 + int(c-'0')
 	}
-	return true
+	return n, true
+}
+
+func isNumber(s string) bool {
+	_, ok := procNumber(s)
+	return ok
 }
 
 // inWorkload tells whether host process h lives in the workload's pid

@@ -10,3 +10,20 @@ func TestReplaceColumn(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+func TestProcNumber(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want bool
+	}{
+		{"0", 0, true}, {"7", 7, true}, {"12345", 12345, true}, {"4294967285", 0, false},
+		{"00", 0, false}, {"03", 0, false}, {"", 0, false}, {"+1", 0, false}, {"-1", 0, false},
+		{"1a", 0, false}, {"99999999999", 0, false}, {"429496728", 429496728, true},
+	} {
+		n, ok := procNumber(c.in)
+		if ok != c.want || ok && n != c.n {
+			t.Errorf("procNumber(%q) = %d, %v; want %d, %v", c.in, n, ok, c.n, c.want)
+		}
+	}
+}

@@ -49,6 +49,8 @@ EOF`},
 	{"mounts", `cut -d' ' -f2,3 /proc/mounts; cut -d' ' -f2 /proc/self/mounts | sort | head -3`},
 	{"ls-dev", `ls -a /dev`},
 	{"dev-fd-symlink", `ls -ld /dev/fd /dev/stdin | awk '{print $1, $5, $NF}'; readlink /dev/fd; stat -c '%F %s' /dev/fd; test -L /dev/fd && echo link; ls /dev/fd/ | head -3`},
+	// /proc names numbers as the kernel reads them: no leading zero.
+	{"proc-numbers", `for p in /proc/self/fd/0 /proc/self/fd/00 /proc/self/fd/01 /proc/self/fdinfo/00 /proc/1 /proc/01 /proc/self/task/01 /proc/self/fd/+1 /proc/self/fd/99999999999; do test -e $p; echo "$p $?"; done`},
 	{"proc-fdinfo", `exec 3</etc/passwd 4>/tmp/w; read -r l <&3; ls /proc/self/fdinfo/; grep -E '^(pos|flags)' /proc/self/fdinfo/3 /proc/self/fdinfo/4; cat /proc/$$/fdinfo/3 | cut -f1 | tr '\n' ' '; echo; test -e /proc/self/fdinfo/999 || echo none`},
 	{"py-o-directory", `python3 -c '
 import os

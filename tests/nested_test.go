@@ -145,7 +145,7 @@ func TestNestedHost(t *testing.T) {
 //   - the tests that boot nested hosts or VMs themselves (this one, TestNestedHost,
 //     TestMicrovm*, TestVMM*, TestCheckpointRestore: the last two already
 //     run there), and the unikernel tests (no cgroup code of their own);
-//   - TestSandboxCompat and TestCompat*: 215 workloads, tens of minutes under
+//   - TestSandboxCompat and TestCompat*: 216 workloads, tens of minutes under
 //     TCG, and no cgroup code of their own;
 //   - TestSandboxTermRightAfterStart: it checks the Sentry's 1 s hold of
 //     signals sent before the program settles, with a 1500-call warm-up that
