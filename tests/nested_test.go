@@ -73,7 +73,7 @@ func runNestedTests(t *testing.T, n nestedTests) string {
 	}
 	first, mustPass := n.first, n.mustPass
 	out, code := nestedHostWith(t, n.opts, nil, "bash", "-c", first+"\n"+
-		`"$0" -test.count=1 -test.v -test.run "$1" -test.skip "$2" 2>&1; echo "tests-exit=$?"`, self, n.run, n.skip)
+		`"$0" -test.count=1 -test.v -test.timeout 1000s -test.run "$1" -test.skip "$2" 2>&1; echo "tests-exit=$?"`, self, n.run, n.skip)
 	var missing []string
 	for _, name := range mustPass {
 		if !strings.Contains(out, "--- PASS: "+name+" ") {
@@ -99,7 +99,13 @@ func failures(out string) string {
 	keep := make([]bool, len(lines))
 	for i, l := range lines {
 		if strings.Contains(l, "--- FAIL") || strings.Contains(l, "panic:") {
-			for j := max(0, i-30); j <= i; j++ {
+			// A panic's own lines follow it (a test timeout's names the
+			// tests still running, then the goroutines).
+			after := 0
+			if strings.Contains(l, "panic:") {
+				after = 60
+			}
+			for j := max(0, i-30); j <= i+after && j < len(lines); j++ {
 				keep[j] = true
 			}
 		}
@@ -147,17 +153,19 @@ func TestNestedHost(t *testing.T) {
 //     run there), and the unikernel tests (no cgroup code of their own);
 //   - TestSandboxCompat and TestCompat*: 216 workloads, tens of minutes under
 //     TCG, and no cgroup code of their own;
+//   - TestSandboxHostSyscalls: its tracefs instance traces every call of
+//     the sandbox, and a run of it there once hung the whole nested host
+//     until its 20 min limit (CI, 2026-12-07; not understood); it checks
+//     the filter against sandbox/README.md, which no cgroup version changes,
+//     and runs on this host in every run;
 //   - TestSandboxTermRightAfterStart: it checks the Sentry's 1 s hold of
 //     signals sent before the program settles, with a 1500-call warm-up that
 //     takes ~75 ms here and longer than 1 s under TCG.
 func TestCgroupV2(t *testing.T) {
 	requireRunx(t)
-	// What the tests there take from this host's caches, made here first:
-	// the nested host has no network (TestSandboxHostSyscalls' Debian rootfs).
-	debianRootfs(t)
 	runNestedTests(t, nestedTests{
 		run:  "/^(namespace|sandbox)$",
-		skip: "^(TestCgroupV2|TestNestedHost|TestMicrovm|TestVMM|TestCheckpointRestore|TestUnikernel|TestCompat|TestSandboxCompat|TestSandboxTermRightAfterStart)",
+		skip: "^(TestCgroupV2|TestNestedHost|TestMicrovm|TestVMM|TestCheckpointRestore|TestUnikernel|TestCompat|TestSandboxCompat|TestSandboxHostSyscalls|TestSandboxTermRightAfterStart)",
 		mustPass: []string{"TestPauseResume/namespace", "TestPauseResume/sandbox", "TestPauseBusySandbox",
 			"TestLifecycle/namespace", "TestLifecycle/sandbox", "TestUpdateMemoryAndPids/namespace",
 			"TestUpdateMemoryAndPids/sandbox", "TestEventsOOM/namespace", "TestExec/namespace",
