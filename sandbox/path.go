@@ -161,12 +161,7 @@ func (s *sentry) lookupBeneath(t *task, dirfd int, p string, follow bool) (n *no
 	if t == nil || strings.HasPrefix(p, "/") {
 		return nil, nil, false
 	}
-	var dir int
-	if dirfd == unix.AT_FDCWD {
-		dir, err = t.getFDAny(s.cwdFD)
-	} else {
-		dir, err = t.getFD(dirfd)
-	}
+	dir, err := t.dirFD(dirfd)
 	if err != nil {
 		return nil, nil, false // the walk from the root says what is wrong
 	}
@@ -201,13 +196,7 @@ func (s *sentry) lookupBeneath(t *task, dirfd int, p string, follow bool) (n *no
 // dirfd itself.
 func (s *sentry) lookupEmpty(t *task, dirfd int, p string, flags int, follow bool) (*node, error) {
 	if p == "" && flags&unix.AT_EMPTY_PATH != 0 {
-		var fd int
-		var err error
-		if dirfd == unix.AT_FDCWD {
-			fd, err = t.getFDAny(s.cwdFD)
-		} else {
-			fd, err = t.getFD(dirfd)
-		}
+		fd, err := t.dirFD(dirfd)
 		if err != nil {
 			return nil, err
 		}

@@ -503,14 +503,15 @@ func mayPrlimit(c, target *creds) bool {
 // nofileCall is getrlimit, setrlimit and prlimit for RLIMIT_NOFILE of host
 // process pid: the old limits to oldAddr, the new ones from newAddr.
 func (s *sentry) nofileCall(t *task, pid int, newAddr, oldAddr uint64) result {
-	old := s.nofileOf(pid)
+	target := s.creds.of(pid)
+	old := target.nofile
 	if newAddr != 0 {
 		var lim unix.Rlimit
 		if err := readVal(t, newAddr, &lim); err != nil {
 			return fail(unix.EFAULT)
 		}
 		c := s.caller(t)
-		if tgid, _ := t.getTgid(); tgid != pid && !mayPrlimit(c, s.creds.of(pid)) {
+		if tgid, _ := t.getTgid(); tgid != pid && !mayPrlimit(c, target) {
 			return fail(unix.EPERM)
 		}
 		if e := s.setNofile(c, pid, lim); e != 0 {

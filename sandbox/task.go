@@ -124,20 +124,13 @@ func (t *task) ids() (ids, error) {
 }
 
 // nsIDs is the caller's thread and process ids in the sandbox: what ids()
-// gives without the parent's, for getpid and gettid, which programs call often.
+// gives without the parent's, from one read of its status.
 func (t *task) nsIDs() (vtid, vpid int, err error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(t.tid) + "/status")
 	if err != nil {
 		return 0, 0, unix.ESRCH
 	}
-	vtid, vpid = -1, -1
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "NSpid:"); ok {
-			vtid = lastField(v)
-		} else if v, ok := strings.CutPrefix(line, "NStgid:"); ok {
-			vpid = lastField(v)
-		}
-	}
+	vtid, vpid = lastField(statusField(string(b), "NSpid")), lastField(statusField(string(b), "NStgid"))
 	if vtid < 0 || vpid < 0 || !t.valid() {
 		return 0, 0, unix.ESRCH
 	}
@@ -193,6 +186,15 @@ func (t *task) getFD(fd int) (int, error) {
 		return -1, unix.EBADF
 	}
 	return t.getFDAny(fd)
+}
+
+// dirFD copies the directory a *at call starts from: the caller's
+// descriptor dirfd, or its working directory for AT_FDCWD.
+func (t *task) dirFD(dirfd int) (int, error) {
+	if dirfd == unix.AT_FDCWD {
+		return t.getFDAny(t.s.cwdFD)
+	}
+	return t.getFD(dirfd)
 }
 
 func (t *task) getFDAny(fd int) (int, error) {
