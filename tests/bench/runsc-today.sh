@@ -3,10 +3,10 @@
 # and print its path. The proxy serves gVisor's go branch as gvisor.dev/gvisor;
 # the build takes ~9 min on two cores, so the binary is cached by version.
 #
-#   bash tests/bench/runsc-today.sh [version]
+#   bash tests/bench/runsc-today.sh [version]   (default: $RUNX_BENCH_GVISOR_VERSION, else the pinned one)
 set -euo pipefail
 export PATH="/usr/local/go/bin:$PATH"
-ver="${1:-${RUNX_BENCH_GVISOR:-v0.0.0-20260905035102-160fafc42237}}"
+ver="${1:-${RUNX_BENCH_GVISOR_VERSION:-v0.0.0-20260905035102-160fafc42237}}"
 cache="${RUNX_BENCH_CACHE:-/var/cache/runx-bench}/gvisor-$ver"
 if [ -x "$cache/runsc" ]; then
 	echo "$cache/runsc"
