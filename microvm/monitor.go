@@ -186,6 +186,7 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 			m.cfg.VM.Kernel, m.cfg.VM.Initrd, tail(filepath.Join(dir, "console.log")))
 	}
 	tAgent := time.Since(t0)
+	m.note("the agent answered after %v", tAgent.Round(time.Millisecond))
 	go m.watchPorts()
 	// runx create in the guest, then the container's process: the
 	// container's stdio is this stream's, and its exit the process's.
@@ -195,7 +196,13 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	}
 	m.resize()
 	go relayStdin(m.create, m.in)
-	if ok, ex := m.create.waitStart(); !ok {
+	ok, ex, err := m.create.waitStart(createLimit(limit))
+	if err != nil {
+		m.note("the container's create: %v; the monitor's goroutines:\n%s", err, stacks())
+		return 0, fmt.Errorf("creating the container in the guest: %w (its console: %s)", err, tail(filepath.Join(dir, "console.log")))
+	}
+	m.note("the container was made in the guest after %v", time.Since(t0).Round(time.Millisecond))
+	if !ok {
 		msg := strings.TrimPrefix(strings.TrimSpace(m.createErr.String()), "runx: ")
 		return 0, fmt.Errorf("creating the container in the guest failed (%s): %s", describe(ex), msg)
 	}
@@ -287,10 +294,42 @@ func (m *monitor) writePids() error {
 	return os.WriteFile(filepath.Join(m.dir, "vm.pids"), b, 0o600)
 }
 
+// createLimit bounds the guest's runx create, as limit (the boot's) bounds
+// the agent's first answer: a guest that hangs fails the create with its
+// console's end instead of holding the engine until its own deadline.
+func createLimit(limit time.Duration) time.Duration {
+	if limit <= 0 {
+		return defaultBootLimit
+	}
+	return limit
+}
+
+// note appends a line to the VM's log (vm.log, beside the hypervisor's own
+// lines): when the agent answered, when the container was made, and what
+// the monitor waited on when the guest hung.
+func (m *monitor) note(format string, a ...any) {
+	f, err := os.OpenFile(filepath.Join(m.dir, "vm.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%s runx-vm-monitor: %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), fmt.Sprintf(format, a...))
+}
+
+// stacks are the monitor's goroutines, for a hang's report.
+func stacks() []byte {
+	buf := make([]byte, 1<<20)
+	return buf[:runtime.Stack(buf, true)]
+}
+
+// defaultBootLimit is how long the agent may take to answer, and then the
+// guest to make the container, without dev.runx.microvm.boot-timeout.
+const defaultBootLimit = 120 * time.Second
+
 // connect reaches the agent port and waits for the agent's first frame.
 func (m *monitor) connect(limit time.Duration) error {
 	if limit <= 0 {
-		limit = 120 * time.Second
+		limit = defaultBootLimit
 	}
 	deadline := time.Now().Add(limit)
 	nc, err := m.vm.DialAgent(limit)

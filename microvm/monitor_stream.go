@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/runx-dev/runx/microvm/agentpb"
 	"golang.org/x/sys/unix"
@@ -95,18 +96,24 @@ func (g *guestStream) read() {
 	}
 }
 
-// waitStart waits until g's process runs (true) or g ends first (its exit).
-func (g *guestStream) waitStart() (bool, exitMsg) {
+// waitStart waits until the stream's process started (true) or ended
+// before it could start (false, how it ended). Neither within limit (a
+// guest that hangs) is a timeout error.
+func (g *guestStream) waitStart(limit time.Duration) (bool, exitMsg, error) {
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
 	select {
+	case <-timer.C:
+		return false, exitMsg{}, fmt.Errorf("the guest neither started nor ended it within %v", limit)
 	case <-g.started:
-		return true, exitMsg{}
+		return true, exitMsg{}, nil
 	case ex := <-g.exited:
 		select {
 		case <-g.started:
 			g.exited <- ex // its exit came after its start: for the next wait
-			return true, exitMsg{}
+			return true, exitMsg{}, nil
 		default:
-			return false, ex
+			return false, ex, nil
 		}
 	}
 }

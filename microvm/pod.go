@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -203,7 +204,15 @@ func (m *monitor) createMember(cc *conn, gc *guestContainer, relayPid int) {
 			}
 		}
 	}()
-	if ok, ex := g.waitStart(); !ok {
+	limit, _ := time.ParseDuration(m.cfg.BootLimit)
+	ok, ex, err := g.waitStart(createLimit(limit))
+	if err != nil {
+		m.note("creating the pod's container %s: %v; the monitor's goroutines:\n%s", gc.ID, err, stacks())
+		ex.Err = err.Error()
+		// Whatever the guest made of it goes (the guest may be hung: not waited for).
+		go m.runx("delete", "--force", gc.ID)
+	}
+	if !ok {
 		forget()
 		_ = removeShares(m.vm.SharePid(), gc.ID)
 		fail(fmt.Errorf("creating the container in the pod's VM failed (%s)", describe(ex)))

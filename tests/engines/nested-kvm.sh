@@ -34,10 +34,15 @@ export RUNX ENGINES_NESTED_LOGS=$logs
 # tmpfs of its own.
 inner='
 mount -t tmpfs tmpfs /tmp || exit 2
-# The process tree every 30 s, the last 10 kept: what a stalled check waits on.
+# The process tree every 30 s, the last 10 kept: what a stalled check waits
+# on; and the logs of the VMs then running (a VM'"'"'s state directory goes with
+# its container), the last copy of each kept.
+mkdir -p "$ENGINES_NESTED_LOGS/vm-logs"
 (while sleep 30; do
 	ps axfo pid,ppid,stat,etime,wchan:30,args | cut -c1-300 >"$ENGINES_NESTED_LOGS/ps.$(date +%s)"
 	ls "$ENGINES_NESTED_LOGS"/ps.* | head -n -10 | xargs -r rm -f
+	find /tmp /run -maxdepth 8 \( -name vm.log -o -name console.log \) 2>/dev/null |
+		while read -r f; do cp "$f" "$ENGINES_NESTED_LOGS/vm-logs/$(printf %s "$f" | tr / _)"; done
 done) &
 hv=$("$RUNX" check 2>&1 | grep -o "hypervisor: [a-z]*" | head -1)
 echo "engines-nested: runx check: $hv"
@@ -53,7 +58,7 @@ exit $status
 say "running the containerd and Podman/Docker suites inside the nested KVM host (logs: $logs)"
 start=$(date +%s)
 cd "$repo" || exit 2
-bash tests/scripts/nested-host.sh -m 8192 -c 2 -t 1800 -e RUNX -e ENGINES_NESTED_LOGS -v "$logs" -- bash -c "$inner"
+bash tests/scripts/nested-host.sh -m 8192 -c 2 -t 1800 -s 200 -e RUNX -e ENGINES_NESTED_LOGS -v "$logs" -- bash -c "$inner"
 rc=$?
 say "finished in $(($(date +%s) - start)) s (exit $rc)"
 case $rc in

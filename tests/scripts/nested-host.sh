@@ -4,7 +4,7 @@
 # virtualization semantics (this machine kind's own /dev/kvm, nested PVM,
 # cannot run a Linux guest's user space; see shared/docs/microvm-facts.md).
 #
-#   nested-host.sh [-m MiB] [-c CPUS] [-t SECONDS] [-e VAR]... [-v DIR]... -- COMMAND [ARG]...
+#   nested-host.sh [-m MiB] [-c CPUS] [-t SECONDS] [-s SECONDS] [-e VAR]... [-v DIR]... -- COMMAND [ARG]...
 #
 # The guest runs Debian's generic kernel (linux-image-amd64, downloaded and
 # unpacked into $cache, never installed), booted as its uncompressed vmlinux
@@ -17,15 +17,19 @@
 # is copied to this script's stdout as it comes, and its exit status is this
 # script's. Each -v DIR of the host is shared writable at the same path (to
 # get files out). 125 means the nested host itself failed (its console log's end is
-# printed on stderr).
+# printed on stderr). With -s SECONDS, a command that prints nothing for that
+# long has the guest's vCPUs sampled (QEMU's monitor: instruction pointers,
+# named with the guest kernel's functions) onto stderr: where a stalled
+# guest spins.
 set -euo pipefail
 fail() { echo "nested-host: $*" >&2; exit 125; }
-mem=3072 cpus=1 timeout=1800 envs=() vols=()
+mem=3072 cpus=1 timeout=1800 stall= envs=() vols=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-m) mem=$2; shift 2 ;;
 	-c) cpus=$2; shift 2 ;;
 	-t) timeout=$2; shift 2 ;;
+	-s) stall=$2; shift 2 ;;
 	-e) envs+=("$2"); shift 2 ;;
 	-v) [ -d "$2" ] || fail "-v $2: not a directory"; vols+=("$(realpath "$2")"); shift 2 ;;
 	--) shift; break ;;
@@ -190,6 +194,8 @@ done </run/job/volumes
 hostname nested
 ip link set lo up
 modprobe kvm_amd || echo "nested-host: kvm_amd did not load" >>/run/job/out
+# For -s: the kernel's functions, to name where a stalled vCPU is.
+[ -f /run/job/want-kallsyms ] && grep ' [Tt] ' /proc/kallsyms >/run/job/kallsyms
 # /dev/kvm as Debian's udev leaves it (the host may lack the group).
 getent group kvm >/dev/null || groupadd -r kvm
 chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
@@ -200,6 +206,31 @@ sync
 EOF
 chmod 0755 "$work/root/init"
 (cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd"
+
+[ -z "$stall" ] || : >"$work/job/want-kallsyms"
+# QEMU's monitor on two FIFOs, for -s.
+mkfifo "$work/monitor.in" "$work/monitor.out"
+# vcpus: each vCPU's instruction pointer and privilege level, with the
+# guest kernel's function it is in (its /proc/kallsyms, written at boot for
+# -s; an address in none is a nested guest's, or user space).
+vcpus() {
+	echo "info registers -a" >"$work/monitor.in"
+	timeout 2 cat "$work/monitor.out" | tr -d '\r' |
+		awk '/^CPU#/ { cpu = $1 } /^RIP=/ { split($1, a, "="); print cpu, a[2], substr($0, index($0, "CPL="), 5) }' |
+		while read -r cpu rip cpl; do
+			printf '%s %s %s %s\n' "$cpu" "$rip" "$cpl" "$(awk -v r="$rip" '
+				function hex(h,  i, n) { n = 0; h = tolower(h); for (i = 1; i <= length(h); i++) n = n * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1; return n }
+				# 64-bit addresses as strings (same length: ordered as numbers);
+				# an offset from the low halves, exact in awk'"'"'s doubles.
+				BEGIN { x = "x" tolower(r) } ("x" $1) <= x && (best == "" || ("x" $1) >= at) { best = $3 ($4 == "" ? "" : " " $4); at = "x" $1 }
+				END {
+					if (best != "" && substr(at, 2, 8) == substr(x, 2, 8) && (off = hex(substr(x, 10)) - hex(substr(at, 10))) < 65536)
+						printf "%s+0x%x", best, off
+					else
+						print "(in no guest kernel function)"
+				}' "$work/job/kallsyms" 2>/dev/null)"
+		done
+}
 
 khz=$(awk -F: '/^cpu MHz/ {printf "%d", $2 * 1000; exit}' /proc/cpuinfo)
 [ -n "$khz" ] || fail "no cpu MHz in /proc/cpuinfo"
@@ -212,10 +243,29 @@ timeout -s KILL "$timeout" qemu-system-x86_64 -M microvm,accel=tcg,rtc=on -cpu q
 	-device virtio-9p-device,fsdev=host,mount_tag=host \
 	-fsdev local,id=job,path="$work/job",security_model=none \
 	-device virtio-9p-device,fsdev=job,mount_tag=job "${vol_args[@]}" \
-	-serial file:"$work/console" </dev/null &
+	-serial file:"$work/console" -monitor pipe:"$work/monitor" </dev/null &
 qpid=$!
 tail -f --pid=$qpid -c +1 "$work/job/out" &
 tpid=$!
+if [ -n "$stall" ]; then
+	(
+		set +e # a sample cut short by its timeout is no reason to stop
+		size=-1 since=$SECONDS sampled=
+		while kill -0 "$qpid" 2>/dev/null; do
+			sleep 5
+			now=$(stat -c %s "$work/job/out" 2>/dev/null || echo 0)
+			if [ "$now" != "$size" ]; then
+				size=$now since=$SECONDS sampled=
+			elif [ -z "$sampled" ] && [ $((SECONDS - since)) -ge "$stall" ]; then
+				sampled=1
+				echo "nested-host: no output for $((SECONDS - since)) s; the guest's vCPUs, sampled 3 times:" >&2
+				for i in 1 2 3; do vcpus | sed 's/^/nested-host:   /' >&2; sleep 1; done
+				echo "nested-host: its console's end:" >&2
+				tail -5 "$work/console" | sed 's/^/nested-host:   /' >&2
+			fi
+		done
+	) &
+fi
 wait $qpid || true
 qpid=
 wait $tpid 2>/dev/null || true
