@@ -9,10 +9,9 @@
 #     pod required to run on hypervisor runx;
 #   - the Podman and Docker suite (tests/engines/podman-docker), its microvm
 #     containers required to run on hypervisor runx.
-# make engines-nested; not yet part of make test (README: two intermittent
-# failures under study). Run it after the host's own engine runs: the containerd suite's tools
-# (crictl, its image builder) come from their cache, which the nested host
-# sees read-only.
+# The last part of make engines (alone: make engines-nested). Run it after the
+# host's own engine runs: the containerd suite's tools (crictl, its image
+# builder) come from their cache, which the nested host sees read-only.
 #
 #   bash tests/engines/nested-kvm.sh /absolute/path/to/runx
 #
