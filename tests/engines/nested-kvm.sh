@@ -26,13 +26,20 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 logs=${ENGINES_NESTED_LOGS:-/var/cache/runx-tests/nested-engines}
 rm -rf "$logs" && mkdir -p "$logs" || { say "cannot make $logs"; exit 2; }
-export RUNX ENGINES_NESTED_LOGS=$logs
+export RUNX REPO=$repo ENGINES_NESTED_LOGS=$logs
 
 # Inside: /tmp is the host's under a tmpfs overlay, where the engines'
 # overlay storage cannot sit (an overlay's upper layer on an overlay): a
-# tmpfs of its own.
+# tmpfs of its own. The repository and runx stay at their paths when they
+# are under /tmp (a clone there): bound back from the host's view.
 inner='
+mkdir -p /run/host-tmp && mount --bind /tmp /run/host-tmp || exit 2
 mount -t tmpfs tmpfs /tmp || exit 2
+for d in "$REPO" "${RUNX%/*}"; do
+	case $d in
+	/tmp/*) [ -d "$d" ] || { mkdir -p "$d" && mount --bind "/run/host-tmp/${d#/tmp/}" "$d"; } || exit 2 ;;
+	esac
+done
 # The process tree every 30 s, the last 10 kept: what a stalled check waits
 # on; and the logs of the VMs then running (a VM'"'"'s state directory goes with
 # its container), the last copy of each kept.
@@ -57,7 +64,7 @@ exit $status
 say "running the containerd and Podman/Docker suites inside the nested KVM host (logs: $logs)"
 start=$(date +%s)
 cd "$repo" || exit 2
-bash tests/scripts/nested-host.sh -m 8192 -c 2 -t 1800 -s 200 -e RUNX -e ENGINES_NESTED_LOGS -v "$logs" -- bash -c "$inner"
+bash tests/scripts/nested-host.sh -m 8192 -c 2 -t 1800 -s 200 -e RUNX -e REPO -e ENGINES_NESTED_LOGS -v "$logs" -- bash -c "$inner"
 rc=$?
 say "finished in $(($(date +%s) - start)) s (exit $rc)"
 case $rc in
