@@ -178,8 +178,7 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	if err := m.writePids(); err != nil {
 		return 0, err
 	}
-	limit, _ := time.ParseDuration(m.cfg.BootLimit)
-	if err := m.connect(limit); err != nil {
+	if err := m.connect(); err != nil {
 		// The state directory goes with a failed create: the console's end
 		// is in the error.
 		return 0, fmt.Errorf("%w (guest kernel %s, initramfs %s; its console: %s)", err,
@@ -196,9 +195,8 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	}
 	m.resize()
 	go relayStdin(m.create, m.in)
-	ok, ex, err := m.create.waitStart(createLimit(limit))
+	ok, ex, err := m.waitCreated(m.create, "the container's create")
 	if err != nil {
-		m.note("the container's create: %v; the monitor's goroutines:\n%s", err, stacks())
 		return 0, fmt.Errorf("creating the container in the guest: %w (its console: %s)", err, tail(filepath.Join(dir, "console.log")))
 	}
 	m.note("the container was made in the guest after %v", time.Since(t0).Round(time.Millisecond))
@@ -294,14 +292,25 @@ func (m *monitor) writePids() error {
 	return os.WriteFile(filepath.Join(m.dir, "vm.pids"), b, 0o600)
 }
 
-// createLimit bounds the guest's runx create, as limit (the boot's) bounds
-// the agent's first answer: a guest that hangs fails the create with its
-// console's end instead of holding the engine until its own deadline.
-func createLimit(limit time.Duration) time.Duration {
-	if limit <= 0 {
-		return defaultBootLimit
+// bootLimit is dev.runx.microvm.boot-timeout, or defaultBootLimit: how long
+// the agent may take to answer, and then the guest to make a container.
+func (m *monitor) bootLimit() time.Duration {
+	if d, _ := time.ParseDuration(m.cfg.BootLimit); d > 0 {
+		return d
 	}
-	return limit
+	return defaultBootLimit
+}
+
+// waitCreated waits, at most the boot limit, until the guest started g's
+// container process or ended it: a guest that hangs fails the create with
+// the monitor's goroutines in vm.log, instead of holding the engine until
+// its own deadline. what names the create in that note.
+func (m *monitor) waitCreated(g *guestStream, what string) (bool, exitMsg, error) {
+	ok, ex, err := g.waitStart(m.bootLimit())
+	if err != nil {
+		m.note("%s: %v; the monitor's goroutines:\n%s", what, err, stacks())
+	}
+	return ok, ex, err
 }
 
 // note appends a line to the VM's log (vm.log, beside the hypervisor's own
@@ -327,10 +336,8 @@ func stacks() []byte {
 const defaultBootLimit = 120 * time.Second
 
 // connect reaches the agent port and waits for the agent's first frame.
-func (m *monitor) connect(limit time.Duration) error {
-	if limit <= 0 {
-		limit = defaultBootLimit
-	}
+func (m *monitor) connect() error {
+	limit := m.bootLimit()
 	deadline := time.Now().Add(limit)
 	nc, err := m.vm.DialAgent(limit)
 	if err != nil {

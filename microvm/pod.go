@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -204,10 +203,8 @@ func (m *monitor) createMember(cc *conn, gc *guestContainer, relayPid int) {
 			}
 		}
 	}()
-	limit, _ := time.ParseDuration(m.cfg.BootLimit)
-	ok, ex, err := g.waitStart(createLimit(limit))
+	ok, ex, err := m.waitCreated(g, "creating the pod's container "+gc.ID)
 	if err != nil {
-		m.note("creating the pod's container %s: %v; the monitor's goroutines:\n%s", gc.ID, err, stacks())
 		ex.Err = err.Error()
 		// Whatever the guest made of it goes (the guest may be hung: not waited for).
 		go m.runx("delete", "--force", gc.ID)

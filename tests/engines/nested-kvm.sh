@@ -9,7 +9,7 @@
 #     pod required to run on hypervisor runx;
 #   - the Podman and Docker suite (tests/engines/podman-docker), its microvm
 #     containers required to run on hypervisor runx.
-# The last part of make engines (alone: make engines-nested). Run it after the
+# make engines-nested; not yet part of make test (README). Run it after the
 # host's own engine runs: the containerd suite's tools (crictl, its image
 # builder) come from their cache, which the nested host sees read-only.
 #

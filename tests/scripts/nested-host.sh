@@ -90,9 +90,10 @@ ver=$(cat "$cache/version")
 moddir=$cache/lib/modules/$ver
 
 work=$(mktemp -d /tmp/nested-host.XXXXXX)
-qpid=
+qpid= spid=
 cleanup() {
 	[ -z "$qpid" ] || kill -9 "$qpid" 2>/dev/null || true
+	[ -z "$spid" ] || kill "$spid" 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -218,14 +219,19 @@ EOF
 chmod 0755 "$work/root/init"
 (cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd"
 
-[ -z "$stall" ] || : >"$work/job/want-kallsyms"
-# QEMU's monitor on two FIFOs, for -s.
-mkfifo "$work/monitor.in" "$work/monitor.out"
+# For -s: QEMU's monitor on two FIFOs, and the guest's kallsyms.
+mon_args=()
+if [ -n "$stall" ]; then
+	: >"$work/job/want-kallsyms"
+	mkfifo "$work/monitor.in" "$work/monitor.out"
+	mon_args=(-monitor pipe:"$work/monitor")
+fi
 # vcpus: each vCPU's instruction pointer and privilege level, with the
 # guest kernel's function it is in (its /proc/kallsyms, written at boot for
 # -s; an address in none is a nested guest's, or user space).
 vcpus() {
-	echo "info registers -a" >"$work/monitor.in"
+	# Opened read-write: a FIFO whose reader (QEMU) is gone never blocks it.
+	echo "info registers -a" 1<>"$work/monitor.in"
 	timeout 2 cat "$work/monitor.out" | tr -d '\r' |
 		awk '/^CPU#/ { cpu = $1 } /^RIP=/ { split($1, a, "="); print cpu, a[2], substr($0, index($0, "CPL="), 5) }' |
 		while read -r cpu rip cpl; do
@@ -254,7 +260,7 @@ timeout -s KILL "$timeout" qemu-system-x86_64 -M microvm,accel=tcg,rtc=on -cpu q
 	-device virtio-9p-device,fsdev=host,mount_tag=host \
 	-fsdev local,id=job,path="$work/job",security_model=none \
 	-device virtio-9p-device,fsdev=job,mount_tag=job "${vol_args[@]}" \
-	-serial file:"$work/console" -monitor pipe:"$work/monitor" </dev/null &
+	-serial file:"$work/console" "${mon_args[@]}" </dev/null &
 qpid=$!
 tail -f --pid=$qpid -c +1 "$work/job/out" &
 tpid=$!
@@ -276,9 +282,12 @@ if [ -n "$stall" ]; then
 			fi
 		done
 	) &
+	spid=$!
 fi
 wait $qpid || true
 qpid=
+# A sample under way when QEMU ended would hold stderr open.
+[ -z "$spid" ] || { kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; spid=; } || true
 wait $tpid 2>/dev/null || true
 if [ ! -s "$work/job/status" ]; then
 	echo "nested-host: the guest ended without the command's status; its console:" >&2
