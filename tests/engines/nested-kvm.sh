@@ -9,7 +9,7 @@
 #     pod required to run on hypervisor runx;
 #   - the Podman and Docker suite (tests/engines/podman-docker), its microvm
 #     containers required to run on hypervisor runx.
-# make engines-nested; not yet part of make test (README). Run it after the
+# The last step of make engines (make engines-nested alone). It runs after the
 # host's own engine runs: the containerd suite's tools (crictl, its image
 # builder) come from their cache, which the nested host sees read-only.
 #
