@@ -37,10 +37,15 @@ func timeout(sec *int) *time.Duration {
 func RunHooks(kind string, hooks []configs.CommandHook, st *specs.State) error {
 	for i, h := range hooks {
 		if err := h.Run(st); err != nil {
-			return fmt.Errorf("error running %s hook #%d: error running hook (%s): %w", kind, i, h.Path, err)
+			return HookError(kind, i, h.Path, err)
 		}
 	}
 	return nil
+}
+
+// HookError is hook #i's failure in both runc wordings.
+func HookError(kind string, i int, path string, err error) error {
+	return fmt.Errorf("error running %s hook #%d: error running hook (%s): %w", kind, i, path, err)
 }
 
 var libcontainerHookError = regexp.MustCompile(`error running [A-Za-z]+ hook #[0-9]+: `)

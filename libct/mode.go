@@ -70,7 +70,7 @@ func create(req *isolation.CreateRequest, extra *Extra, restore *libcontainer.Cr
 		return -1, fmt.Errorf("config.json: %w", err)
 	}
 	normalize(config)
-	hooks := takeLaterHooks(config, req.Spec.Version)
+	hooks := takeLaterHooks(config, req.Spec)
 	prestartAsCreated(config)
 	c, err := libcontainer.Create(req.Root, req.ID, config)
 	if err != nil {

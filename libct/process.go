@@ -207,6 +207,13 @@ func (r *runner) start(config *specs.Process) (status int, err error) {
 // In the foreground (run without -d) runx waits for the process anyway and
 // only waits for the exec when there are poststart hooks.
 func (r *runner) execInit(pid int) error {
+	if r.hooks != nil && len(r.hooks.StartContainer) > 0 {
+		// The spec: a failing startContainer hook stops the container.
+		if err := runStartContainer(r.container, r.hooks); err != nil {
+			_ = unix.Kill(pid, unix.SIGKILL)
+			return err
+		}
+	}
 	hooks := r.hooks != nil && len(r.hooks.Poststart) > 0
 	if r.run && !r.detach && !hooks {
 		return r.container.Exec()

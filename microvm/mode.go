@@ -668,6 +668,16 @@ func (s *savedState) alive() bool {
 	return err == nil && st.StartTime == s.MonitorStart && st.State != system.Zombie && st.State != system.Dead
 }
 
+// stop kills the container's monitor (its VM goes with it) and waits, for
+// a bounded time, until its state reads stopped.
+func (s *savedState) stop() {
+	_ = unix.Kill(s.Pid, unix.SIGKILL)
+	deadline := time.Now().Add(10 * time.Second)
+	for s.alive() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (c *container) State() (*isolation.State, error) {
 	s, err := c.load()
 	if err != nil {
@@ -793,6 +803,9 @@ func (c *container) Start() error {
 		return errors.New("cannot start an already running container")
 	}
 	if _, err := c.call(control{Op: "start"}); err != nil {
+		// As in the namespace mode (a startContainer hook failed in the
+		// guest, say): a container whose start failed is stopped.
+		s.stop()
 		return err
 	}
 	s.Started = true
@@ -800,7 +813,7 @@ func (c *container) Start() error {
 		return err
 	}
 	if err := loadLaterHooks(c.dir).poststart(c.ociState(&s.State, specs.StateRunning)); err != nil {
-		_ = unix.Kill(s.Pid, unix.SIGKILL)
+		s.stop()
 		return err
 	}
 	return nil
@@ -866,10 +879,7 @@ func (c *container) Delete(force bool) error {
 		if cg, err := c.cgroup(); err == nil {
 			_ = freeze(cg, cgroups.Thawed) // a paused VM dies once thawed
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for s.alive() && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		s.stop()
 	}
 	return c.destroy()
 }
