@@ -4,9 +4,10 @@
 # KVM host (tests/scripts/nested-host.sh: a QEMU TCG guest whose /dev/kvm has
 # hardware-virtualization semantics, and a pure cgroup v2 host with Debian's
 # 6.1 kernel), where the microvm mode's default hypervisor is runx's VMM:
-#   - the containerd engine checks (tests/engines/containerd; critest runs on
-#     this host only: inside, it would take most of an hour), their microvm
-#     pod required to run on hypervisor runx;
+#   - the containerd engine checks (tests/engines/containerd), their microvm
+#     pod required to run on hypervisor runx; critest only when asked
+#     (ENGINES_NESTED_CRITEST below: inside, its microvm run takes most of an
+#     hour);
 #   - the Podman and Docker suite (tests/engines/podman-docker), its microvm
 #     containers required to run on hypervisor runx.
 # The last step of make engines (make engines-nested alone). It runs after the
@@ -16,7 +17,9 @@
 #   bash tests/engines/nested-kvm.sh /absolute/path/to/runx
 #
 # The suites' logs are copied to $ENGINES_NESTED_LOGS (default
-# /var/cache/runx-tests/nested-engines). Exit status: 1 when a suite failed,
+# /var/cache/runx-tests/nested-engines). ENGINES_NESTED_CRITEST, a list of
+# handlers (e.g. runx-microvm), also runs critest under each, against the
+# same expectation files as on this host. Exit status: 1 when a suite failed,
 # 2 on a usage error or when the nested host could not run them.
 set -uo pipefail
 say() { printf 'engines-nested: %s\n' "$*" >&2; }
@@ -54,7 +57,10 @@ hv=$("$RUNX" check 2>&1 | grep -o "hypervisor: [a-z]*" | head -1)
 echo "engines-nested: runx check: $hv"
 [ "$hv" = "hypervisor: runx" ] || { echo "engines-nested: runx would not use its own VMM here"; exit 2; }
 status=0
-ENGINES_CONTAINERD_CRITEST=0 ENGINES_CONTAINERD_MICROVM_HYPERVISOR=runx \
+critest=0
+[ -n "${ENGINES_NESTED_CRITEST:-}" ] && critest=1
+ENGINES_CONTAINERD_CRITEST=$critest ENGINES_CONTAINERD_CRITEST_HANDLERS=${ENGINES_NESTED_CRITEST:-default} \
+	ENGINES_CONTAINERD_MICROVM_HYPERVISOR=runx \
 	bash tests/engines/containerd/run.sh "$RUNX" || status=1
 cp -r /var/cache/runx-tests/containerd/logs "$ENGINES_NESTED_LOGS/containerd" 2>/dev/null
 ENGINES_MICROVM_HYPERVISOR=runx ENGINES_KEEP="$ENGINES_NESTED_LOGS/podman-docker" \
@@ -64,7 +70,9 @@ exit $status
 say "running the containerd and Podman/Docker suites inside the nested KVM host (logs: $logs)"
 start=$(date +%s)
 cd "$repo" || exit 2
-bash tests/scripts/nested-host.sh -m 8192 -c 2 -t 1800 -s 200 -e RUNX -e REPO -e ENGINES_NESTED_LOGS -v "$logs" -- bash -c "$inner"
+limit=1800
+[ -n "${ENGINES_NESTED_CRITEST:-}" ] && limit=$((limit + 3600 * $(wc -w <<<"$ENGINES_NESTED_CRITEST")))
+bash tests/scripts/nested-host.sh -m 8192 -c 2 -t $limit -s 200 -e RUNX -e REPO -e ENGINES_NESTED_LOGS -e ENGINES_NESTED_CRITEST -v "$logs" -- bash -c "$inner"
 rc=$?
 say "finished in $(($(date +%s) - start)) s (exit $rc)"
 case $rc in
