@@ -63,15 +63,14 @@ conformance: build
 	@bash tests/conformance/run.sh $(CURDIR)/runx
 	@bash tests/conformance/nested.sh $(CURDIR)/runx
 
-# The engines users run, with runx as their runtime: Podman, Docker, containerd;
-# then both suites again inside the nested KVM host, on runx's own VMM (it reads
-# the caches the host's runs fill, so it runs last).
+# The engines users run, with runx as their runtime: Podman, Docker, containerd.
 engines: build
 	@bash tests/engines/podman-docker/run.sh $(CURDIR)/runx
 	@bash tests/engines/containerd/run.sh $(CURDIR)/runx
-	@bash tests/engines/nested-kvm.sh $(CURDIR)/runx
 
-# The nested engine runs alone (after a make engines has filled the caches).
+# Both engine suites again inside the nested KVM host, on runx's own VMM (after
+# make engines, whose caches it reads). Not in make test while a rare guest
+# create hang is open: see its README entry.
 engines-nested: build
 	@bash tests/engines/nested-kvm.sh $(CURDIR)/runx
 

@@ -85,7 +85,7 @@ func newApp() *cli.App {
 		checkCommand, checkpointCommand, createCommand, deleteCommand, eventsCommand, execCommand,
 		featuresCommand, killCommand, listCommand, pauseCommand, psCommand,
 		restoreCommand, resumeCommand, runCommand, specCommand, startCommand, stateCommand,
-		updateCommand, sptCommand, syscallsCommand, vmmCommand,
+		updateCommand, sptCommand, syscallsCommand, tasksCommand, vmmCommand,
 	}
 	app.Before = setupGlobal
 	app.CommandNotFound = func(_ *cli.Context, name string) {

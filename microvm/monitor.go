@@ -303,14 +303,37 @@ func (m *monitor) bootLimit() time.Duration {
 
 // waitCreated waits, at most the boot limit, until the guest started g's
 // container process or ended it: a guest that hangs fails the create with
-// the monitor's goroutines in vm.log, instead of holding the engine until
-// its own deadline. what names the create in that note.
+// the guest's tasks (where each waits, asked of its agent) and the
+// monitor's goroutines in vm.log, instead of holding the engine until its
+// own deadline. what names the create in that note.
 func (m *monitor) waitCreated(g *guestStream, what string) (bool, exitMsg, error) {
 	ok, ex, err := g.waitStart(m.bootLimit())
 	if err != nil {
-		m.note("%s: %v; the monitor's goroutines:\n%s", what, err, stacks())
+		tasks := m.guestTasks(10 * time.Second)
+		m.note("%s: %v; the guest's tasks:\n%s\nthe monitor's goroutines:\n%s", what, err, tasks, stacks())
+		if d := Blocked(tasks); len(d) > 0 {
+			err = fmt.Errorf("%w; in uninterruptible sleep there: %s", err, strings.Join(d, "; "))
+		}
 	}
 	return ok, ex, err
+}
+
+// guestTasks is `runx tasks` in the guest, or why not within limit.
+func (m *monitor) guestTasks(limit time.Duration) string {
+	done := make(chan string, 1)
+	go func() {
+		ex, out := m.runx("tasks")
+		if ex.Status != 0 || ex.Err != "" {
+			out += fmt.Sprintf("(runx tasks: %s %s)", describe(ex), ex.Err)
+		}
+		done <- out
+	}()
+	select {
+	case out := <-done:
+		return out
+	case <-time.After(limit):
+		return fmt.Sprintf("(the agent did not answer runx tasks within %v)", limit)
+	}
 }
 
 // note appends a line to the VM's log (vm.log, beside the hypervisor's own

@@ -35,3 +35,19 @@ func TestWaitStart(t *testing.T) {
 		})
 	}
 }
+
+func TestBlocked(t *testing.T) {
+	tasks := "1/1 S init wchan=futex_wait_queue /init\n" +
+		"\t[<0>] futex_wait_queue+0x60/0x90\n" +
+		"212/212 D runx wchan=request_wait_answer runx --root /run/runx create x\n" +
+		"\t[<0>] request_wait_answer+0x1/0x2\n" +
+		"40/40 D kworker/0:1+events wchan=fuse_flush\n"
+	got := Blocked(tasks)
+	want := []string{"212/212 D runx wchan=request_wait_answer", "40/40 D kworker/0:1+events wchan=fuse_flush"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("Blocked = %q, want %q", got, want)
+	}
+	if got := Blocked("(the agent did not answer runx tasks within 10s)"); len(got) != 0 {
+		t.Errorf("Blocked of no list = %q", got)
+	}
+}

@@ -246,7 +246,9 @@ SHM_TRACK=0
 SHM_BEFORE=
 
 # ----------------------------------------------------------------- cleanup
-printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 120\n' "$SOCK" "$SOCK" >"$TMP/crictl.yaml"
+# crictl's bound is past the microvm mode's boot limit (120 s): a hung
+# guest's create fails with runx's own report.
+printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 180\n' "$SOCK" "$SOCK" >"$TMP/crictl.yaml"
 cri() { "$CRICTL" --config "$TMP/crictl.yaml" "$@"; }
 ctrc() { ctr --address "$SOCK" "$@"; }
 

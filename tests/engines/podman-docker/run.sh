@@ -244,12 +244,14 @@ fi
 
 # ------------------------------------------------------------------ Podman
 P=$W/pod
+# Each engine command is bounded at 180 s: past the microvm mode's boot limit
+# (120 s), so that a hung guest's create fails with runx's own report.
 pm() {
 	CONTAINERS_CONF=$P/conf/containers.conf \
 		CONTAINERS_STORAGE_CONF=$P/conf/storage.conf \
 		CONTAINERS_REGISTRIES_CONF=$P/conf/registries.conf \
 		TMPDIR=$P/tmp \
-		timeout -k 5 120 "$PODMAN" --root "$P/root" --runroot "$P/runroot" --tmpdir "$P/tmp" \
+		timeout -k 5 180 "$PODMAN" --root "$P/root" --runroot "$P/runroot" --tmpdir "$P/tmp" \
 		--cgroup-manager cgroupfs --events-backend file \
 		--network-config-dir "$P/cni" --runtime "$ENGINE_RUNTIME" "$@"
 }
@@ -568,7 +570,7 @@ common_run_checks() {
 D=$W/dock
 SOCK=$D/docker.sock
 DOCK_SBX_RUNTIME=
-dk() { DOCKER_CONFIG=$D/client timeout -k 5 120 "$DOCKER" -H "unix://$SOCK" "$@"; }
+dk() { DOCKER_CONFIG=$D/client timeout -k 5 180 "$DOCKER" -H "unix://$SOCK" "$@"; }
 
 dk_wait_log() {
 	local i
