@@ -39,6 +39,8 @@ type agentStream struct {
 	fw   *forward   // a forwarded connection's instead
 	done chan struct{}
 	once sync.Once
+	out  *credits            // stdout and stderr messages it may send (flow.go)
+	inq  chan *agentpb.Input // stdin and EOF, for stdinWriter
 }
 
 func (st *agentStream) send(o *agentpb.Output) error {
@@ -65,6 +67,9 @@ type outputWriter struct {
 }
 
 func (w outputWriter) Write(p []byte) (int, error) {
+	if !w.st.out.take() {
+		return 0, io.ErrClosedPipe // the monitor is gone
+	}
 	o := &agentpb.Output{Kind: &agentpb.Output_Stdout{Stdout: p}}
 	if w.stderr {
 		o = &agentpb.Output{Kind: &agentpb.Output_Stderr{Stderr: p}}
@@ -101,7 +106,7 @@ func (a *agentState) Stream(ctx context.Context, s agentpb.Agent_StreamServer) e
 	if err != nil {
 		return err
 	}
-	st := &agentStream{s: s, done: make(chan struct{})}
+	st := &agentStream{s: s, done: make(chan struct{}), out: newCredits(), inq: make(chan *agentpb.Input, window+8)}
 	switch k := first.Kind.(type) {
 	case *agentpb.Input_Run:
 		st.id = k.Run.Id
@@ -115,6 +120,7 @@ func (a *agentState) Stream(ctx context.Context, s agentpb.Agent_StreamServer) e
 	default:
 		return fmt.Errorf("a stream begins with run or dial, not %T", first.Kind)
 	}
+	go a.stdinWriter(st)
 	go a.inputs(st)
 	select {
 	case <-st.done:
@@ -124,12 +130,24 @@ func (a *agentState) Stream(ctx context.Context, s agentpb.Agent_StreamServer) e
 }
 
 // inputs handles a stream's later inputs: for its process (stdin, EOF,
-// signals, terminal size) or its forwarded connection.
+// signals, terminal size) or its forwarded connection. It never waits on
+// the process: stdin goes to stdinWriter, so a signal is not stuck behind
+// input the program does not read.
 func (a *agentState) inputs(st *agentStream) {
+	defer close(st.inq)
+	defer st.out.close()
 	for {
 		in, err := st.s.Recv()
 		if err != nil {
 			return
+		}
+		switch k := in.Kind.(type) {
+		case *agentpb.Input_Ack:
+			st.out.give(k.Ack)
+			continue
+		case *agentpb.Input_Stdin, *agentpb.Input_Eof:
+			st.inq <- in
+			continue
 		}
 		if st.fw != nil {
 			st.fw.input(a, st, in)
@@ -142,14 +160,6 @@ func (a *agentState) inputs(st *agentStream) {
 			continue
 		}
 		switch k := in.Kind.(type) {
-		case *agentpb.Input_Stdin:
-			if p.stdin != nil {
-				_, _ = p.stdin.Write(k.Stdin)
-			}
-		case *agentpb.Input_Eof:
-			if p.stdin != nil {
-				p.stdin.Close()
-			}
 		case *agentpb.Input_Signal:
 			pid := p.pid
 			if p.sigPid != "" {
@@ -169,6 +179,31 @@ func (a *agentState) inputs(st *agentStream) {
 				}
 			}
 			a.mu.Unlock()
+		}
+	}
+}
+
+// stdinWriter writes a stream's stdin, in order, to its process (or its
+// forwarded connection), acknowledging each message once written.
+func (a *agentState) stdinWriter(st *agentStream) {
+	for in := range st.inq {
+		if st.fw != nil {
+			st.fw.input(a, st, in)
+		} else {
+			a.mu.Lock()
+			p := st.proc
+			a.mu.Unlock()
+			if p != nil && p.stdin != nil {
+				switch k := in.Kind.(type) {
+				case *agentpb.Input_Stdin:
+					_, _ = p.stdin.Write(k.Stdin)
+				case *agentpb.Input_Eof:
+					p.stdin.Close()
+				}
+			}
+		}
+		if _, ok := in.Kind.(*agentpb.Input_Stdin); ok {
+			_ = st.send(&agentpb.Output{Kind: &agentpb.Output_Ack{Ack: 1}})
 		}
 	}
 }
@@ -369,13 +404,33 @@ func (a *agentState) handOver(p *guestProc) bool {
 	return true
 }
 
-// drained waits, at most limit, for p's stdout and stderr to reach their ends.
+// drainMax bounds drained while the monitor holds the output back.
+const drainMax = 10 * time.Second
+
+// drained waits until p's stdout and stderr reached their ends, or until
+// they were idle for limit (a daemon keeps them open): output held back by
+// a slow reader on the host (the stream's window used up) is not idle, for
+// at most drainMax.
 func drained(p *guestProc, limit time.Duration) {
 	done := make(chan struct{})
 	go func() { p.relay.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(limit):
+	out := p.st.out
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	start := time.Now()
+	idleSince, last := start, out.sent.Load()
+	for {
+		select {
+		case <-done:
+			return
+		case now := <-t.C:
+			if n := out.sent.Load(); n != last || out.waiting.Load() > 0 {
+				last, idleSince = n, now
+			}
+			if now.Sub(idleSince) >= limit || now.Sub(start) >= drainMax {
+				return
+			}
+		}
 	}
 }
 

@@ -25,6 +25,8 @@ type guestStream struct {
 	once    sync.Once
 	mu      sync.Mutex // one Send at a time
 	cs      agentpb.Agent_StreamClient
+	in      *credits             // stdin messages it may send (flow.go)
+	outq    chan *agentpb.Output // output and exit, in order, for write; nil: the call ended
 }
 
 // newStream names a stream whose output goes to stdout and stderr (nil:
@@ -38,7 +40,8 @@ func (m *monitor) newStream(stdout, stderr io.Writer, client *conn) *guestStream
 		stdout = io.Discard
 	}
 	return &guestStream{id: id, stdout: stdout, stderr: stderr, client: client,
-		started: make(chan struct{}), exited: make(chan exitMsg, 1)}
+		started: make(chan struct{}), exited: make(chan exitMsg, 1),
+		in: newCredits(), outq: make(chan *agentpb.Output, window+8)}
 }
 
 // run opens g to run req in the guest.
@@ -59,34 +62,59 @@ func (m *monitor) open(g *guestStream, first *agentpb.Input) error {
 		return fmt.Errorf("the guest agent: %w", err)
 	}
 	go g.read()
+	go g.write()
 	return nil
 }
 
+// read takes the stream's outputs as they come: a start and the agent's
+// stdin acknowledgements at once, output and exit queued for write (at
+// most a window of output: read never waits, so ttrpc never finds the
+// stream's buffer full).
 func (g *guestStream) read() {
-	exited := false
+	defer close(g.outq)
+	defer g.in.close()
 	for {
 		out, err := g.cs.Recv()
 		if err != nil {
-			if !exited {
-				// The call or the connection broke: the VM is gone.
-				g.exited <- exitMsg{Status: int(unix.SIGKILL), Err: "the VM ended"}
-			}
+			g.outq <- nil
 			return
 		}
 		switch k := out.Kind.(type) {
+		case *agentpb.Output_Ack:
+			g.in.give(k.Ack)
+		case *agentpb.Output_Started:
+			g.once.Do(func() { close(g.started) })
+			if g.client != nil {
+				_ = g.client.send(kindStarted, nil)
+			}
+		default:
+			g.outq <- out
+		}
+	}
+}
+
+// write writes the stream's output where it goes, acknowledging each
+// message once written, and passes on its exit after the output before it.
+func (g *guestStream) write() {
+	exited := false
+	for out := range g.outq {
+		switch k := out.GetKind().(type) {
+		case nil:
+			if !exited {
+				// The call or the connection broke: the VM is gone.
+				exited = true
+				g.exited <- exitMsg{Status: int(unix.SIGKILL), Err: "the VM ended"}
+			}
 		case *agentpb.Output_Stdout:
 			_, _ = g.stdout.Write(k.Stdout)
+			g.ack()
 		case *agentpb.Output_Stderr:
 			w := g.stderr
 			if w == nil {
 				w = g.stdout
 			}
 			_, _ = w.Write(k.Stderr)
-		case *agentpb.Output_Started:
-			g.once.Do(func() { close(g.started) })
-			if g.client != nil {
-				_ = g.client.send(kindStarted, nil)
-			}
+			g.ack()
 		case *agentpb.Output_Exit:
 			if !exited {
 				exited = true
@@ -94,6 +122,10 @@ func (g *guestStream) read() {
 			}
 		}
 	}
+}
+
+func (g *guestStream) ack() {
+	_ = g.send(&agentpb.Input{Kind: &agentpb.Input_Ack{Ack: 1}})
 }
 
 // waitStart waits until the stream's process started (true) or ended
@@ -150,7 +182,7 @@ func (g *guestStream) resize(b []byte) error {
 func (g *guestStream) input(f frame) {
 	switch f.kind {
 	case kindStdin:
-		_ = g.send(&agentpb.Input{Kind: &agentpb.Input_Stdin{Stdin: f.payload}})
+		_ = g.sendStdin(f.payload)
 	case kindEOF:
 		_ = g.eof()
 	case kindSignal:
@@ -166,10 +198,18 @@ func (g *guestStream) input(f frame) {
 type stdinWriter struct{ g *guestStream }
 
 func (w stdinWriter) Write(p []byte) (int, error) {
-	if err := w.g.send(&agentpb.Input{Kind: &agentpb.Input_Stdin{Stdin: p}}); err != nil {
+	if err := w.g.sendStdin(p); err != nil {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// sendStdin sends p as stdin once the agent has room for it (flow.go).
+func (g *guestStream) sendStdin(p []byte) error {
+	if !g.in.take() {
+		return fmt.Errorf("stream %d ended", g.id)
+	}
+	return g.send(&agentpb.Input{Kind: &agentpb.Input_Stdin{Stdin: p}})
 }
 
 // relayStdin copies in (the process's stdin, or a terminal) to g's stdin,

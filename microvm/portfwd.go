@@ -152,7 +152,8 @@ func dialLocalhost(port int) (*net.TCPConn, error) {
 }
 
 // input handles the monitor's input for a forwarded connection: data, EOF
-// (the host's client half-closed) or a signal (it reset).
+// (the host's client half-closed; these two from stdinWriter) or a signal
+// (it reset).
 func (fw *forward) input(a *agentState, st *agentStream, in *agentpb.Input) {
 	switch k := in.Kind.(type) {
 	case *agentpb.Input_Stdin:

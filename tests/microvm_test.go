@@ -1,8 +1,10 @@
 package tests
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -302,4 +304,50 @@ func procStatus(t *testing.T, pid int, task ...string) map[string]string {
 		}
 	}
 	return fields
+}
+
+// TestMicrovmSlowStdio: a reader that pauses, and stdin the program takes
+// late, hold the container's stream back, as a pipe would. ttrpc ends a
+// stream whose reader lags a second behind 64 queued messages: the first
+// was reported as the container killed (137, its output cut), the second
+// failed the create ("the VM ended").
+func TestMicrovmSlowStdio(t *testing.T) {
+	m := mode{name: "microvm"}
+	m.require(t, "lifecycle")
+	const size = 16 << 20 // hundreds of messages
+	t.Run("stdout-reader-pauses", func(t *testing.T) {
+		r := newRuntime(t)
+		b := newBundle(t, "sh", "-c", fmt.Sprintf("head -c %d /dev/zero; echo END", size))
+		m.apply(b)
+		id := newID(t)
+		r.track(id)
+		cmd := exec.Command(r.bin, "--root", r.root, "run", "--bundle", b.dir, id)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(6 * time.Second) // the reader pauses: the container must wait
+		n, _ := io.Copy(io.Discard, out)
+		err = cmd.Wait()
+		if err != nil || n != size+4 {
+			t.Errorf("run with a paused reader: %v, %d bytes out of %d\n%s", err, n, size+4, stderr.String())
+		}
+		assertNothingLeft(t, r.root, id, b.dir)
+	})
+	t.Run("stdin-taken-late", func(t *testing.T) {
+		r := newRuntime(t)
+		b := newBundle(t, "sh", "-c", "sleep 3; wc -c")
+		m.apply(b)
+		id := newID(t)
+		res := r.runOpt(runOpts{stdin: bytes.NewReader(make([]byte, size))}, "run", "--bundle", b.dir, id)
+		if res.code != 0 || strings.TrimSpace(res.stdout) != strconv.Itoa(size) {
+			t.Errorf("run with stdin the program reads late: want %d bytes counted\n%s", size, res)
+		}
+		assertNothingLeft(t, r.root, id, b.dir)
+	})
 }

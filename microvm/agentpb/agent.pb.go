@@ -37,6 +37,7 @@ type Input struct {
 	//	*Input_Eof
 	//	*Input_Signal
 	//	*Input_Resize
+	//	*Input_Ack
 	Kind          isInput_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -133,6 +134,15 @@ func (x *Input) GetResize() *WindowSize {
 	return nil
 }
 
+func (x *Input) GetAck() uint32 {
+	if x != nil {
+		if x, ok := x.Kind.(*Input_Ack); ok {
+			return x.Ack
+		}
+	}
+	return 0
+}
+
 type isInput_Kind interface {
 	isInput_Kind()
 }
@@ -164,6 +174,13 @@ type Input_Resize struct {
 	Resize *WindowSize `protobuf:"bytes,6,opt,name=resize,proto3,oneof"`
 }
 
+type Input_Ack struct {
+	// ack: the monitor wrote out this many more of the stream's stdout
+	// and stderr messages (flow.go: the agent sends at most a window
+	// of them ahead).
+	Ack uint32 `protobuf:"varint,7,opt,name=ack,proto3,oneof"`
+}
+
 func (*Input_Run) isInput_Kind() {}
 
 func (*Input_Dial) isInput_Kind() {}
@@ -176,6 +193,8 @@ func (*Input_Signal) isInput_Kind() {}
 
 func (*Input_Resize) isInput_Kind() {}
 
+func (*Input_Ack) isInput_Kind() {}
+
 type Output struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Kind:
@@ -184,6 +203,7 @@ type Output struct {
 	//	*Output_Stdout
 	//	*Output_Stderr
 	//	*Output_Exit
+	//	*Output_Ack
 	Kind          isOutput_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -262,6 +282,15 @@ func (x *Output) GetExit() *Exit {
 	return nil
 }
 
+func (x *Output) GetAck() uint32 {
+	if x != nil {
+		if x, ok := x.Kind.(*Output_Ack); ok {
+			return x.Ack
+		}
+	}
+	return 0
+}
+
 type isOutput_Kind interface {
 	isOutput_Kind()
 }
@@ -283,6 +312,12 @@ type Output_Exit struct {
 	Exit *Exit `protobuf:"bytes,4,opt,name=exit,proto3,oneof"`
 }
 
+type Output_Ack struct {
+	// ack: the agent took this many more of the stream's stdin
+	// messages (the monitor sends at most a window of them ahead).
+	Ack uint32 `protobuf:"varint,5,opt,name=ack,proto3,oneof"`
+}
+
 func (*Output_Started) isOutput_Kind() {}
 
 func (*Output_Stdout) isOutput_Kind() {}
@@ -290,6 +325,8 @@ func (*Output_Stdout) isOutput_Kind() {}
 func (*Output_Stderr) isOutput_Kind() {}
 
 func (*Output_Exit) isOutput_Kind() {}
+
+func (*Output_Ack) isOutput_Kind() {}
 
 // Run starts a process in the guest.
 type Run struct {
@@ -780,20 +817,22 @@ var File_agent_proto protoreflect.FileDescriptor
 
 const file_agent_proto_rawDesc = "" +
 	"\n" +
-	"\vagent.proto\x12\x0frunx.microvm.v1\"\xe3\x01\n" +
+	"\vagent.proto\x12\x0frunx.microvm.v1\"\xf7\x01\n" +
 	"\x05Input\x12(\n" +
 	"\x03run\x18\x01 \x01(\v2\x14.runx.microvm.v1.RunH\x00R\x03run\x12+\n" +
 	"\x04dial\x18\x02 \x01(\v2\x15.runx.microvm.v1.DialH\x00R\x04dial\x12\x16\n" +
 	"\x05stdin\x18\x03 \x01(\fH\x00R\x05stdin\x12\x12\n" +
 	"\x03eof\x18\x04 \x01(\bH\x00R\x03eof\x12\x18\n" +
 	"\x06signal\x18\x05 \x01(\x05H\x00R\x06signal\x125\n" +
-	"\x06resize\x18\x06 \x01(\v2\x1b.runx.microvm.v1.WindowSizeH\x00R\x06resizeB\x06\n" +
-	"\x04kind\"\x8d\x01\n" +
+	"\x06resize\x18\x06 \x01(\v2\x1b.runx.microvm.v1.WindowSizeH\x00R\x06resize\x12\x12\n" +
+	"\x03ack\x18\a \x01(\rH\x00R\x03ackB\x06\n" +
+	"\x04kind\"\xa1\x01\n" +
 	"\x06Output\x12\x1a\n" +
 	"\astarted\x18\x01 \x01(\bH\x00R\astarted\x12\x18\n" +
 	"\x06stdout\x18\x02 \x01(\fH\x00R\x06stdout\x12\x18\n" +
 	"\x06stderr\x18\x03 \x01(\fH\x00R\x06stderr\x12+\n" +
-	"\x04exit\x18\x04 \x01(\v2\x15.runx.microvm.v1.ExitH\x00R\x04exitB\x06\n" +
+	"\x04exit\x18\x04 \x01(\v2\x15.runx.microvm.v1.ExitH\x00R\x04exit\x12\x12\n" +
+	"\x03ack\x18\x05 \x01(\rH\x00R\x03ackB\x06\n" +
 	"\x04kind\"\x91\x03\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
@@ -899,12 +938,14 @@ func file_agent_proto_init() {
 		(*Input_Eof)(nil),
 		(*Input_Signal)(nil),
 		(*Input_Resize)(nil),
+		(*Input_Ack)(nil),
 	}
 	file_agent_proto_msgTypes[1].OneofWrappers = []any{
 		(*Output_Started)(nil),
 		(*Output_Stdout)(nil),
 		(*Output_Stderr)(nil),
 		(*Output_Exit)(nil),
+		(*Output_Ack)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
