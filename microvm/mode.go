@@ -668,10 +668,15 @@ func (s *savedState) alive() bool {
 	return err == nil && st.StartTime == s.MonitorStart && st.State != system.Zombie && st.State != system.Dead
 }
 
-// stop kills the container's monitor (its VM goes with it) and waits, for
-// a bounded time, until its state reads stopped.
+// stop kills the container's monitor (its VM goes with it) and waits until
+// its state reads stopped.
 func (s *savedState) stop() {
 	_ = unix.Kill(s.Pid, unix.SIGKILL)
+	s.waitStopped()
+}
+
+// waitStopped waits, for a bounded time, until the monitor is gone.
+func (s *savedState) waitStopped() {
 	deadline := time.Now().Add(10 * time.Second)
 	for s.alive() && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
@@ -879,7 +884,7 @@ func (c *container) Delete(force bool) error {
 		if cg, err := c.cgroup(); err == nil {
 			_ = freeze(cg, cgroups.Thawed) // a paused VM dies once thawed
 		}
-		s.stop()
+		s.waitStopped()
 	}
 	return c.destroy()
 }

@@ -26,7 +26,7 @@ type guestStream struct {
 	mu      sync.Mutex // one Send at a time
 	cs      agentpb.Agent_StreamClient
 	in      *credits             // stdin messages it may send (flow.go)
-	outq    chan *agentpb.Output // output and exit, in order, for write; nil: the call ended
+	outq    chan *agentpb.Output // output and exit, in order, for write; closed when the call ends
 }
 
 // newStream names a stream whose output goes to stdout and stderr (nil:
@@ -76,7 +76,6 @@ func (g *guestStream) read() {
 	for {
 		out, err := g.cs.Recv()
 		if err != nil {
-			g.outq <- nil
 			return
 		}
 		switch k := out.Kind.(type) {
@@ -98,13 +97,7 @@ func (g *guestStream) read() {
 func (g *guestStream) write() {
 	exited := false
 	for out := range g.outq {
-		switch k := out.GetKind().(type) {
-		case nil:
-			if !exited {
-				// The call or the connection broke: the VM is gone.
-				exited = true
-				g.exited <- exitMsg{Status: int(unix.SIGKILL), Err: "the VM ended"}
-			}
+		switch k := out.Kind.(type) {
 		case *agentpb.Output_Stdout:
 			_, _ = g.stdout.Write(k.Stdout)
 			g.ack()
@@ -121,6 +114,10 @@ func (g *guestStream) write() {
 				g.exited <- exitMsg{Status: int(k.Exit.Status), Err: k.Exit.Err}
 			}
 		}
+	}
+	if !exited {
+		// The call or the connection broke: the VM is gone.
+		g.exited <- exitMsg{Status: int(unix.SIGKILL), Err: "the VM ended"}
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/opencontainers/runc/libcontainer/system"
 )
 
 // WriteTasks writes the tasks of this kernel (the guest's, when the
@@ -22,13 +24,11 @@ func WriteTasks(w io.Writer) {
 		tids, _ := filepath.Glob(p + "/task/[0-9]*")
 		sort.Slice(tids, func(i, j int) bool { return procNum(tids[i]) < procNum(tids[j]) })
 		for _, t := range tids {
-			stat := readFile(t + "/stat")
-			i := strings.LastIndexByte(stat, ')')
-			j := strings.IndexByte(stat, '(')
-			if i < 0 || j < 0 || i+2 >= len(stat) {
-				continue
+			st, err := system.Stat(procNum(t)) // /proc/TID/stat: the thread's own
+			if err != nil {
+				continue // gone meanwhile
 			}
-			name, state := stat[j+1:i], stat[i+2:i+3]
+			name, state := st.Name, string(rune(st.State))
 			if cmd == "" && state != "D" && state != "R" {
 				continue // a kernel thread at rest
 			}

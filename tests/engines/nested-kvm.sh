@@ -11,8 +11,9 @@
 #   - the Podman and Docker suite (tests/engines/podman-docker), its microvm
 #     containers required to run on hypervisor runx.
 # make engines-nested; not part of make test while a rare guest create hang
-# is open (README). Run it after the host's own engine runs: the containerd suite's tools (crictl, its image
-# builder) come from their cache, which the nested host sees read-only.
+# is open (README). Run it after the host's own engine runs: the containerd
+# suite's tools (crictl, its image builder) come from their cache, which the
+# nested host sees read-only.
 #
 #   bash tests/engines/nested-kvm.sh /absolute/path/to/runx
 #
