@@ -99,10 +99,11 @@ const signalPoll = 20 * time.Millisecond
 // the kernel then runs the handler and restarts the call (SA_RESTART) or
 // fails it with EINTR, as it would for the blocked call itself. The caller
 // waits killably (only a fatal signal would end the wait otherwise). The
-// returned function stops the watch.
+// returned function stops the watch. While the handler claims the call
+// (task.claim), a signal waits: the handler is taking what it must give.
 func (s *sentry) watchSignals(t *task) (stop func()) {
 	var mu sync.Mutex
-	stopped := false
+	stopped, claimed, answered := false, false, false
 	var timer *time.Timer
 	timer = time.AfterFunc(signalPoll, func() {
 		mu.Lock()
@@ -110,12 +111,19 @@ func (s *sentry) watchSignals(t *task) (stop func()) {
 		if stopped {
 			return
 		}
-		if signalWaiting(t.tid) {
+		if !claimed && signalWaiting(t.tid) {
 			t.respond(0, -errnoRestartSys, 0)
+			answered = true
 			return
 		}
 		timer.Reset(signalPoll)
 	})
+	t.claimCall = func(c bool) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		claimed = c && !answered
+		return !answered
+	}
 	return func() {
 		mu.Lock()
 		stopped = true

@@ -341,7 +341,7 @@ func (s *sentry) execve(t *task, dirfd int, pathAddr, argvAddr, envpAddr uint64,
 		return fail(toErrno(err))
 	}
 	defer unix.Close(rfd)
-	if _, err := t.addFD(rfd, s.execFD, true); err != nil {
+	if err := t.addReserved(rfd, s.execFD, true); err != nil {
 		return fail(toErrno(err))
 	}
 	wake := func() { t.respond(0, -errnoRestartSys, 0) }

@@ -604,7 +604,7 @@ func (s *sentry) setCwd(t *task, n *node) result {
 		}
 		t.hold(fd)
 	}
-	if _, err := t.addFD(fd, s.cwdFD, false); err != nil {
+	if err := t.addReserved(fd, s.cwdFD, false); err != nil {
 		return fail(toErrno(err))
 	}
 	return ok(0)

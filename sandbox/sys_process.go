@@ -458,13 +458,13 @@ func (s *sentry) sysPriority(t *task) result {
 }
 
 // RLIMIT_NOFILE. The reserved descriptors sit at N-2 and N-1, N the
-// container's soft limit, and the kernel installs one there (ADDFD) only
-// below the caller's soft limit: the kernel's soft limit of a workload
-// process never goes under N. Each process sees, and sets, its own limits
-// (kept with its credentials and inherited the same way); the Sentry
-// gives the kernel max(limit, N) for both, so a raised limit is the
-// kernel's (with the reserved numbers taken), and a limit lowered under N
-// is reported but not enforced.
+// container's soft limit. Each process sees, and sets, its own limits
+// (kept with its credentials and inherited the same way). The kernel has
+// the process's own soft limit, so that every descriptor allocation (the
+// kernel's, and ADDFD's at the lowest free number) stops there, and a hard
+// limit of at least N, so that the Sentry can raise the soft one for the
+// moment it places a reserved descriptor (addReserved); a lower hard limit
+// is the Sentry's to enforce (setNofile).
 
 // nofileOf is host process pid's RLIMIT_NOFILE as it sees it.
 func (s *sentry) nofileOf(pid int) unix.Rlimit {
@@ -483,7 +483,7 @@ func (s *sentry) setNofile(c *creds, pid int, lim unix.Rlimit) unix.Errno {
 		return unix.EPERM
 	}
 	// The kernel's own checks (fs.nr_open, its hard limit) apply too.
-	kernel := unix.Rlimit{Cur: max(lim.Cur, s.nofile.Cur), Max: max(lim.Max, s.nofile.Cur)}
+	kernel := unix.Rlimit{Cur: lim.Cur, Max: max(lim.Max, s.nofile.Cur)}
 	if r := raw(unix.SYS_PRLIMIT64, uintptr(pid), unix.RLIMIT_NOFILE, uintptr(unsafe.Pointer(&kernel)), 0); r.errno != 0 {
 		return r.errno
 	}
@@ -491,6 +491,35 @@ func (s *sentry) setNofile(c *creds, pid int, lim unix.Rlimit) unix.Errno {
 	n.nofile = lim
 	s.creds.set(pid, n)
 	return 0
+}
+
+// addReserved installs fd at a reserved number (cwdFD, execFD). ADDFD
+// places a descriptor only under the caller's soft limit, which may be
+// under N when the process lowered it: the Sentry raises it to N for that
+// moment (a thread of the process could open more meanwhile).
+func (t *task) addReserved(fd, at int, cloexec bool) error {
+	_, err := t.addFD(fd, at, cloexec)
+	if err != unix.EBADF && err != unix.EMFILE {
+		return err
+	}
+	pid, terr := t.getTgid()
+	if terr != nil {
+		return err
+	}
+	s := t.s
+	s.creds.change.Lock()
+	defer s.creds.change.Unlock()
+	var old unix.Rlimit
+	if r := raw(unix.SYS_PRLIMIT64, uintptr(pid), unix.RLIMIT_NOFILE, 0, uintptr(unsafe.Pointer(&old))); r.errno != 0 || old.Cur > uint64(at) {
+		return err
+	}
+	room := unix.Rlimit{Cur: max(old.Cur, min(uint64(at)+1, old.Max)), Max: old.Max}
+	if r := raw(unix.SYS_PRLIMIT64, uintptr(pid), unix.RLIMIT_NOFILE, uintptr(unsafe.Pointer(&room)), 0); r.errno != 0 {
+		return err
+	}
+	_, err = t.addFD(fd, at, cloexec)
+	raw(unix.SYS_PRLIMIT64, uintptr(pid), unix.RLIMIT_NOFILE, uintptr(unsafe.Pointer(&old)), 0)
+	return err
 }
 
 // mayPrlimit is the kernel's check for prlimit on another process: the

@@ -15,14 +15,15 @@ import (
 // task is the calling thread of one notification, with what the Sentry
 // learns about it while it serves the call.
 type task struct {
-	s        *sentry
-	listener int
-	n        *seccompNotif
-	tid      int // in the Sentry's pid namespace
-	tgid     int
-	pidfd    int
-	held     []int   // the Sentry's descriptors to close when the call is served
-	worn     **creds // on a listener's own thread: the identity it wears (see asCredsWorn)
+	s         *sentry
+	listener  int
+	n         *seccompNotif
+	tid       int // in the Sentry's pid namespace
+	tgid      int
+	pidfd     int
+	held      []int           // the Sentry's descriptors to close when the call is served
+	worn      **creds         // on a listener's own thread: the identity it wears (see asCredsWorn)
+	claimCall func(bool) bool // set by watchSignals (claim)
 }
 
 func newTask(s *sentry, listener int, n *seccompNotif) *task {
@@ -33,6 +34,17 @@ func (t *task) nr() int            { return int(t.n.Data.Nr) }
 func (t *task) arg(i int) uint64   { return t.n.Data.Args[i] }
 func (t *task) argInt(i int) int   { return int(int32(uint32(t.n.Data.Args[i]))) }
 func (t *task) argUint(i int) uint { return uint(uint32(t.n.Data.Args[i])) }
+
+// claim keeps a signal from ending the caller's wait while the handler
+// does what cannot be undone (takes a message or a connection the caller
+// must get); false: a signal already has, and the handler must leave
+// things as they are. unclaim ends the claim.
+func (t *task) claim() bool { return t.claimCall == nil || t.claimCall(true) }
+func (t *task) unclaim() {
+	if t.claimCall != nil {
+		t.claimCall(false)
+	}
+}
 
 // release closes what the Sentry holds for the call (again: nothing).
 func (t *task) release() {

@@ -16,9 +16,8 @@ import (
 // that string as the socket's name. unixNames keeps, for every socket so
 // bound, the path the program gave, and N open while the name lives (so the
 // string names one socket, and reaches it when handed back to connect or
-// sendto). getsockname and getpeername report the program's path; accept,
-// recvfrom and recvmsg pass to the kernel and report the Sentry's string for
-// a peer that bound a name, which connect and sendto take back.
+// sendto). getsockname and getpeername report the program's path, and so do
+// accept, recvfrom and recvmsg for a peer's address (sys_socket_recv.go).
 
 type boundName struct {
 	via, path string
@@ -58,6 +57,13 @@ func (u *unixNames) keep(b *boundName) {
 		}
 	}
 	u.byVia[b.via] = b
+}
+
+// any tells whether the Sentry may have bound a name that is still in use.
+func (u *unixNames) any() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.byVia) > 0
 }
 
 func (u *unixNames) known(via string) bool {

@@ -54,6 +54,49 @@ d2.close(); os.unlink("/tmp/d2")
 d3 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d3.bind("/tmp/d2"); print(d3.getsockname(), d1.getsockname())
 print(sorted(l.split()[-1] for l in open("/proc/net/unix") if l.split()[-1].startswith(("/tmp", "rel", "d/"))))
 EOF`},
+	// A peer's address as accept, recvfrom and recvmsg report it: the
+	// path its program bound (relative or absolute), or none; descriptors
+	// passed by a named sender; a receive timeout; a signal during a
+	// blocking receive loses no datagram.
+	{"py-unix-peer-addresses", `python3 - <<'EOF'
+import array, os, signal, socket, struct, threading, time
+os.chdir("/tmp")
+s = socket.socket(socket.AF_UNIX); s.bind("/tmp/ls.sock"); s.listen(4)
+c = socket.socket(socket.AF_UNIX); c.bind("cl.sock"); c.connect("/tmp/ls.sock")
+a, addr = s.accept(); print("accept", repr(addr))
+c2 = socket.socket(socket.AF_UNIX); c2.connect("ls.sock")
+a2, addr2 = s.accept(); print("accept unnamed", repr(addr2))
+s.setblocking(False)
+try:
+    s.accept()
+except BlockingIOError:
+    print("accept EAGAIN")
+c.sendall(b"x"); print("stream recvfrom", a.recvfrom(10), a2.getpeername() == "")
+d1 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d1.bind("d1.sock")
+d2 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d2.bind("/tmp/d2.sock")
+d2.sendto(b"one", "/tmp/d1.sock"); print("recvfrom", d1.recvfrom(10))
+d1.sendto(b"two", "/tmp/d2.sock"); print("recvmsg", d2.recvmsg(10))
+d1.sendto(b"0123456789", "d2.sock"); m = d2.recvmsg(4); print("truncated", m[0], m[2] == socket.MSG_TRUNC, m[3])
+r, w = os.pipe(); os.write(w, b"via fd")
+d1.sendmsg([b"fds"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [r]))], 0, "/tmp/d2.sock")
+msg, anc, flags, frm = d2.recvmsg(10, socket.CMSG_SPACE(4))
+fd = array.array("i", anc[0][2])[0]
+print("rights", msg, frm, flags, os.read(fd, 10), fd != r, os.get_inheritable(fd))
+d1.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 300000))
+t0 = time.monotonic()
+try:
+    d1.recvfrom(10)
+except BlockingIOError:
+    print("timeout", 0.25 < time.monotonic() - t0 < 5)
+d1.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 0))
+hits = []
+signal.signal(signal.SIGALRM, lambda *_: hits.append(1))
+signal.setitimer(signal.ITIMER_REAL, 0.1, 0.1)
+threading.Timer(0.8, lambda: d2.sendto(b"late", "/tmp/d1.sock")).start()
+print("after signals", d1.recvfrom(10), len(hits) > 2)
+signal.setitimer(signal.ITIMER_REAL, 0)
+d3 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d3.sendto(b"anon", "d1.sock"); print("unnamed sender", d1.recvfrom(10))
+EOF`},
 	{"py-manager", `python3 - <<'EOF'
 from multiprocessing import Manager
 with Manager() as m:

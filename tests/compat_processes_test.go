@@ -205,6 +205,42 @@ timeout 0.2 sh -c 'trap "echo got TERM; exit 0" TERM; sleep 5 & wait'; echo "tra
 cd /tmp && nohup sh -c 'echo to nohup.out; trap -p HUP' 2>/dev/null; cat nohup.out
 nohup sh -c 'kill -HUP $$; echo survived HUP' > /tmp/n2 2>&1; echo "nohup $?"; cat /tmp/n2
 cd / && nohup true 2>&1; echo "ro cwd $?"`},
+	// RLIMIT_NOFILE lowered: every way of making a descriptor stops at
+	// the limit (open, dup, pipe, socket, eventfd, dup2 onto it), while
+	// chdir and exec still work; a child inherits it; a lowered hard
+	// limit holds.
+	{"nofile-lowered", `python3 - <<'EOF'
+import os, resource as r, socket, subprocess
+N = r.RLIMIT_NOFILE
+r.setrlimit(N, (20, 50))
+fds = []
+try:
+    while True:
+        fds.append(os.open("/dev/null", os.O_RDONLY))
+except OSError as e:
+    print("open stops at", max(fds), e.strerror)
+for what, f in [("dup", lambda: os.dup(0)), ("pipe", os.pipe), ("socket", socket.socket),
+                ("eventfd", lambda: os.eventfd(0)), ("dup2 onto 25", lambda: os.dup2(0, 25))]:
+    try:
+        f(); print(what, "made one")
+    except OSError as e:
+        print(what, e.strerror)
+os.chdir("/tmp"); print("chdir", os.getcwd())
+for fd in fds:
+    os.close(fd)
+print(subprocess.run(["sh", "-c", "ulimit -Sn; ulimit -Hn; cd /; pwd"], capture_output=True, text=True).stdout.split())
+print(subprocess.run(["sh", "-c", "ulimit -n 10; exec 9</dev/null; exec 12</dev/null; echo no"], capture_output=True, text=True).returncode != 0)
+r.setrlimit(N, (50, 50)); fds2 = []
+try:
+    while True:
+        fds2.append(os.open("/dev/null", os.O_RDONLY))
+except OSError as e:
+    print("raised to 50: stops at", max(fds2), e.strerror)
+try:
+    r.setrlimit(N, (60, 60))
+except (ValueError, OSError) as e:
+    print("raise hard:", e)
+EOF`},
 	{"env-ulimit", `env -i /usr/bin/env; echo "env -i $?"
 env -i sh -c 'echo "[$PATH]"; pwd'; env -i PATH=/bin A=1 sh -c 'env | sort'
 env -u HOME sh -c 'echo "[${HOME-unset}]"'; env --chdir=/usr pwd; env -0 X=1 true; echo

@@ -35,17 +35,15 @@ import (
 // compatWorkloads are shell command lines run with /bin/sh -c, kept by
 // area in compat_*_test.go and run in this order.
 //
-// Left out (see sandbox/README.md): "ulimit -n" and RLIMIT_NOFILE: the
-// sandbox shows two descriptors fewer than the namespace mode (its reserved
-// descriptors), by design; signal permissions between sandbox users (kill
+// Left out (see sandbox/README.md): the number of descriptors a process
+// can open under an RLIMIT_NOFILE at or above the container's: two fewer
+// than in the namespace mode (its reserved descriptors), by design; signal permissions between sandbox users (kill
 // passes to the host, where every workload process is one user); EINTR
 // from a handler without SA_RESTART in the moment before the Sentry
 // receives a call (dash's trap handlers are such: a loop of mkdir, rmdir,
 // redirections and cd under a 1 kHz USR1 and CHLD flood saw about one
 // call in 2000 fail); the creator's pid in /proc/sysvipc once it has
-// exited; the addresses of unix sockets bound to a
-// path as getsockname, getpeername, accept and recvfrom report them (the
-// Sentry's "/proc/self/fd/N/name"); paths longer than PATH_MAX reached by
+// exited; paths longer than PATH_MAX reached by
 // relative steps; stat(".") in a removed working directory; argv rewrites
 // in /proc/PID/cmdline of a dynamic program (perl's $0); /proc/PID/fdinfo
 // and /proc/PID/ns. All in sandbox/README.md.
