@@ -20,7 +20,10 @@
 # printed on stderr). With -s SECONDS, a command that prints nothing for that
 # long has the guest's vCPUs sampled (QEMU's monitor: instruction pointers,
 # named with the guest kernel's functions) onto stderr: where a stalled
-# guest spins.
+# guest spins. With -s, a guest silent for a minute whose vCPUs are all
+# halted while an interrupt waits in a local APIC above its priority, twice
+# 10 s apart, is ended (125): TCG's emulated SVM (QEMU 7.2) was seen to stop
+# delivering interrupts so after nested guests ran, for good.
 set -euo pipefail
 fail() { echo "nested-host: $*" >&2; exit 125; }
 mem=3072 cpus=1 timeout=1800 stall= envs=() vols=()
@@ -249,6 +252,38 @@ vcpus() {
 		done
 }
 
+# lapics: each vCPU's halted flag and its local APIC's priority (PPR),
+# pending (IRR) and in-service (ISR) vectors, one line each.
+lapics() {
+	local c
+	for c in $(seq 0 $((cpus - 1))); do
+		printf 'cpu %d\ninfo registers\ninfo lapic\n' "$c" 1<>"$work/monitor.in"
+		timeout 2 cat "$work/monitor.out" | tr -d '\r' | awk -v c="$c" '
+			/HLT=[01]/ { match($0, /HLT=[01]/); hlt = substr($0, RSTART + 4, 1) }
+			/^IRR/ { $1 = ""; irr = $0 }
+			/^ISR/ { $1 = ""; isr = $0 }
+			/ PPR / { for (i = 1; i < NF; i++) if ($i == "PPR") ppr = $(i + 1) }
+			END { printf "CPU#%s HLT=%s PPR=%s IRR=%s ISR=%s\n", c, hlt, ppr, irr, isr }'
+	done
+}
+
+# wedged: lapics' lines show every vCPU halted and a vector pending above
+# its CPU's priority class, which a halted CPU would have woken for.
+wedged() {
+	awk '
+		function hex(h,  i, n) { n = 0; h = tolower(h); sub(/^0x/, "", h); for (i = 1; i <= length(h); i++) n = n * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1; return n }
+		{
+			n++
+			if ($2 != "HLT=1") busy = 1
+			ppr = $3; sub(/^PPR=/, "", ppr); ppr = hex(ppr)
+			for (i = 4; i <= NF && $i !~ /^ISR=/; i++) {
+				v = $i; sub(/^IRR=/, "", v)
+				if (v ~ /^[0-9]+$/ && int(v / 16) > int(ppr / 16)) pending = 1
+			}
+		}
+		END { exit !(n > 0 && !busy && pending) }'
+}
+
 khz=$(awk -F: '/^cpu MHz/ {printf "%d", $2 * 1000; exit}' /proc/cpuinfo)
 [ -n "$khz" ] || fail "no cpu MHz in /proc/cpuinfo"
 timeout -s KILL "$timeout" qemu-system-x86_64 -M microvm,accel=tcg,rtc=on -cpu qemu64,+svm,+npt -smp "$cpus" -m "$mem" \
@@ -267,13 +302,31 @@ tpid=$!
 if [ -n "$stall" ]; then
 	(
 		set +e # a sample cut short by its timeout is no reason to stop
-		size=-1 since=$SECONDS sampled=
+		size=-1 since=$SECONDS sampled= seen= checked=0
 		while kill -0 "$qpid" 2>/dev/null; do
 			sleep 5
 			now=$(stat -c %s "$work/job/out" 2>/dev/null || echo 0)
 			if [ "$now" != "$size" ]; then
-				size=$now since=$SECONDS sampled=
-			elif [ -z "$sampled" ] && [ $((SECONDS - since)) -ge "$stall" ]; then
+				size=$now since=$SECONDS sampled= seen=
+			elif [ $((SECONDS - since)) -ge 60 ] && [ $((SECONDS - checked)) -ge 10 ]; then
+				checked=$SECONDS
+				l=$(lapics)
+				if ! printf '%s\n' "$l" | wedged; then
+					seen=
+				elif [ -z "$seen" ]; then
+					seen=$l
+				else
+					{
+						echo "nested-host: every vCPU is halted while an interrupt waits in its local APIC above its priority (10 s apart):"
+						printf '%s\n%s\n' "$seen" "$l" | sed 's/^/nested-host:   /'
+						echo "nested-host: the TCG test bed stopped delivering interrupts (QEMU's emulated SVM); ending it"
+					} >&2
+					: >"$work/wedged"
+					kill "$qpid"
+					break
+				fi
+			fi
+			if [ -z "$sampled" ] && [ $((SECONDS - since)) -ge "$stall" ]; then
 				sampled=1
 				echo "nested-host: no output for $((SECONDS - since)) s; the guest's vCPUs, sampled 3 times:" >&2
 				for i in 1 2 3; do vcpus | sed 's/^/nested-host:   /' >&2; sleep 1; done
@@ -289,6 +342,11 @@ qpid=
 # A sample under way when QEMU ended would hold stderr open.
 [ -z "$spid" ] || { kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; spid=; } || true
 wait $tpid 2>/dev/null || true
+if [ -e "$work/wedged" ]; then
+	echo "nested-host: the nested host's interrupts stopped (see above); its console's end:" >&2
+	tail -c 1000 "$work/console" >&2
+	exit 125
+fi
 if [ ! -s "$work/job/status" ]; then
 	echo "nested-host: the guest ended without the command's status; its console:" >&2
 	tail -c 3000 "$work/console" >&2
