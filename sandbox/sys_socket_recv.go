@@ -178,7 +178,7 @@ func (s *sentry) sysRecvfrom(t *task) result {
 	if err != nil || !mine {
 		return orContinue(err)
 	}
-	buf := make([]byte, min(int(t.arg(2)), maxSend))
+	buf := make([]byte, min(t.arg(2), maxSend))
 	var sa [128]byte
 	var l uint32
 	var got int
