@@ -151,18 +151,25 @@ type result struct {
 	val   int64
 	errno unix.Errno
 	kind  int
+	later func() result // kindLater: the rest of the call
 }
 
 const (
 	kindReply    = iota // return val, or -errno
 	kindContinue        // let the kernel run the call as made
 	kindDone            // already answered, or never to answer (redirected)
+	kindLater           // a quick call that found it may wait: later goes on
 )
 
 func ok(v int64) result        { return result{val: v} }
 func fail(e unix.Errno) result { return result{errno: e} }
 func contin() result           { return result{kind: kindContinue} }
 func done() result             { return result{kind: kindDone} }
+
+// later hands the rest of a call served on the listener's thread (quick)
+// to a goroutine of its own, watched for signals: what f does may wait (a
+// FIFO's open), which the listener's thread must never.
+func later(f func() result) result { return result{kind: kindLater, later: f} }
 
 // orFail is ok(v), or the failure err carries.
 func orFail(err error, v int64) result {
@@ -192,18 +199,35 @@ func (s *sentry) handle(listener int, n seccompNotif) { s.handleOn(listener, n, 
 func (s *sentry) handleOn(listener int, n seccompNotif, worn **creds) {
 	t := newTask(s, listener, &n)
 	t.worn = worn
-	defer t.release()
+	s.serveTask(t, func() result { return s.dispatch(t) }, callFlagsOf(int(n.Data.Nr))&mayBlock != 0)
+}
+
+// serveTask runs a call's handler and answers it, or hands what is left
+// of it to a goroutine (kindLater).
+func (s *sentry) serveTask(t *task, run func() result, watch bool) {
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			t.release()
+		}
+	}()
 	defer func() {
 		// A bug in one handler fails that call, not the sandbox.
 		if e := recover(); e != nil {
-			s.logf("internal error serving %s: %v", sysName(int(n.Data.Nr)), e)
+			s.logf("internal error serving %s: %v", sysName(t.nr()), e)
 			t.respond(0, -int32(unix.ENOSYS), 0)
 		}
 	}()
-	if callFlagsOf(int(n.Data.Nr))&mayBlock != 0 {
+	if watch {
 		defer s.watchSignals(t)()
 	}
-	r := s.dispatch(t)
+	r := run()
+	if r.kind == kindLater {
+		handedOff = true
+		t.worn = nil // no longer on the listener's thread
+		go s.serveTask(t, func() result { return s.asCaller(t, r.later) }, true)
+		return
+	}
 	// Let go of the caller's descriptors before it runs again: its close of
 	// a pipe or socket must be the last one (see giveFD).
 	t.release()
@@ -231,7 +255,18 @@ func (t *task) respond(val int64, errno int32, flags uint32) {
 // addFD installs the Sentry's descriptor fd in the caller's table: at the
 // lowest free number, or at exactly at when at >= 0. It leaves the call
 // unanswered (see giveFD for why never SECCOMP_ADDFD_FLAG_SEND).
+//
+// The caller installs it itself, woken by a plain wake-up (ADDFD has no
+// synchronous one, unlike the notification's), which the scheduler sends
+// to an idle CPU when there is one: on a virtual machine waking an idle
+// vCPU costs tens of microseconds, several times the rest of an open. So
+// the caller is held to this thread's CPU for the moment of the ADDFD, and
+// its own affinity given back after (another of its threads changing it
+// meanwhile would be undone).
 func (t *task) addFD(fd int, at int, cloexec bool) (int, error) {
+	if restore := t.pinHere(); restore != nil {
+		defer restore()
+	}
 	a := seccompNotifAddfd{ID: t.n.ID, Srcfd: uint32(fd)}
 	if at >= 0 {
 		a.Flags |= unix.SECCOMP_ADDFD_FLAG_SETFD
@@ -262,6 +297,24 @@ func (t *task) giveFD(fd, at int, cloexec bool) (result, error) {
 		return result{}, err
 	}
 	return ok(int64(n)), nil
+}
+
+// pinHere sets the caller's CPU affinity to the CPU this thread runs on,
+// and returns what gives its own back (nil: nothing was changed).
+func (t *task) pinHere() func() {
+	var cpu, node uint32
+	if _, _, e := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), uintptr(unsafe.Pointer(&node)), 0); e != 0 {
+		return nil
+	}
+	var own, here unix.CPUSet
+	if unix.SchedGetaffinity(t.tid, &own) != nil || !own.IsSet(int(cpu)) || own.Count() == 1 {
+		return nil
+	}
+	here.Set(int(cpu))
+	if unix.SchedSetaffinity(t.tid, &here) != nil {
+		return nil
+	}
+	return func() { _ = unix.SchedSetaffinity(t.tid, &own) }
 }
 
 // valid tells whether the notification is still pending: its caller is

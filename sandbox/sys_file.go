@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"os"
@@ -77,7 +78,7 @@ func (s *sentry) nodeOpen(t *task, n *node, flags int) (int, error) {
 			return -1, unix.ELOOP
 		}
 	}
-	return reopen(n.fd, flags)
+	return openNoWait(t, flags, func(flags int) (int, error) { return reopen(n.fd, flags) })
 }
 
 // devDir opens a stand-in for /dev whose listing has no .runx.
@@ -164,6 +165,15 @@ func (s *sentry) doOpen(t *task, dirfd int, p string, flags int, mode uint32) (i
 		return -1, err
 	}
 	defer n.close()
+	if t.inline() && n.v == nil && flags&unix.O_PATH == 0 {
+		var st unix.Stat_t
+		if err := unix.Fstat(n.fd, &st); err != nil {
+			return -1, err
+		}
+		if mayWait(st.Mode, st.Rdev) {
+			return -1, errMayWait
+		}
+	}
 	return s.nodeOpen(t, n, flags)
 }
 
@@ -198,7 +208,16 @@ func (s *sentry) openCreate(t *task, dirfd int, p string, flags int, mode uint32
 		// Not following the name by RESOLVE_NO_SYMLINKS rather than
 		// O_NOFOLLOW, which would stay in the file's flags (F_GETFL,
 		// fdinfo) where the program did not ask for it.
-		fd, err := s.openat2(dir.fd, name, flags, mode, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_MAGICLINKS|unix.RESOLVE_NO_SYMLINKS)
+		if t.inline() {
+			var st unix.Stat_t
+			if unix.Fstatat(dir.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && mayWait(st.Mode, st.Rdev) {
+				dir.close()
+				return -1, errMayWait
+			}
+		}
+		fd, err := openNoWait(t, flags, func(flags int) (int, error) {
+			return s.openat2(dir.fd, name, flags, mode, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_MAGICLINKS|unix.RESOLVE_NO_SYMLINKS)
+		})
 		if err == unix.ELOOP && flags&(unix.O_NOFOLLOW|unix.O_EXCL) == 0 {
 			target, rerr := readlinkAt(dir.fd, name)
 			base := dir.where()
@@ -278,8 +297,56 @@ func (s *sentry) openCommon(t *task, dirfd int, addr uint64, flags int, mode uin
 	}
 	flags &= openFlagsKnown
 	fd, err := s.doOpen(t, dirfd, p, flags, mode)
+	if err == errMayWait {
+		return later(func() result { return s.openCommon(t, dirfd, addr, flags, mode) })
+	}
 	s.debugf("[%d] open(%q, %#x) = %d %v", t.tid, p, flags, fd, err)
 	return s.installFD(t, fd, err, flags&unix.O_CLOEXEC != 0)
+}
+
+// Opens are served on the listener's thread (quick), which must never
+// wait: a FIFO, a device (but the memory ones: null, zero, random...), a
+// socket, or a file under another process's lease, is opened on a
+// goroutine instead (errMayWait, then later). The listener's open of a
+// real file adds O_NONBLOCK, so that a lease fails it rather than waits,
+// and takes it off again (openNoWait).
+var errMayWait = errors.New("the open may wait")
+
+// mayWait tells whether opening a file of this type and device may wait.
+func mayWait(mode uint32, rdev uint64) bool {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFREG, unix.S_IFDIR, unix.S_IFLNK:
+		return false
+	case unix.S_IFCHR:
+		return unix.Major(rdev) != 1 // /dev/null, zero, full, random, urandom, mem...
+	}
+	return true
+}
+
+// openNoWait opens through open on the listener's thread: with O_NONBLOCK,
+// given back after, when the caller did not ask for it; errMayWait when
+// the open would have waited.
+func openNoWait(t *task, flags int, open func(flags int) (int, error)) (int, error) {
+	if !t.inline() || flags&unix.O_NONBLOCK != 0 {
+		return open(flags)
+	}
+	fd, err := open(flags | unix.O_NONBLOCK)
+	switch {
+	case err == unix.EWOULDBLOCK || err == unix.ENXIO:
+		return -1, errMayWait
+	case err != nil:
+		return -1, err
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || mayWait(st.Mode, st.Rdev) {
+		unix.Close(fd) // one that changed since it was looked at
+		return -1, errMayWait
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags&(unix.O_APPEND|unix.O_DIRECT|unix.O_NOATIME)); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
 }
 
 func (s *sentry) sysOpenat2(t *task) result {

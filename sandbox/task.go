@@ -35,6 +35,10 @@ func (t *task) arg(i int) uint64   { return t.n.Data.Args[i] }
 func (t *task) argInt(i int) int   { return int(int32(uint32(t.n.Data.Args[i]))) }
 func (t *task) argUint(i int) uint { return uint(uint32(t.n.Data.Args[i])) }
 
+// inline tells whether the call is being served on its listener's own
+// thread (a quick call), where nothing may wait.
+func (t *task) inline() bool { return t.worn != nil }
+
 // claim keeps a signal from ending the caller's wait while the handler
 // does what cannot be undone (takes a message or a connection the caller
 // must get); false: a signal already has, and the handler must leave

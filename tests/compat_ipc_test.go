@@ -124,6 +124,29 @@ print(bytes(shm.buf[:10]), p.exitcode)
 shm.close(); shm.unlink()
 EOF
 ls /dev/shm | wc -l`},
+	// An open that waits (a FIFO's) leaves the process's other threads
+	// served; O_CREAT on an existing FIFO; a signal during the wait.
+	{"fifo-open-waits", `python3 - <<'EOF'
+import os, signal, threading, time
+os.mkfifo("/tmp/ff")
+got = []
+def reader():
+    with open("/tmp/ff") as f:
+        got.append(f.read())
+t = threading.Thread(target=reader); t.start()
+time.sleep(0.3)
+for i in range(200):
+    os.stat("/tmp"); open("/etc/passwd").close()
+print("served while a FIFO open waits:", t.is_alive())
+fd = os.open("/tmp/ff", os.O_WRONLY | os.O_CREAT)
+os.write(fd, b"through"); os.close(fd); t.join(); print(got)
+hits = []
+signal.signal(signal.SIGALRM, lambda *_: hits.append(1)); signal.setitimer(signal.ITIMER_REAL, 0.2)
+threading.Timer(0.6, lambda: os.close(os.open("/tmp/ff", os.O_WRONLY))).start()
+with open("/tmp/ff") as f:
+    print("after a signal:", repr(f.read()), hits)
+print(open("/dev/null").read() == "", os.open("/dev/zero", os.O_RDONLY) > 2)
+EOF`},
 	{"fifo-rw", `cd /tmp && mkfifo p && mknod q p && stat -c '%F %a' p q
 (for i in 1 2 3; do echo "line $i"; done > p) & cat p; wait
 { echo one; sleep 0.1; echo two; } > p & { read -r a; read -r b; echo "got $a $b"; } < p; wait

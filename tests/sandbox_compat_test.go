@@ -45,8 +45,8 @@ import (
 // call in 2000 fail); the creator's pid in /proc/sysvipc once it has
 // exited; paths longer than PATH_MAX reached by
 // relative steps; stat(".") in a removed working directory; argv rewrites
-// in /proc/PID/cmdline of a dynamic program (perl's $0); /proc/PID/fdinfo
-// and /proc/PID/ns. All in sandbox/README.md.
+// in /proc/PID/cmdline of a dynamic program (perl's $0); /proc/PID/ns. All
+// in sandbox/README.md.
 //
 // The id-* workloads run with Docker's default capabilities (compatCaps),
 // as a runc-style spec grants too few to change identity.
