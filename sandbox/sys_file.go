@@ -72,13 +72,22 @@ func (s *sentry) nodeOpen(t *task, n *node, flags int) (int, error) {
 		// The container's /dev as listed, without runx's .runx.
 		return s.devDir(n, flags)
 	}
-	if flags&unix.O_NOFOLLOW != 0 {
-		var st unix.Stat_t
-		if err := unix.Fstat(n.fd, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
-			return -1, unix.ELOOP
-		}
+	var st unix.Stat_t
+	statErr := unix.Fstat(n.fd, &st)
+	if statErr == nil && flags&unix.O_NOFOLLOW != 0 && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return -1, unix.ELOOP
 	}
-	return openNoWait(t, flags, func(flags int) (int, error) { return reopen(n.fd, flags) })
+	if !t.inline() {
+		return reopen(n.fd, flags)
+	}
+	if statErr != nil {
+		return -1, statErr
+	}
+	if mayWait(st.Mode, st.Rdev) {
+		return -1, errMayWait
+	}
+	// The reopen is of the inode just looked at: its type holds.
+	return openNoWait(t, flags, false, func(flags int) (int, error) { return reopen(n.fd, flags) })
 }
 
 // devDir opens a stand-in for /dev whose listing has no .runx.
@@ -165,15 +174,6 @@ func (s *sentry) doOpen(t *task, dirfd int, p string, flags int, mode uint32) (i
 		return -1, err
 	}
 	defer n.close()
-	if t.inline() && n.v == nil && flags&unix.O_PATH == 0 {
-		var st unix.Stat_t
-		if err := unix.Fstat(n.fd, &st); err != nil {
-			return -1, err
-		}
-		if mayWait(st.Mode, st.Rdev) {
-			return -1, errMayWait
-		}
-	}
 	return s.nodeOpen(t, n, flags)
 }
 
@@ -215,7 +215,7 @@ func (s *sentry) openCreate(t *task, dirfd int, p string, flags int, mode uint32
 				return -1, errMayWait
 			}
 		}
-		fd, err := openNoWait(t, flags, func(flags int) (int, error) {
+		fd, err := openNoWait(t, flags, true, func(flags int) (int, error) {
 			return s.openat2(dir.fd, name, flags, mode, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_MAGICLINKS|unix.RESOLVE_NO_SYMLINKS)
 		})
 		if err == unix.ELOOP && flags&(unix.O_NOFOLLOW|unix.O_EXCL) == 0 {
@@ -325,8 +325,9 @@ func mayWait(mode uint32, rdev uint64) bool {
 
 // openNoWait opens through open on the listener's thread: with O_NONBLOCK,
 // given back after, when the caller did not ask for it; errMayWait when
-// the open would have waited.
-func openNoWait(t *task, flags int, open func(flags int) (int, error)) (int, error) {
+// the open would have waited, or (check) opened a file of a type that may
+// wait, one made there since the name was looked at.
+func openNoWait(t *task, flags int, check bool, open func(flags int) (int, error)) (int, error) {
 	if !t.inline() || flags&unix.O_NONBLOCK != 0 {
 		return open(flags)
 	}
@@ -337,10 +338,12 @@ func openNoWait(t *task, flags int, open func(flags int) (int, error)) (int, err
 	case err != nil:
 		return -1, err
 	}
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || mayWait(st.Mode, st.Rdev) {
-		unix.Close(fd) // one that changed since it was looked at
-		return -1, errMayWait
+	if check {
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil || mayWait(st.Mode, st.Rdev) {
+			unix.Close(fd)
+			return -1, errMayWait
+		}
 	}
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags&(unix.O_APPEND|unix.O_DIRECT|unix.O_NOATIME)); err != nil {
 		unix.Close(fd)

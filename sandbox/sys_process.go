@@ -510,15 +510,15 @@ func (t *task) addReserved(fd, at int, cloexec bool) error {
 	s.creds.change.Lock()
 	defer s.creds.change.Unlock()
 	var old unix.Rlimit
-	if r := raw(unix.SYS_PRLIMIT64, uintptr(pid), unix.RLIMIT_NOFILE, 0, uintptr(unsafe.Pointer(&old))); r.errno != 0 || old.Cur > uint64(at) {
+	if unix.Prlimit(pid, unix.RLIMIT_NOFILE, nil, &old) != nil || old.Cur > uint64(at) {
 		return err
 	}
 	room := unix.Rlimit{Cur: max(old.Cur, min(uint64(at)+1, old.Max)), Max: old.Max}
-	if r := raw(unix.SYS_PRLIMIT64, uintptr(pid), unix.RLIMIT_NOFILE, uintptr(unsafe.Pointer(&room)), 0); r.errno != 0 {
+	if unix.Prlimit(pid, unix.RLIMIT_NOFILE, &room, nil) != nil {
 		return err
 	}
 	_, err = t.addFD(fd, at, cloexec)
-	raw(unix.SYS_PRLIMIT64, uintptr(pid), unix.RLIMIT_NOFILE, uintptr(unsafe.Pointer(&old)), 0)
+	_ = unix.Prlimit(pid, unix.RLIMIT_NOFILE, &old, nil)
 	return err
 }
 

@@ -248,6 +248,18 @@ type msghdr struct {
 
 const maxSend = 1 << 20 // a stream socket may send less; a larger datagram is EMSGSIZE
 
+// iovec is struct iovec.
+type iovec struct{ Base, Len uint64 }
+
+// iovecOf reads the i-th iovec of h.
+func (t *task) iovecOf(h msghdr, i uint64) (iovec, error) {
+	var v iovec
+	if err := readVal(t, h.Iov+16*i, &v); err != nil {
+		return v, unix.EFAULT
+	}
+	return v, nil
+}
+
 // sendmsg is the Sentry's: the message's address and the descriptors it
 // carries are the workload's, which the Sentry resolves and translates.
 // gatherMsg reads the msghdr at hdrAddr and the data of its iovecs (up
@@ -262,9 +274,9 @@ func (t *task) gatherMsg(hdrAddr uint64) (msghdr, []byte, error) {
 	}
 	var data []byte
 	for i := uint64(0); i < h.Iovlen && len(data) < maxSend; i++ {
-		var iov struct{ Base, Len uint64 }
-		if err := readVal(t, h.Iov+16*i, &iov); err != nil {
-			return h, nil, unix.EFAULT
+		iov, err := t.iovecOf(h, i)
+		if err != nil {
+			return h, nil, err
 		}
 		n := iov.Len
 		if n > uint64(maxSend-len(data)) {
@@ -304,26 +316,34 @@ func (s *sentry) sendmsg(t *task, fd int, hdrAddr uint64, flags int) (int, error
 			return 0, err
 		}
 	}
+	n, _, err := msgCall(unix.SYS_SENDMSG, fd, flags, sa, data, oob)
+	return n, err
+}
+
+// msgCall is sendmsg or recvmsg (nr) on the Sentry's descriptor fd with
+// one buffer for the data: what it returned, and the msghdr as the kernel
+// left it (for a receive: the name's and control's lengths, the flags).
+func msgCall(nr uintptr, fd, flags int, name, data, ctl []byte) (int, msghdr, error) {
 	var m msghdr
 	var iov unix.Iovec
 	if len(data) > 0 {
 		iov = unix.Iovec{Base: &data[0], Len: uint64(len(data))}
 		m.Iov, m.Iovlen = uint64(uintptr(unsafe.Pointer(&iov))), 1
 	}
-	if len(sa) > 0 {
-		m.Name, m.Namelen = uint64(uintptr(unsafe.Pointer(&sa[0]))), uint32(len(sa))
+	if len(name) > 0 {
+		m.Name, m.Namelen = uint64(uintptr(unsafe.Pointer(&name[0]))), uint32(len(name))
 	}
-	if len(oob) > 0 {
-		m.Control, m.Controllen = uint64(uintptr(unsafe.Pointer(&oob[0]))), uint64(len(oob))
+	if len(ctl) > 0 {
+		m.Control, m.Controllen = uint64(uintptr(unsafe.Pointer(&ctl[0]))), uint64(len(ctl))
 	}
-	r, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&m)), uintptr(flags))
+	r, _, e := unix.Syscall(nr, uintptr(fd), uintptr(unsafe.Pointer(&m)), uintptr(flags))
 	runtime.KeepAlive(data)
-	runtime.KeepAlive(sa)
-	runtime.KeepAlive(oob)
+	runtime.KeepAlive(name)
+	runtime.KeepAlive(ctl)
 	if e != 0 {
-		return 0, e
+		return 0, m, e
 	}
-	return int(r), nil
+	return int(r), m, nil
 }
 
 // translateControl puts the Sentry's copies of the descriptors an

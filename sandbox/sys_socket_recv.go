@@ -144,20 +144,13 @@ func (s *sentry) accept(t *task, flags int) result {
 		return fail(e)
 	}
 	nfd := int(n)
-	defer unix.Close(nfd)
 	// The address first: the kernel installs the descriptor only once it
 	// is written.
 	if r := t.putSockaddr(s.names.program(sa[:min(int(l), len(sa))]), t.arg(1), t.arg(2)); r.errno != 0 {
+		unix.Close(nfd)
 		return r
 	}
-	r, err := t.giveFD(nfd, -1, flags&unix.SOCK_CLOEXEC != 0)
-	if err != nil {
-		if err == unix.EMFILE || err == unix.EBADF {
-			return fail(unix.EMFILE)
-		}
-		return done()
-	}
-	return r
+	return s.installFD(t, nfd, nil, flags&unix.SOCK_CLOEXEC != 0)
 }
 
 // orContinue lets the kernel run the call, or fails it with err.
@@ -166,6 +159,23 @@ func orContinue(err error) result {
 		return fail(toErrno(err))
 	}
 	return contin()
+}
+
+// recvUnix receives on the Sentry's copy fd into buf and ctl, never
+// waiting inside the call (receive): the length the call returned, its
+// msghdr (name length, control length, flags) and the sender's name. The
+// Sentry's copies of passed descriptors are close-on-exec; the caller's
+// get its MSG_CMSG_CLOEXEC (passControl).
+func recvUnix(t *task, fd, flags int, buf, ctl []byte) (int, msghdr, []byte, error) {
+	var sa [128]byte
+	var m msghdr
+	got := 0
+	err := receive(t, fd, flags&unix.MSG_DONTWAIT != 0, func() error {
+		var err error
+		got, m, err = msgCall(unix.SYS_RECVMSG, fd, flags|unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC, sa[:], buf, ctl)
+		return err
+	})
+	return got, m, sa[:min(int(m.Namelen), len(sa))], err
 }
 
 // recvfrom with an address to fill.
@@ -179,24 +189,7 @@ func (s *sentry) sysRecvfrom(t *task) result {
 		return orContinue(err)
 	}
 	buf := make([]byte, min(t.arg(2), maxSend))
-	var sa [128]byte
-	var l uint32
-	var got int
-	noWait := flags&unix.MSG_DONTWAIT != 0
-	err = receive(t, fd, noWait, func() error {
-		l = uint32(len(sa))
-		var bp unsafe.Pointer
-		if len(buf) > 0 {
-			bp = unsafe.Pointer(&buf[0])
-		}
-		r, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(bp), uintptr(len(buf)),
-			uintptr(flags|unix.MSG_DONTWAIT), uintptr(unsafe.Pointer(&sa[0])), uintptr(unsafe.Pointer(&l)))
-		if e != 0 {
-			return e
-		}
-		got = int(r)
-		return nil
-	})
+	got, _, name, err := recvUnix(t, fd, flags, buf, nil)
 	if err != nil {
 		return failOrGone(err)
 	}
@@ -204,7 +197,7 @@ func (s *sentry) sysRecvfrom(t *task) result {
 	if err := t.write(t.arg(1), buf[:min(got, len(buf))]); err != nil {
 		return fail(unix.EFAULT)
 	}
-	if r := t.putSockaddr(s.names.program(sa[:min(int(l), len(sa))]), t.arg(4), t.arg(5)); r.errno != 0 {
+	if r := t.putSockaddr(s.names.program(name), t.arg(4), t.arg(5)); r.errno != 0 {
 		return r
 	}
 	return ok(int64(got))
@@ -226,11 +219,10 @@ func (s *sentry) sysRecvmsg(t *task) result {
 	if err != nil || !mine {
 		return orContinue(err)
 	}
-	type iovec struct{ Base, Len uint64 }
 	iovs := make([]iovec, h.Iovlen)
 	total := 0
 	for i := range iovs {
-		if err := readVal(t, h.Iov+16*uint64(i), &iovs[i]); err != nil {
+		if iovs[i], err = t.iovecOf(h, uint64(i)); err != nil {
 			return fail(unix.EFAULT)
 		}
 		total += int(min(iovs[i].Len, maxSend))
@@ -240,30 +232,7 @@ func (s *sentry) sysRecvmsg(t *task) result {
 	if h.Control != 0 && h.Controllen > 0 {
 		ctl = make([]byte, min(h.Controllen, 1<<16))
 	}
-	var sa [128]byte
-	var m msghdr
-	var got int
-	noWait := flags&unix.MSG_DONTWAIT != 0
-	err = receive(t, fd, noWait, func() error {
-		m = msghdr{Name: uint64(uintptr(unsafe.Pointer(&sa[0]))), Namelen: uint32(len(sa))}
-		var iov unix.Iovec
-		if len(buf) > 0 {
-			iov = unix.Iovec{Base: &buf[0], Len: uint64(len(buf))}
-			m.Iov, m.Iovlen = uint64(uintptr(unsafe.Pointer(&iov))), 1
-		}
-		if len(ctl) > 0 {
-			m.Control, m.Controllen = uint64(uintptr(unsafe.Pointer(&ctl[0]))), uint64(len(ctl))
-		}
-		// The Sentry's copies of passed descriptors are close-on-exec;
-		// the caller's get its MSG_CMSG_CLOEXEC.
-		r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&m)),
-			uintptr(flags|unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC))
-		if e != 0 {
-			return e
-		}
-		got = int(r)
-		return nil
-	})
+	got, m, name, err := recvUnix(t, fd, flags, buf, ctl)
 	if err != nil {
 		return failOrGone(err)
 	}
@@ -285,7 +254,7 @@ func (s *sentry) sysRecvmsg(t *task) result {
 	}
 	// The kernel's msg_flags start from the caller's MSG_CMSG_CLOEXEC.
 	m.Flags = m.Flags&^unix.MSG_CMSG_CLOEXEC | int32(flags&unix.MSG_CMSG_CLOEXEC)
-	if r := t.putSockaddr(s.names.program(sa[:min(int(m.Namelen), len(sa))]), h.Name, hdr+8); r.errno != 0 {
+	if r := t.putSockaddr(s.names.program(name), h.Name, hdr+8); r.errno != 0 {
 		return r
 	}
 	if err := t.write(h.Control, ctlOut); err != nil {

@@ -229,6 +229,10 @@ if [ -n "$stall" ]; then
 	mkfifo "$work/monitor.in" "$work/monitor.out"
 	mon_args=(-monitor pipe:"$work/monitor")
 fi
+# awk_hex: hex(h), the number a hexadecimal string (0x optional) stands for
+# (mawk has no strtonum).
+awk_hex='function hex(h,  i, n) { n = 0; h = tolower(h); sub(/^0x/, "", h); for (i = 1; i <= length(h); i++) n = n * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1; return n }'
+
 # vcpus: each vCPU's instruction pointer and privilege level, with the
 # guest kernel's function it is in (its /proc/kallsyms, written at boot for
 # -s; an address in none is a nested guest's, or user space).
@@ -239,7 +243,7 @@ vcpus() {
 		awk '/^CPU#/ { cpu = $1 } /^RIP=/ { split($1, a, "="); print cpu, a[2], substr($0, index($0, "CPL="), 5) }' |
 		while read -r cpu rip cpl; do
 			printf '%s %s %s %s\n' "$cpu" "$rip" "$cpl" "$(awk -v r="$rip" '
-				function hex(h,  i, n) { n = 0; h = tolower(h); for (i = 1; i <= length(h); i++) n = n * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1; return n }
+				'"$awk_hex"'
 				# 64-bit addresses as strings (same length: ordered as numbers);
 				# an offset from the low halves, exact in awk'"'"'s doubles.
 				BEGIN { x = "x" tolower(r) } ("x" $1) <= x && (best == "" || ("x" $1) >= at) { best = $3 ($4 == "" ? "" : " " $4); at = "x" $1 }
@@ -271,7 +275,7 @@ lapics() {
 # its CPU's priority class, which a halted CPU would have woken for.
 wedged() {
 	awk '
-		function hex(h,  i, n) { n = 0; h = tolower(h); sub(/^0x/, "", h); for (i = 1; i <= length(h); i++) n = n * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1; return n }
+		'"$awk_hex"'
 		{
 			n++
 			if ($2 != "HLT=1") busy = 1
