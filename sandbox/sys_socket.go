@@ -210,8 +210,8 @@ func (s *sentry) sysSendto(t *task) result {
 		return fail(toErrno(err))
 	}
 	n := int(t.arg(2))
-	if n < 0 || n > 1<<20 {
-		n = 1 << 20 // a datagram or a partial write, as the kernel may do
+	if n < 0 || n > maxSend {
+		n = maxSend // a datagram or a partial write, as the kernel may do
 	}
 	buf, err := t.read(t.arg(1), n)
 	if err != nil {
@@ -221,16 +221,53 @@ func (s *sentry) sysSendto(t *task) result {
 	if err != nil {
 		return fail(toErrno(err))
 	}
-	var bp unsafe.Pointer
-	if len(buf) > 0 {
-		bp = unsafe.Pointer(&buf[0])
+	n, err = sendNow(t, fd, t.argInt(3), sa, buf, nil, false)
+	return sentOrFail(t, t.argInt(3), n, err)
+}
+
+// sendNow sends data (with the control messages ctl) to name on the
+// Sentry's copy fd of the caller's socket, never waiting inside the call
+// (whenReady): a stream's data all, as the kernel's blocking send, or what
+// was sent when a signal for the caller came. kept: the call has sent
+// something already (a sendmmsg's earlier message).
+func sendNow(t *task, fd, flags int, name, data, ctl []byte, kept bool) (int, error) {
+	noWait := flags&unix.MSG_DONTWAIT != 0
+	// The Sentry's own send must not raise SIGPIPE (sentOrFail raises the
+	// caller's).
+	flags |= unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL
+	sent := 0
+	for {
+		n := 0
+		err := whenReady(t, fd, toGive, noWait, kept, func() error {
+			var err error
+			n, _, err = msgCall(unix.SYS_SENDMSG, fd, flags, name, data[sent:], ctl)
+			return err
+		})
+		sent += n
+		switch {
+		case err == errCallerGone:
+			return 0, err
+		case sent > 0 && (err != nil || n == 0 || noWait || nonBlocking(fd)):
+			return sent, nil // the kernel's count of what was sent
+		case err != nil || sent >= len(data):
+			return sent, err
+		}
+		ctl, kept = nil, true // control messages go with the first byte
 	}
-	r, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(bp), uintptr(len(buf)), uintptr(t.argInt(3)),
-		uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa)))
-	if e != 0 {
-		return fail(e)
+}
+
+// sentOrFail answers a send; a broken pipe raises SIGPIPE in the caller's
+// thread as the kernel's send does, unless the call said MSG_NOSIGNAL.
+func sentOrFail(t *task, flags, n int, err error) result {
+	if err == unix.EPIPE && flags&unix.MSG_NOSIGNAL == 0 {
+		if tgid, e := t.getTgid(); e == nil && t.valid() {
+			unix.Tgkill(tgid, t.tid, unix.SIGPIPE)
+		}
 	}
-	return ok(int64(r))
+	if err != nil {
+		return failOrGone(err)
+	}
+	return ok(int64(n))
 }
 
 // msghdr is struct msghdr.
@@ -291,7 +328,7 @@ func (t *task) gatherMsg(hdrAddr uint64) (msghdr, []byte, error) {
 	return h, data, nil
 }
 
-func (s *sentry) sendmsg(t *task, fd int, hdrAddr uint64, flags int) (int, error) {
+func (s *sentry) sendmsg(t *task, fd int, hdrAddr uint64, flags int, kept bool) (int, error) {
 	h, data, err := t.gatherMsg(hdrAddr)
 	if err != nil {
 		return 0, err
@@ -316,8 +353,7 @@ func (s *sentry) sendmsg(t *task, fd int, hdrAddr uint64, flags int) (int, error
 			return 0, err
 		}
 	}
-	n, _, err := msgCall(unix.SYS_SENDMSG, fd, flags, sa, data, oob)
-	return n, err
+	return sendNow(t, fd, flags, sa, data, oob, kept)
 }
 
 // msgCall is sendmsg or recvmsg (nr) on the Sentry's descriptor fd with
@@ -387,8 +423,8 @@ func (s *sentry) sysSendmsg(t *task) result {
 	if err != nil {
 		return fail(toErrno(err))
 	}
-	n, err := s.sendmsg(t, fd, t.arg(1), t.argInt(2))
-	return orFail(err, int64(n))
+	n, err := s.sendmsg(t, fd, t.arg(1), t.argInt(2), false)
+	return sentOrFail(t, t.argInt(2), n, err)
 }
 
 func (s *sentry) sysSendmmsg(t *task) result {
@@ -404,12 +440,12 @@ func (s *sentry) sysSendmmsg(t *task) result {
 	sent := 0
 	for i := uint(0); i < vlen; i++ {
 		addr := t.arg(1) + uint64(i*mmsgSize)
-		n, err := s.sendmsg(t, fd, addr, t.argInt(3))
+		n, err := s.sendmsg(t, fd, addr, t.argInt(3), sent > 0)
 		if err != nil {
-			if sent > 0 {
+			if sent > 0 && err != errCallerGone {
 				break
 			}
-			return fail(toErrno(err))
+			return sentOrFail(t, t.argInt(3), 0, err)
 		}
 		b := make([]byte, 4)
 		binary.LittleEndian.PutUint32(b, uint32(n))

@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"encoding/binary"
-	"errors"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -13,16 +11,8 @@ import (
 // reports a unix socket the Sentry bound by the Sentry's string
 // (unixNames), so when the program asks for the sender's address on a unix
 // socket and such names exist, the Sentry makes the call on its copy of
-// the socket and writes the program's path; otherwise the kernel runs the
-// call as made. The Sentry never waits inside the receive itself: it waits
-// until the socket is ready (the caller's signals still interrupt the call,
-// watchSignals) and then takes what is there without waiting, so a caller
-// interrupted by a signal loses nothing.
-
-// recvPoll bounds one wait, so that a caller gone is noticed.
-const recvPoll = 200 * time.Millisecond
-
-var errCallerGone = errors.New("the caller is gone")
+// the socket, never waiting inside it (sys_socket_wait.go), and writes the
+// program's path; otherwise the kernel runs the call as made.
 
 // peerNamed is the Sentry's copy of the caller's socket fd when the call
 // must be the Sentry's: a unix socket while a name the Sentry bound may be
@@ -45,73 +35,6 @@ func (s *sentry) peerNamed(t *task, fd int) (int, bool, error) {
 	return c, d == unix.AF_UNIX, nil
 }
 
-// receive runs call, which must not wait, until the socket gives
-// something: EAGAIN is "nothing yet" unless the caller would not wait.
-func receive(t *task, fd int, noWait bool, call func() error) error {
-	deadline := rcvDeadline(fd)
-	for {
-		if !t.claim() {
-			return errCallerGone
-		}
-		err := call()
-		if err != unix.EAGAIN || noWait || nonBlocking(fd) {
-			return err
-		}
-		t.unclaim()
-		if err := waitIn(t, fd, deadline); err != nil {
-			return err
-		}
-	}
-}
-
-// rcvDeadline is when SO_RCVTIMEO ends a wait from now (zero: never).
-func rcvDeadline(fd int) time.Time {
-	if tv, err := unix.GetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO); err == nil && tv.Nano() > 0 {
-		return time.Now().Add(time.Duration(tv.Nano()))
-	}
-	return time.Time{}
-}
-
-// waitIn waits until fd has something to take (or an error or hang-up,
-// which the call then reports); past deadline with EAGAIN, as the kernel's
-// SO_RCVTIMEO.
-func waitIn(t *task, fd int, deadline time.Time) error {
-	for {
-		wait := recvPoll
-		if !deadline.IsZero() {
-			left := time.Until(deadline)
-			if left <= 0 {
-				return unix.EAGAIN
-			}
-			wait = min(wait, left+time.Millisecond-1)
-		}
-		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(p, int(wait/time.Millisecond))
-		if err != nil && err != unix.EINTR {
-			return err
-		}
-		if n > 0 {
-			return nil
-		}
-		if !t.valid() {
-			return errCallerGone
-		}
-	}
-}
-
-func nonBlocking(fd int) bool {
-	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-	return err == nil && fl&unix.O_NONBLOCK != 0
-}
-
-// failOrGone answers a failed wait or call.
-func failOrGone(err error) result {
-	if err == errCallerGone {
-		return done()
-	}
-	return fail(toErrno(err))
-}
-
 // accept and accept4 with an address to fill.
 func (s *sentry) sysAccept(t *task) result  { return s.accept(t, 0) }
 func (s *sentry) sysAccept4(t *task) result { return s.accept(t, t.argInt(3)) }
@@ -129,7 +52,7 @@ func (s *sentry) accept(t *task, flags int) result {
 	// and then the Sentry's accept waits as the caller's would, and the
 	// caller's signals wait with it (the call is claimed).
 	if l, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); l == 1 && !nonBlocking(fd) {
-		if err := waitIn(t, fd, rcvDeadline(fd)); err != nil {
+		if err := toTake.wait(t, fd, toTake.deadline(fd), 0, false); err != nil {
 			return failOrGone(err)
 		}
 	}
@@ -170,7 +93,7 @@ func recvUnix(t *task, fd, flags int, buf, ctl []byte) (int, msghdr, []byte, err
 	var sa [128]byte
 	var m msghdr
 	got := 0
-	err := receive(t, fd, flags&unix.MSG_DONTWAIT != 0, func() error {
+	err := whenReady(t, fd, toTake, flags&unix.MSG_DONTWAIT != 0, false, func() error {
 		var err error
 		got, m, err = msgCall(unix.SYS_RECVMSG, fd, flags|unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC, sa[:], buf, ctl)
 		return err

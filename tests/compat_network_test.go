@@ -97,6 +97,78 @@ print("after signals", d1.recvfrom(10), len(hits) > 2)
 signal.setitimer(signal.ITIMER_REAL, 0)
 d3 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d3.sendto(b"anon", "d1.sock"); print("unnamed sender", d1.recvfrom(10))
 EOF`},
+	// Sends the Sentry makes: a closed peer raises SIGPIPE; a blocking
+	// send interrupted by a signal has sent nothing (a datagram arrives
+	// once) or reports what it sent (a stream's bytes arrive once).
+	{"py-send-signals", `python3 - <<'EOF'
+import os, signal, socket, threading, time
+# A send to a peer that is gone raises SIGPIPE unless MSG_NOSIGNAL.
+a, b = socket.socketpair(); b.close()
+pid = os.fork()
+if pid == 0:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        a.sendmsg([b"x"])
+    except OSError as e:
+        print("child survived:", e.errno)
+    os._exit(0)
+_, st = os.waitpid(pid, 0)
+print("sendmsg to a closed peer: signal", os.WTERMSIG(st) if os.WIFSIGNALED(st) else None)
+try:
+    a.sendmsg([b"x"], [], socket.MSG_NOSIGNAL)
+except OSError as e:
+    print("MSG_NOSIGNAL:", e.strerror)
+alarms = 0
+def on_alarm(*_):
+    global alarms
+    alarms += 1
+signal.signal(signal.SIGALRM, on_alarm)
+# Blocking sends to a full datagram receiver under a 10 Hz SIGALRM: each
+# datagram arrives once.
+os.chdir("/tmp")
+r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); r.bind("full.sock")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.setblocking(False)
+seq = 0
+while True:
+    try:
+        s.sendto(b"%d" % seq, "full.sock"); seq += 1
+    except BlockingIOError:
+        break
+s.setblocking(True)
+got = []
+def drain():
+    time.sleep(0.3)
+    r.settimeout(2)
+    try:
+        while True:
+            got.append(int(r.recv(16))); time.sleep(0.03)
+    except socket.timeout:
+        pass
+d = threading.Thread(target=drain); d.start()
+signal.setitimer(signal.ITIMER_REAL, 0.1, 0.1)
+for _ in range(15):
+    s.sendto(b"%d" % seq, "full.sock"); seq += 1
+d.join()
+signal.setitimer(signal.ITIMER_REAL, 0)
+print("datagrams: each once", sorted(got) == list(range(seq)), "in order", got == sorted(got))
+# A stream's blocking sendmsg under the same signals: what it reports sent is
+# what arrives, in order.
+a, b = socket.socketpair()
+data = bytes(i % 251 for i in range(3 << 20))
+recv = bytearray()
+def reader():
+    while len(recv) < len(data):
+        recv.extend(b.recv(65536)); time.sleep(0.02)
+t = threading.Thread(target=reader); t.start()
+signal.setitimer(signal.ITIMER_REAL, 0.1, 0.1)
+sent = 0
+while sent < len(data):
+    sent += a.sendmsg([data[sent:sent + (1 << 20)]])
+t.join()
+signal.setitimer(signal.ITIMER_REAL, 0)
+print("stream: what was sent arrived", bytes(recv) == data, "alarms", alarms > 5)
+EOF`},
 	{"py-manager", `python3 - <<'EOF'
 from multiprocessing import Manager
 with Manager() as m:
