@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -76,6 +77,12 @@ func (s *sentry) nodeOpen(t *task, n *node, flags int) (int, error) {
 	statErr := unix.Fstat(n.fd, &st)
 	if statErr == nil && flags&unix.O_NOFOLLOW != 0 && st.Mode&unix.S_IFMT == unix.S_IFLNK {
 		return -1, unix.ELOOP
+	}
+	if statErr == nil && isDevTTY(&st) {
+		if t.inline() {
+			return -1, errMayWait // a terminal's open may wait (a modem's carrier)
+		}
+		return s.openCtty(t, flags)
 	}
 	if !t.inline() {
 		return reopen(n.fd, flags)
@@ -208,11 +215,19 @@ func (s *sentry) openCreate(t *task, dirfd int, p string, flags int, mode uint32
 		// Not following the name by RESOLVE_NO_SYMLINKS rather than
 		// O_NOFOLLOW, which would stay in the file's flags (F_GETFL,
 		// fdinfo) where the program did not ask for it.
-		if t.inline() {
-			var st unix.Stat_t
-			if unix.Fstatat(dir.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && mayWait(st.Mode, st.Rdev) {
+		// What may wait goes on off the listener's thread, /dev/tty there.
+		var st unix.Stat_t
+		if unix.Fstatat(dir.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+			switch {
+			case t.inline() && mayWait(st.Mode, st.Rdev):
 				dir.close()
 				return -1, errMayWait
+			case isDevTTY(&st):
+				dir.close()
+				if flags&unix.O_EXCL != 0 {
+					return -1, unix.EEXIST
+				}
+				return s.openCtty(t, flags&^unix.O_CREAT)
 			}
 		}
 		fd, err := openNoWait(t, flags, true, func(flags int) (int, error) {
@@ -1069,4 +1084,61 @@ func (s *sentry) sysInotifyAddWatch(t *task) result {
 	return orFail(err, int64(wd))
 }
 
-func (s *sentry) sysNoXattr(t *task) result { return fail(unix.EOPNOTSUPP) }
+// isDevTTY tells whether st is /dev/tty's: character device 5, 0.
+func isDevTTY(st *unix.Stat_t) bool {
+	return st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == unix.Mkdev(5, 0)
+}
+
+// openCtty opens the caller's controlling terminal, which is what /dev/tty
+// is: the Sentry's own open would look for the Sentry's. The terminal is
+// found among the caller's descriptors (stdio first: a session's terminal
+// is almost always there) by the device number the kernel reports for the
+// caller's session, and reopened through the Sentry's copy of that
+// descriptor; none: ENXIO, as for a process without one.
+func (s *sentry) openCtty(t *task, flags int) (int, error) {
+	tty, err := cttyOf(t.tid)
+	if err != nil || tty == 0 {
+		return -1, unix.ENXIO
+	}
+	fds := []int{0, 1, 2}
+	if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", t.tid)); err == nil {
+		for _, e := range ents {
+			if n, err := strconv.Atoi(e.Name()); err == nil && n > 2 && n < s.cwdFD {
+				fds = append(fds, n)
+			}
+		}
+	}
+	for _, fd := range fds {
+		c, err := t.getFD(fd)
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Fstat(c, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == tty {
+			return reopen(c, flags)
+		}
+	}
+	return -1, unix.ENXIO
+}
+
+// cttyOf is the device number of thread tid's controlling terminal (0:
+// none), field 7 of /proc/TID/stat, encoded as stat's st_rdev is.
+func cttyOf(tid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", tid))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, unix.EINVAL
+	}
+	f := strings.Fields(string(b[i+1:])) // state ppid pgrp session tty_nr ...
+	if len(f) < 5 {
+		return 0, unix.EINVAL
+	}
+	v, err := strconv.ParseInt(f[4], 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	return uint64(uint32(v)), nil
+}

@@ -26,7 +26,7 @@ func (s *sentry) sysIoctl(t *task) result {
 		// The pgid is read again by the kernel, and can only name a group
 		// of the caller's own session on its terminal.
 		return contin()
-	case unix.TIOCSTI, unix.TIOCSCTTY, unix.TIOCCONS, unix.TIOCLINUX:
+	case unix.TIOCSTI, unix.TIOCCONS, unix.TIOCLINUX:
 		return fail(unix.EPERM)
 	}
 	if r, ok := s.netIoctl(t, req); ok {

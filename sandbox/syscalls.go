@@ -131,12 +131,18 @@ func passFcntl(f fds) []seccompbpf.Rule {
 }
 
 // passIoctl: terminal and descriptor requests that name nothing.
+// TIOCSCTTY and TIOCNOTTY change only the caller's own session's terminal
+// (taking one another session holds needs CAP_SYS_ADMIN over the host's
+// user namespace); TIOCGPTPEER opens the other end of a pty master the
+// caller holds, on the devpts it came from.
 func passIoctl(fds) []seccompbpf.Rule {
 	var rs []seccompbpf.Rule
 	for _, req := range []uint64{unix.TCGETS, unix.TCSETS, unix.TCSETSW, unix.TCSETSF, unix.TIOCGWINSZ,
 		unix.TIOCSWINSZ, fionread, fionbio, fioclex, fionclex, fioasync,
 		unix.TIOCGPGRP, unix.TIOCGSID, unix.TCFLSH, unix.TCXONC, unix.TCSBRK, unix.TIOCOUTQ, unix.TIOCGPTN,
-		unix.TIOCSPTLCK, unix.TIOCGPTLCK} {
+		unix.TIOCSPTLCK, unix.TIOCGPTLCK, unix.TIOCSCTTY, unix.TIOCNOTTY, unix.TIOCGPTPEER, unix.TIOCEXCL,
+		unix.TIOCNXCL, unix.TIOCGEXCL, unix.TIOCGETD, unix.TIOCPKT, unix.TIOCGPKT, unix.TIOCSBRK, unix.TIOCCBRK,
+		unix.TCSBRKP} {
 		rs = append(rs, allow(arg(1, eq, req)))
 	}
 	return rs
@@ -169,7 +175,7 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_RT_SIGACTION, filter: passAll, why: "the caller's own signal state", support: passed},
 	{nr: unix.SYS_RT_SIGPROCMASK, filter: passAll, why: "the caller's own signal state", support: passed},
 	{nr: unix.SYS_RT_SIGRETURN, filter: passAll, why: "the caller's own signal state", support: passed},
-	{nr: unix.SYS_IOCTL, filter: passIoctl, checks: "request one of `TCGETS` `TCSETS` `TCSETSW` `TCSETSF` `TIOCGWINSZ` `TIOCSWINSZ` `FIONREAD` `FIONBIO` `FIOCLEX` `FIONCLEX` `FIOASYNC` `TIOCGPGRP` `TIOCGSID` `TCFLSH` `TCXONC` `TCSBRK` `TIOCOUTQ` `TIOCGPTN` `TIOCSPTLCK` `TIOCGPTLCK`", why: "others go to the Sentry", handler: (*sentry).sysIoctl, support: checked, how: "`TIOCSPGRP`: the group must be a sandbox process group; `TIOCSTI` `TIOCSCTTY` `TIOCCONS` `TIOCLINUX`: refused (`EPERM`); on a socket: `SIOCGIF*`/`SIOCSIF*` (name, flags, addresses, netmask, MTU, hardware address, index, queue length, map), `SIOCGIFCONF`, `SIOCBRADDBR` `SIOCBRDELBR` `SIOCBRADDIF` `SIOCBRDELIF`: on the Sentry's copy of the socket in the container's network namespace, with the caller's capabilities (`CAP_NET_ADMIN` to change); only requests whose argument holds no pointer; `FICLONE` `FICLONERANGE`: on the Sentry's copies of both descriptors; other requests: refused (`ENOTTY`, logged once)"},
+	{nr: unix.SYS_IOCTL, filter: passIoctl, checks: "request one of `TCGETS` `TCSETS` `TCSETSW` `TCSETSF` `TIOCGWINSZ` `TIOCSWINSZ` `FIONREAD` `FIONBIO` `FIOCLEX` `FIONCLEX` `FIOASYNC` `TIOCGPGRP` `TIOCGSID` `TCFLSH` `TCXONC` `TCSBRK` `TIOCOUTQ` `TIOCGPTN` `TIOCSPTLCK` `TIOCGPTLCK` `TIOCSCTTY` `TIOCNOTTY` `TIOCGPTPEER` `TIOCEXCL` `TIOCNXCL` `TIOCGEXCL` `TIOCGETD` `TIOCPKT` `TIOCGPKT` `TIOCSBRK` `TIOCCBRK` `TCSBRKP`", why: "others go to the Sentry; `TIOCSCTTY` `TIOCNOTTY` change only the caller's session's terminal (taking another session's needs `CAP_SYS_ADMIN` over the host), `TIOCGPTPEER` opens the other end of the caller's pty master", handler: (*sentry).sysIoctl, support: checked, how: "`TIOCSPGRP`: the group must be a sandbox process group; `TIOCSTI` `TIOCCONS` `TIOCLINUX`: refused (`EPERM`); on a socket: `SIOCGIF*`/`SIOCSIF*` (name, flags, addresses, netmask, MTU, hardware address, index, queue length, map), `SIOCGIFCONF`, `SIOCBRADDBR` `SIOCBRDELBR` `SIOCBRADDIF` `SIOCBRDELIF`: on the Sentry's copy of the socket in the container's network namespace, with the caller's capabilities (`CAP_NET_ADMIN` to change); only requests whose argument holds no pointer; `FICLONE` `FICLONERANGE`: on the Sentry's copies of both descriptors; other requests: refused (`ENOTTY`, logged once)"},
 	{nr: unix.SYS_PREAD64, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_PWRITE64, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_READV, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
@@ -310,18 +316,18 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_SETDOMAINNAME, handler: (*sentry).sysSetdomainname, support: emulated, how: "with `CAP_SYS_ADMIN` in the spec's capabilities, else `EPERM`; the Sentry's copy only"},
 	{nr: unix.SYS_GETTID, filter: passAll, why: "the kernel answers in the caller's pid namespace, the sandbox's own, where the workload's pids are the sandbox's pids (the first process is 1; its parent, outside, is 0)", support: passed},
 	{nr: unix.SYS_READAHEAD, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
-	{nr: unix.SYS_SETXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
-	{nr: unix.SYS_LSETXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
-	{nr: unix.SYS_FSETXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
-	{nr: unix.SYS_GETXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
-	{nr: unix.SYS_LGETXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
-	{nr: unix.SYS_FGETXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
-	{nr: unix.SYS_LISTXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
-	{nr: unix.SYS_LLISTXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
-	{nr: unix.SYS_FLISTXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
-	{nr: unix.SYS_REMOVEXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
-	{nr: unix.SYS_LREMOVEXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
-	{nr: unix.SYS_FREMOVEXATTR, handler: (*sentry).sysNoXattr, support: refused, how: "`EOPNOTSUPP`: no extended attributes yet"},
+	{nr: unix.SYS_SETXATTR, handler: (*sentry).sysXattr, support: emulated, how: "a path is resolved by the Sentry and the call made on the file it found, as the caller; by descriptor on the caller's file; a symlink's own (`l*` on a link): none listed, `ENODATA` to get, `EPERM` to set or remove (the user namespace's rules); the Sentry's own `/proc` files list none, and `EOPNOTSUPP` otherwise, as procfs's"},
+	{nr: unix.SYS_LSETXATTR, handler: (*sentry).sysXattr, support: emulated, how: "a path is resolved by the Sentry and the call made on the file it found, as the caller; by descriptor on the caller's file; a symlink's own (`l*` on a link): none listed, `ENODATA` to get, `EPERM` to set or remove (the user namespace's rules); the Sentry's own `/proc` files list none, and `EOPNOTSUPP` otherwise, as procfs's"},
+	{nr: unix.SYS_FSETXATTR, handler: (*sentry).sysXattr, support: emulated, how: "a path is resolved by the Sentry and the call made on the file it found, as the caller; by descriptor on the caller's file; a symlink's own (`l*` on a link): none listed, `ENODATA` to get, `EPERM` to set or remove (the user namespace's rules); the Sentry's own `/proc` files list none, and `EOPNOTSUPP` otherwise, as procfs's"},
+	{nr: unix.SYS_GETXATTR, handler: (*sentry).sysXattr, support: emulated, how: "a path is resolved by the Sentry and the call made on the file it found, as the caller; by descriptor on the caller's file; a symlink's own (`l*` on a link): none listed, `ENODATA` to get, `EPERM` to set or remove (the user namespace's rules); the Sentry's own `/proc` files list none, and `EOPNOTSUPP` otherwise, as procfs's"},
+	{nr: unix.SYS_LGETXATTR, handler: (*sentry).sysXattr, support: emulated, how: "a path is resolved by the Sentry and the call made on the file it found, as the caller; by descriptor on the caller's file; a symlink's own (`l*` on a link): none listed, `ENODATA` to get, `EPERM` to set or remove (the user namespace's rules); the Sentry's own `/proc` files list none, and `EOPNOTSUPP` otherwise, as procfs's"},
+	{nr: unix.SYS_FGETXATTR, handler: (*sentry).sysXattr, support: emulated, how: "a path is resolved by the Sentry and the call made on the file it found, as the caller; by descriptor on the caller's file; a symlink's own (`l*` on a link): none listed, `ENODATA` to get, `EPERM` to set or remove (the user namespace's rules); the Sentry's own `/proc` files list none, and `EOPNOTSUPP` otherwise, as procfs's"},
+	{nr: unix.SYS_LISTXATTR, handler: (*sentry).sysXattr, support: emulated, how: "a path is resolved by the Sentry and the call made on the file it found, as the caller; by descriptor on the caller's file; a symlink's own (`l*` on a link): none listed, `ENODATA` to get, `EPERM` to set or remove (the user namespace's rules); the Sentry's own `/proc` files list none, and `EOPNOTSUPP` otherwise, as procfs's"},
+	{nr: unix.SYS_LLISTXATTR, handler: (*sentry).sysXattr, support: emulated, how: "a path is resolved by the Sentry and the call made on the file it found, as the caller; by descriptor on the caller's file; a symlink's own (`l*` on a link): none listed, `ENODATA` to get, `EPERM` to set or remove (the user namespace's rules); the Sentry's own `/proc` files list none, and `EOPNOTSUPP` otherwise, as procfs's"},
+	{nr: unix.SYS_FLISTXATTR, handler: (*sentry).sysXattr, support: emulated, how: "a path is resolved by the Sentry and the call made on the file it found, as the caller; by descriptor on the caller's file; a symlink's own (`l*` on a link): none listed, `ENODATA` to get, `EPERM` to set or remove (the user namespace's rules); the Sentry's own `/proc` files list none, and `EOPNOTSUPP` otherwise, as procfs's"},
+	{nr: unix.SYS_REMOVEXATTR, handler: (*sentry).sysXattr, support: emulated, how: "a path is resolved by the Sentry and the call made on the file it found, as the caller; by descriptor on the caller's file; a symlink's own (`l*` on a link): none listed, `ENODATA` to get, `EPERM` to set or remove (the user namespace's rules); the Sentry's own `/proc` files list none, and `EOPNOTSUPP` otherwise, as procfs's"},
+	{nr: unix.SYS_LREMOVEXATTR, handler: (*sentry).sysXattr, support: emulated, how: "a path is resolved by the Sentry and the call made on the file it found, as the caller; by descriptor on the caller's file; a symlink's own (`l*` on a link): none listed, `ENODATA` to get, `EPERM` to set or remove (the user namespace's rules); the Sentry's own `/proc` files list none, and `EOPNOTSUPP` otherwise, as procfs's"},
+	{nr: unix.SYS_FREMOVEXATTR, handler: (*sentry).sysXattr, support: emulated, how: "a path is resolved by the Sentry and the call made on the file it found, as the caller; by descriptor on the caller's file; a symlink's own (`l*` on a link): none listed, `ENODATA` to get, `EPERM` to set or remove (the user namespace's rules); the Sentry's own `/proc` files list none, and `EOPNOTSUPP` otherwise, as procfs's"},
 	{nr: unix.SYS_TKILL, filter: passAll, why: "pids resolve in the caller's pid namespace, the sandbox's own, which holds only workload processes (the Sentry is in its parent); the kernel spares the sandbox's pid 1 the signals it does not handle", support: passed},
 	{nr: unix.SYS_TIME, filter: passAll, why: "name nothing", support: passed},
 	{nr: unix.SYS_FUTEX, filter: passAll, why: "threads of the caller", support: passed},

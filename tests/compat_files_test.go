@@ -69,6 +69,49 @@ for p in ("/etc/passwd", "/etc", "/dev/null", "/proc/self/status", "/proc/self")
 	{"realpath", `mkdir -p /tmp/a/b && ln -s a/b /tmp/c && realpath /tmp/c/../b 2>&1; realpath /tmp/c; readlink -f /proc/self/root/etc`},
 	{"umask", `umask; umask 027; touch /tmp/u; mkdir /tmp/v; stat -c '%a' /tmp/u /tmp/v`},
 	{"py-mmap", `python3 -c 'import mmap; f = open("/tmp/m", "w+b"); f.write(b"0" * 4096); f.flush(); m = mmap.mmap(f.fileno(), 4096); m[0:5] = b"hello"; m.flush(); print(open("/tmp/m", "rb").read(5))'`},
+	// Extended attributes by path, through and on a symlink, by
+	// descriptor; the kernel's errors (flags, sizes, namespaces, a
+	// read-only mount, procfs).
+	{"py-xattr", `python3 - <<'EOF'
+import errno, os
+def t(name, f):
+    try:
+        v = f()
+    except OSError as e:
+        v = errno.errorcode[e.errno]
+    print(name, v)
+os.chdir("/tmp")
+open("x", "w").write("data"); os.mkdir("xd"); os.symlink("x", "xl")
+t("set", lambda: os.setxattr("x", "user.a", b"1"))
+t("set-create-exists", lambda: os.setxattr("x", "user.a", b"2", os.XATTR_CREATE))
+t("set-replace-missing", lambda: os.setxattr("x", "user.b", b"2", os.XATTR_REPLACE))
+t("get", lambda: os.getxattr("x", "user.a"))
+t("get-through-link", lambda: os.getxattr("xl", "user.a"))
+t("get-link-itself", lambda: os.getxattr("xl", "user.a", follow_symlinks=False))
+t("set-link-itself", lambda: os.setxattr("xl", "user.a", b"1", follow_symlinks=False))
+t("list-link-itself", lambda: os.listxattr("xl", follow_symlinks=False))
+t("get-missing", lambda: os.getxattr("x", "user.zz"))
+t("dir", lambda: (os.setxattr("xd", "user.d", b"dir" * 100), len(os.getxattr("xd", "user.d"))))
+fd = os.open("x", os.O_RDONLY)
+t("fset", lambda: os.setxattr(fd, "user.f", b"fd"))
+t("flist", lambda: sorted(os.listxattr(fd)))
+t("fremove", lambda: (os.removexattr(fd, "user.f"), sorted(os.listxattr("x"))))
+t("remove-missing", lambda: os.removexattr("x", "user.f"))
+t("trusted", lambda: os.setxattr("x", "trusted.t", b"1"))
+t("bad-namespace", lambda: os.setxattr("x", "bogus.t", b"1"))
+t("too-big", lambda: os.setxattr("x", "user.big", b"0" * 70000))
+t("no-such-file", lambda: os.getxattr("/tmp/none", "user.a"))
+t("read-only-fs", lambda: os.setxattr("/etc/hostname", "user.a", b"1"))
+t("proc", lambda: os.listxattr("/proc/self/status"))
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+buf = ctypes.create_string_buffer(2)
+r = libc.getxattr(b"/tmp/x", b"user.a", None, 0); print("size-query", r)
+r = libc.getxattr(b"/tmp/x", b"user.a", buf, 0); print("size-query-buf", r)
+os.setxattr("x", "user.long", b"abcdef")
+r = libc.getxattr(b"/tmp/x", b"user.long", buf, 2); print("erange", r, errno.errorcode[ctypes.get_errno()])
+r = libc.listxattr(b"/tmp/x", None, 0); print("list-size", r)
+EOF`},
 	{"py-flock", `python3 -c 'import fcntl; f = open("/tmp/k", "w"); fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB); fcntl.lockf(f, fcntl.LOCK_EX); print("locked")'`},
 	{"py-scandir-glob", `python3 -c 'import os, glob; print(sorted(e.name for e in os.scandir("/etc/apt")), len(glob.glob("/usr/lib/python3.11/*.py")) > 100)'`},
 	{"py-fileio", `python3 - <<'EOF'

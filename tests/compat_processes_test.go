@@ -36,6 +36,37 @@ os.close(w)
 print(os.read(r, 100))
 os.wait()
 EOF`},
+	// A pty made the controlling terminal of a new session (pty.fork,
+	// script): /dev/tty opens it, TIOCNOTTY lets it go.
+	{"py-pty-ctty", `python3 - <<'EOF'
+import os, pty, signal, sys, termios, fcntl
+m, s = os.openpty(); sys.stdout.flush()
+print("openpty", os.isatty(s), os.ttyname(s).startswith("/dev/pts/"), flush=True)
+pid, fd = pty.fork()
+if pid == 0:
+    print("child tty", os.isatty(0), os.getsid(0) == os.getpid(), os.tcgetpgrp(0) == os.getpgrp())
+    fd2 = os.open("/dev/tty", os.O_RDWR); print("dev tty opens", fd2 > 0)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    fcntl.ioctl(0, termios.TIOCNOTTY)
+    try:
+        os.open("/dev/tty", os.O_RDWR); print("after notty: opened")
+    except OSError as e:
+        print("after notty:", e.strerror)
+    sys.stdout.flush(); os._exit(3)
+out = b""
+while True:
+    try:
+        d = os.read(fd, 1000)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+print(out.decode().replace("\r", "").strip())
+print("status", os.waitpid(pid, 0)[1] >> 8)
+EOF
+script -qc 'tty | cut -c1-9; echo in script' /dev/null | tr -d '\r'
+script -qc 'setsid -c sh -c "tty | cut -c1-9"' /dev/null | tr -d '\r'`},
 	{"py-signal", `python3 - <<'EOF'
 import os, signal
 got = []

@@ -192,7 +192,7 @@ func readPty(master *os.File, timeout time.Duration) string {
 func TestTerminalConsoleSocket(t *testing.T) {
 	forEachMode(t, "tty", func(t *testing.T, m mode) {
 		r := newRuntime(t)
-		b := newBundle(t, "sh", "-c", `echo "hello tty"; [ -t 0 ] && [ -t 1 ] && echo "is a tty"`)
+		b := newBundle(t, "sh", "-c", `echo "hello tty"; [ -t 0 ] && [ -t 1 ] && echo "is a tty"; echo "via dev-tty" >/dev/tty`)
 		m.apply(b)
 		b.edit(func(s *specs.Spec) { s.Process.Terminal = true })
 		id := newID(t)
@@ -207,6 +207,9 @@ func TestTerminalConsoleSocket(t *testing.T) {
 		}
 		if !strings.Contains(out, "is a tty") {
 			t.Errorf("pty output = %q: stdin/stdout of the process are not a terminal", out)
+		}
+		if !strings.Contains(out, "via dev-tty") {
+			t.Errorf("pty output = %q: /dev/tty is not the process's controlling terminal", out)
 		}
 		if !strings.Contains(out, "\r\n") {
 			t.Errorf("pty output = %q: expected the tty's CRLF line endings", out)
