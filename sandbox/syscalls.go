@@ -134,7 +134,10 @@ func passFcntl(f fds) []seccompbpf.Rule {
 // TIOCSCTTY and TIOCNOTTY change only the caller's own session's terminal
 // (taking one another session holds needs CAP_SYS_ADMIN over the host's
 // user namespace); TIOCGPTPEER opens the other end of a pty master the
-// caller holds, on the devpts it came from.
+// caller holds, on the devpts it came from. FS_IOC_GETFLAGS and
+// FS_IOC_SETFLAGS are a file's attributes (lsattr, chattr) on a descriptor
+// the caller holds; the immutable and append-only ones need
+// CAP_LINUX_IMMUTABLE over the host.
 func passIoctl(fds) []seccompbpf.Rule {
 	var rs []seccompbpf.Rule
 	for _, req := range []uint64{unix.TCGETS, unix.TCSETS, unix.TCSETSW, unix.TCSETSF, unix.TIOCGWINSZ,
@@ -142,7 +145,7 @@ func passIoctl(fds) []seccompbpf.Rule {
 		unix.TIOCGPGRP, unix.TIOCGSID, unix.TCFLSH, unix.TCXONC, unix.TCSBRK, unix.TIOCOUTQ, unix.TIOCGPTN,
 		unix.TIOCSPTLCK, unix.TIOCGPTLCK, unix.TIOCSCTTY, unix.TIOCNOTTY, unix.TIOCGPTPEER, unix.TIOCEXCL,
 		unix.TIOCNXCL, unix.TIOCGEXCL, unix.TIOCGETD, unix.TIOCPKT, unix.TIOCGPKT, unix.TIOCSBRK, unix.TIOCCBRK,
-		unix.TCSBRKP} {
+		unix.TCSBRKP, unix.FS_IOC_GETFLAGS, unix.FS_IOC_SETFLAGS} {
 		rs = append(rs, allow(arg(1, eq, req)))
 	}
 	return rs
@@ -175,7 +178,7 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_RT_SIGACTION, filter: passAll, why: "the caller's own signal state", support: passed},
 	{nr: unix.SYS_RT_SIGPROCMASK, filter: passAll, why: "the caller's own signal state", support: passed},
 	{nr: unix.SYS_RT_SIGRETURN, filter: passAll, why: "the caller's own signal state", support: passed},
-	{nr: unix.SYS_IOCTL, filter: passIoctl, checks: "request one of `TCGETS` `TCSETS` `TCSETSW` `TCSETSF` `TIOCGWINSZ` `TIOCSWINSZ` `FIONREAD` `FIONBIO` `FIOCLEX` `FIONCLEX` `FIOASYNC` `TIOCGPGRP` `TIOCGSID` `TCFLSH` `TCXONC` `TCSBRK` `TIOCOUTQ` `TIOCGPTN` `TIOCSPTLCK` `TIOCGPTLCK` `TIOCSCTTY` `TIOCNOTTY` `TIOCGPTPEER` `TIOCEXCL` `TIOCNXCL` `TIOCGEXCL` `TIOCGETD` `TIOCPKT` `TIOCGPKT` `TIOCSBRK` `TIOCCBRK` `TCSBRKP`", why: "others go to the Sentry; `TIOCSCTTY` `TIOCNOTTY` change only the caller's session's terminal (taking another session's needs `CAP_SYS_ADMIN` over the host), `TIOCGPTPEER` opens the other end of the caller's pty master", handler: (*sentry).sysIoctl, support: checked, how: "`TIOCSPGRP`: the group must be a sandbox process group; `TIOCSTI` `TIOCCONS` `TIOCLINUX`: refused (`EPERM`); on a socket: `SIOCGIF*`/`SIOCSIF*` (name, flags, addresses, netmask, MTU, hardware address, index, queue length, map), `SIOCGIFCONF`, `SIOCBRADDBR` `SIOCBRDELBR` `SIOCBRADDIF` `SIOCBRDELIF`: on the Sentry's copy of the socket in the container's network namespace, with the caller's capabilities (`CAP_NET_ADMIN` to change); only requests whose argument holds no pointer; `FICLONE` `FICLONERANGE`: on the Sentry's copies of both descriptors; other requests: refused (`ENOTTY`, logged once)"},
+	{nr: unix.SYS_IOCTL, filter: passIoctl, checks: "request one of `TCGETS` `TCSETS` `TCSETSW` `TCSETSF` `TIOCGWINSZ` `TIOCSWINSZ` `FIONREAD` `FIONBIO` `FIOCLEX` `FIONCLEX` `FIOASYNC` `TIOCGPGRP` `TIOCGSID` `TCFLSH` `TCXONC` `TCSBRK` `TIOCOUTQ` `TIOCGPTN` `TIOCSPTLCK` `TIOCGPTLCK` `TIOCSCTTY` `TIOCNOTTY` `TIOCGPTPEER` `TIOCEXCL` `TIOCNXCL` `TIOCGEXCL` `TIOCGETD` `TIOCPKT` `TIOCGPKT` `TIOCSBRK` `TIOCCBRK` `TCSBRKP` `FS_IOC_GETFLAGS` `FS_IOC_SETFLAGS`", why: "others go to the Sentry; `TIOCSCTTY` `TIOCNOTTY` change only the caller's session's terminal (taking another session's needs `CAP_SYS_ADMIN` over the host), `TIOCGPTPEER` opens the other end of the caller's pty master; `FS_IOC_GETFLAGS` `FS_IOC_SETFLAGS` are the attributes of a file the caller holds (immutable and append-only need `CAP_LINUX_IMMUTABLE` over the host)", handler: (*sentry).sysIoctl, support: checked, how: "`TIOCSPGRP`: the group must be a sandbox process group; `TIOCSTI` `TIOCCONS` `TIOCLINUX`: refused (`EPERM`); on a socket: `SIOCGIF*`/`SIOCSIF*` (name, flags, addresses, netmask, MTU, hardware address, index, queue length, map), `SIOCGIFCONF`, `SIOCBRADDBR` `SIOCBRDELBR` `SIOCBRADDIF` `SIOCBRDELIF`: on the Sentry's copy of the socket in the container's network namespace, with the caller's capabilities (`CAP_NET_ADMIN` to change); only requests whose argument holds no pointer; `FICLONE` `FICLONERANGE`: on the Sentry's copies of both descriptors; other requests: refused (`ENOTTY`, logged once)"},
 	{nr: unix.SYS_PREAD64, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_PWRITE64, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_READV, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
@@ -307,9 +310,11 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_PIVOT_ROOT, handler: (*sentry).sysRefused, support: refused, how: "`EPERM`"},
 	{nr: unix.SYS_PRCTL, filter: rulesOf(allow(arg(0, eq, unix.PR_SET_NAME)), allow(arg(0, eq, unix.PR_GET_NAME))), checks: "`PR_SET_NAME`, `PR_GET_NAME`", why: "others go to the Sentry", handler: (*sentry).sysPrctl, support: checked, how: "`PR_SET/GET_PDEATHSIG`, `DUMPABLE`, `CHILD_SUBREAPER`, `SECCOMP`, `TIMERSLACK`, `TID_ADDRESS`, `THP_DISABLE`, `PR_SET_VMA`, `SPECULATION_CTRL`, `TIMING`, `ENDIAN`; emulated on the caller's credentials: `PR_SET/GET_NO_NEW_PRIVS`, `PR_SET/GET_KEEPCAPS`, `PR_SET/GET_SECUREBITS` (kept, only keep-caps acted on), `PR_CAPBSET_READ`, `PR_CAPBSET_DROP`, `PR_CAP_AMBIENT`; `PR_SET_PTRACER` a no-op; others `EINVAL`, logged once"},
 	{nr: unix.SYS_ARCH_PRCTL, filter: passAll, why: "threads of the caller", support: passed},
+	{nr: unix.SYS_ADJTIMEX, filter: passAll, why: "a read names nothing; a change needs `CAP_SYS_TIME` over the host's user namespace, which no sandbox process has (the workload is in a user namespace of its own)", support: passed},
 	{nr: unix.SYS_SETRLIMIT, handler: (*sentry).sysSetrlimit, support: emulated, how: "`RLIMIT_NOFILE`: each process's own, kept by the Sentry (see The two reserved descriptors); other limits of another process: the Sentry's call on its host pid; the caller's own other limits pass"},
 	{nr: unix.SYS_CHROOT, handler: (*sentry).sysChroot, support: refused, how: "`EPERM`"},
 	{nr: unix.SYS_SYNC, filter: passAll, why: "names nothing", support: passed},
+	{nr: unix.SYS_SETTIMEOFDAY, filter: passAll, why: "the kernel refuses it (`EPERM`): setting the clock needs `CAP_SYS_TIME` over the host's user namespace, which no sandbox process has", support: passed},
 	{nr: unix.SYS_MOUNT, handler: (*sentry).sysRefused, support: refused, how: "`EPERM`"},
 	{nr: unix.SYS_UMOUNT2, handler: (*sentry).sysRefused, support: refused, how: "`EPERM`"},
 	{nr: unix.SYS_SETHOSTNAME, handler: (*sentry).sysSethostname, support: emulated, how: "with `CAP_SYS_ADMIN` in the spec's capabilities, else `EPERM`; the Sentry's copy only"},
@@ -344,6 +349,7 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_TIMER_GETTIME, filter: passAll, why: "the caller's own timers; a thread to signal must be in its thread group", support: passed},
 	{nr: unix.SYS_TIMER_GETOVERRUN, filter: passAll, why: "the caller's own timers; a thread to signal must be in its thread group", support: passed},
 	{nr: unix.SYS_TIMER_DELETE, filter: passAll, why: "the caller's own timers; a thread to signal must be in its thread group", support: passed},
+	{nr: unix.SYS_CLOCK_SETTIME, filter: passAll, why: "the kernel refuses it (`EPERM`): setting the clock needs `CAP_SYS_TIME` over the host's user namespace, which no sandbox process has", support: passed},
 	{nr: unix.SYS_CLOCK_GETTIME, filter: passAll, why: "name nothing", support: passed},
 	{nr: unix.SYS_CLOCK_GETRES, filter: passAll, why: "name nothing", support: passed},
 	{nr: unix.SYS_CLOCK_NANOSLEEP, filter: passAll, why: "name nothing", support: passed},
@@ -403,6 +409,7 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_PWRITEV, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_RECVMMSG, filter: passAll, why: "on sockets the Sentry made; addresses are outputs", support: passed},
 	{nr: unix.SYS_PRLIMIT64, handler: (*sentry).sysPrlimit64, support: emulated, how: "`RLIMIT_NOFILE`: each process's own, kept by the Sentry (see The two reserved descriptors); other limits of another process: the Sentry's call on its host pid; the caller's own other limits pass"},
+	{nr: unix.SYS_CLOCK_ADJTIME, filter: passAll, why: "a read names nothing; a change needs `CAP_SYS_TIME` over the host's user namespace, which no sandbox process has (the workload is in a user namespace of its own)", support: passed},
 	{nr: unix.SYS_SYNCFS, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_SENDMMSG, handler: (*sentry).sysSendmmsg, flags: mayBlock, support: emulated, how: "the Sentry reads the data (up to 1 MiB a message), resolves the address and translates `SCM_RIGHTS` descriptors (`SCM_CREDENTIALS` `EINVAL`); it sends without waiting and waits for the socket in between, so a signal ends a blocking send having sent nothing, or with what it sent (a stream's bytes, earlier messages); `EPIPE` raises the caller's `SIGPIPE` unless `MSG_NOSIGNAL`"},
 	{nr: unix.SYS_SETNS, handler: (*sentry).sysRefused, support: refused, how: "`EPERM`"},

@@ -112,6 +112,21 @@ os.setxattr("x", "user.long", b"abcdef")
 r = libc.getxattr(b"/tmp/x", b"user.long", buf, 2); print("erange", r, errno.errorcode[ctypes.get_errno()])
 r = libc.listxattr(b"/tmp/x", None, 0); print("list-size", r)
 EOF`},
+	// A file's attributes (lsattr, chattr: +A yes, +i needs a capability
+	// over the host); the clock read, and its setting refused.
+	{"attr-flags-clock", `cd /tmp && echo x > f && chattr +A f && lsattr f && chattr -A f && lsattr f; lsattr -d /tmp | cut -c1-22
+chattr +i f; echo "chattr +i: $?"
+date -s 2020-01-01 2>&1 >/dev/null | sed 's/^date: //'
+python3 - <<'EOF'
+import ctypes, errno
+libc = ctypes.CDLL(None, use_errno=True)
+tx = ctypes.create_string_buffer(208)
+r = libc.adjtimex(tx); print("adjtimex read", r >= 0, errno.errorcode.get(ctypes.get_errno()) if r < 0 else "")
+ctypes.memmove(tx, (ctypes.c_uint * 1)(1), 4)
+print("adjtimex change", libc.adjtimex(tx), errno.errorcode[ctypes.get_errno()])
+ts = (ctypes.c_long * 2)(0, 0)
+print("clock_settime", libc.clock_settime(0, ts), errno.errorcode[ctypes.get_errno()])
+EOF`},
 	{"py-flock", `python3 -c 'import fcntl; f = open("/tmp/k", "w"); fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB); fcntl.lockf(f, fcntl.LOCK_EX); print("locked")'`},
 	{"py-scandir-glob", `python3 -c 'import os, glob; print(sorted(e.name for e in os.scandir("/etc/apt")), len(glob.glob("/usr/lib/python3.11/*.py")) > 100)'`},
 	{"py-fileio", `python3 - <<'EOF'
