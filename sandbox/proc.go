@@ -42,7 +42,15 @@ type vnode struct {
 var procFiles = []string{"cpuinfo", "meminfo", "uptime", "loadavg", "version", "stat", "filesystems", "swaps", "cgroups", "diskstats", "vmstat"}
 
 // pidFiles are a process's files copied from the host's procfs.
-var pidFiles = []string{"cmdline", "comm", "environ", "statm", "limits", "maps", "io", "oom_score_adj", "wchan", "cgroup", "personality"}
+// (Not sched, which names the host pid.)
+var pidFiles = []string{"cmdline", "comm", "environ", "statm", "limits", "maps", "smaps", "smaps_rollup", "io",
+	"oom_score_adj", "oom_score", "oom_adj", "wchan", "cgroup", "personality", "schedstat", "timerslack_ns",
+	"uid_map", "gid_map", "setgroups", "loginuid", "sessionid", "coredump_filter", "auxv"}
+
+// userNSFiles are pidFiles read from the Sentry's own: the workload's
+// identities are the container's (the Sentry keeps them), not those of the
+// user namespace it runs in, which maps none.
+var userNSFiles = map[string]bool{"uid_map": true, "gid_map": true, "setgroups": true}
 
 // procResolve walks comps under /proc: ".." goes up (out of /proc at its
 // top), a link goes on from its target.
@@ -144,6 +152,8 @@ func (s *sentry) procNode(t *task, comps []string) (*vnode, error) {
 		return s.procSysvipc(comps[1:])
 	case c == "net":
 		return s.procNet(comps[1:])
+	case c == "pressure":
+		return mirrorProc("pressure", comps[1:], nil) // the host's or the container's, as procfs shows it
 	case isNumber(c):
 		vpid, _ := procNumber(c)
 		host := s.hostPid(vpid)
@@ -178,6 +188,9 @@ func (s *sentry) procRoot() *vnode {
 	}
 	v.entries = append(v.entries, dirent{"self", vLink}, dirent{"thread-self", vLink},
 		dirent{"mounts", vLink}, dirent{"sys", vDir}, dirent{"sysvipc", vDir}, dirent{"net", vDir})
+	if _, err := os.Stat("/proc/pressure"); err == nil {
+		v.entries = append(v.entries, dirent{"pressure", vDir})
+	}
 	return v
 }
 
@@ -421,7 +434,11 @@ func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) 
 	}
 	for _, f := range pidFiles {
 		if name == f {
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", host, f))
+			from := strconv.Itoa(host)
+			if userNSFiles[f] {
+				from = "self"
+			}
+			b, err := os.ReadFile("/proc/" + from + "/" + f)
 			if err != nil {
 				return nil, unix.ENOENT
 			}

@@ -37,4 +37,10 @@ pkill -P $s2 sleep; wait $s2; echo "child of sh killed $?"`},
 perl -e '$0 = "renamed-perl worker"; open my $f, "<", "/proc/self/comm"; print <$f>'`},
 	// Found and fixed: the mode of /proc/PID/fd.
 	{"proc-fd-dir-mode", `stat -c '%A %n' /proc/self/fd /proc/1/fd /proc/self/task 2>&1`},
+	// More of a process's files (scheduler, memory, the container's id
+	// maps as the namespace mode shows them) and /proc/pressure.
+	{"proc-more-files", `wc -w < /proc/self/schedstat; grep -c '^Rss:' /proc/self/smaps_rollup; grep -c '^Rss:' /proc/self/smaps | sed 's/^[1-9][0-9]*$/some/'
+cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups | tr -s ' '
+ls /proc/pressure 2>&1; test -r /proc/self/oom_score && echo oom_score; cat /proc/self/timerslack_ns
+python3 -c 'import os; print(os.listdir("/proc/self/task")[0] == str(os.getpid()))'`},
 }
