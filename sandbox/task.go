@@ -234,16 +234,24 @@ func (t *task) read(addr uint64, n int) ([]byte, error) {
 		return nil, nil
 	}
 	b := make([]byte, n)
-	local := []unix.Iovec{{Base: &b[0], Len: uint64(n)}}
-	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: n}}
-	got, err := unix.ProcessVMReadv(t.tid, local, remote, 0)
-	if err != nil {
-		return nil, unix.EFAULT
-	}
-	if got != n {
-		return nil, unix.EFAULT
+	if err := t.readInto(addr, b); err != nil {
+		return nil, err
 	}
 	return b, nil
+}
+
+// readInto fills b from the caller's memory at addr.
+func (t *task) readInto(addr uint64, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	local := []unix.Iovec{{Base: &b[0], Len: uint64(len(b))}}
+	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(b)}}
+	got, err := unix.ProcessVMReadv(t.tid, local, remote, 0)
+	if err != nil || got != len(b) {
+		return unix.EFAULT
+	}
+	return nil
 }
 
 // write copies b into the caller's memory at addr.
@@ -265,14 +273,9 @@ func writeVal[T any](t *task, addr uint64, v *T) error {
 	return t.write(addr, unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v)))
 }
 
-// readVal reads a fixed-size value.
+// readVal reads a fixed-size value (a struct with no pointers).
 func readVal[T any](t *task, addr uint64, v *T) error {
-	b, err := t.read(addr, int(unsafe.Sizeof(*v)))
-	if err != nil {
-		return err
-	}
-	copy(unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v)), b)
-	return nil
+	return t.readInto(addr, unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v)))
 }
 
 const pageSize = 4096
@@ -283,7 +286,21 @@ func (t *task) readString(addr uint64, max int) (string, error) {
 	if addr == 0 {
 		return "", unix.EFAULT
 	}
-	var out []byte
+	// Most strings end within a few hundred bytes: those are read into
+	// the stack, not a page.
+	var first [256]byte
+	n := min(len(first), pageSize-int(addr%pageSize))
+	if err := t.readInto(addr, first[:n]); err != nil {
+		return "", err
+	}
+	if i := bytes.IndexByte(first[:n], 0); i >= 0 {
+		if i > max {
+			return "", unix.ENAMETOOLONG
+		}
+		return string(first[:i]), nil
+	}
+	out := append([]byte(nil), first[:n]...)
+	addr += uint64(n)
 	for len(out) <= max {
 		n := pageSize - int(addr%pageSize)
 		b, err := t.read(addr, n)
