@@ -145,4 +145,29 @@ os.close(b)
 print(n, [hashlib.md5(open(p, "rb").read()).hexdigest() == hashlib.md5(open("/tmp/big", "rb").read()).hexdigest() for p in ("/tmp/copy", "/tmp/sent", "/tmp/cfr")])
 EOF
 md5sum /tmp/big | cut -c1-32; cat /tmp/big | sha1sum`},
+	// Calls the kernel answers for the caller alone: sigqueue, file and
+	// pipe I/O (sync_file_range, vmsplice, Linux AIO), memory locks and
+	// protection keys.
+	{"py-calls-passed", `python3 - <<'EOF'
+import ctypes, errno, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+def r(name, v):
+    print(name, v if v >= 0 else errno.errorcode[ctypes.get_errno()])
+got = []
+signal.signal(signal.SIGUSR1, lambda s, f: got.append(s))
+r("sigqueue", libc.sigqueue(os.getpid(), signal.SIGUSR1, ctypes.c_void_p(7)))
+print("delivered", got)
+fd = os.open("/tmp/sfr", os.O_RDWR | os.O_CREAT, 0o644); os.write(fd, b"x" * 8192)
+r("sync_file_range", libc.syscall(277, fd, ctypes.c_long(0), ctypes.c_long(8192), 2))
+rd, wr = os.pipe()
+buf = ctypes.create_string_buffer(b"spliced")
+iov = (ctypes.c_void_p * 2)(ctypes.cast(buf, ctypes.c_void_p), 7)
+n = libc.syscall(278, wr, iov, 1, 0); r("vmsplice", n); print(os.read(rd, 7) if n > 0 else b"")
+ctx = ctypes.c_ulong(0)
+r("io_setup", libc.syscall(206, 8, ctypes.byref(ctx)))
+r("io_destroy", libc.syscall(207, ctx))
+r("munlockall", libc.syscall(152))
+k = libc.syscall(330, 0, 0)
+print("pkey_alloc", "ok" if k >= 0 else errno.errorcode[ctypes.get_errno()])
+EOF`},
 }
