@@ -42,5 +42,6 @@ perl -e '$0 = "renamed-perl worker"; open my $f, "<", "/proc/self/comm"; print <
 	{"proc-more-files", `wc -w < /proc/self/schedstat; grep -c '^Rss:' /proc/self/smaps_rollup; grep -c '^Rss:' /proc/self/smaps | sed 's/^[1-9][0-9]*$/some/'
 cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups | tr -s ' '
 ls /proc/pressure 2>&1; test -r /proc/self/oom_score && echo oom_score; cat /proc/self/timerslack_ns
-python3 -c 'import os; print(os.listdir("/proc/self/task")[0] == str(os.getpid()))'`},
+python3 -c 'import os; print(os.listdir("/proc/self/task")[0] == str(os.getpid()))'
+(echo x > /proc/sys/kernel/hostname) 2>&1`},
 }
