@@ -249,7 +249,7 @@ func sendNow(t *task, fd, flags int, name, data, ctl []byte, kept bool) (int, er
 			return 0, err
 		case sent > 0 && (err != nil || n == 0 || noWait || nonBlocking(fd)):
 			return sent, nil // the kernel's count of what was sent
-		case err != nil || sent >= len(data):
+		case err != nil || n == 0 || sent >= len(data):
 			return sent, err
 		}
 		ctl, kept = nil, true // control messages go with the first byte
