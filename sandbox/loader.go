@@ -234,7 +234,7 @@ const seccompFilterFlagWaitKillableRecv = 1 << 5
 
 // handshake receives the listener from the child over the socket pair and
 // lets the child go on to its exec. It returns the listener, now the Sentry's.
-func handshake(pid, sock int) (int, error) {
+func handshake(pid, sock int, ready func()) (int, error) {
 	var b [4]byte
 	if _, err := io.ReadFull(fdReader(sock), b[:]); err != nil {
 		return -1, errors.New("the workload's process failed before it installed its filter")
@@ -250,6 +250,7 @@ func handshake(pid, sock int) (int, error) {
 		return -1, fmt.Errorf("pidfd_getfd of the listener: %w", err)
 	}
 	unix.CloseOnExec(listener)
+	ready()
 	if _, err := unix.Write(sock, []byte{1}); err != nil {
 		unix.Close(listener)
 		return -1, fmt.Errorf("releasing the workload: %w", err)

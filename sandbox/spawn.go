@@ -117,13 +117,18 @@ func (s *sentry) spawn(sp *spawnSpec) (pid int, exited chan unix.WaitStatus, err
 	if err != nil {
 		return 0, nil, err
 	}
-	if sp.init {
-		s.noteNamespaces(pid) // it waits for the handshake: no call yet
-	}
 	if sp.creds != nil {
 		s.creds.set(pid, sp.creds) // before it runs
 	}
-	listener, err := handshake(pid, pair[0])
+	// The namespaces are read once the child has made itself dumpable
+	// (loader.go), before it is released to make calls: right after the
+	// fork it may still have the Sentry's undumpable memory, which a
+	// Sentry without CAP_SYS_PTRACE cannot look into (/proc/PID/ns).
+	listener, err := handshake(pid, pair[0], func() {
+		if sp.init {
+			s.noteNamespaces(pid)
+		}
+	})
 	if err != nil {
 		return 0, exited, err
 	}
