@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -1088,8 +1087,10 @@ func (s *sentry) sysInotifyAddWatch(t *task) result {
 }
 
 // isDevTTY tells whether st is /dev/tty's: character device 5, 0.
-func isDevTTY(st *unix.Stat_t) bool {
-	return st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == unix.Mkdev(5, 0)
+func isDevTTY(st *unix.Stat_t) bool { return isCharDev(st, unix.Mkdev(5, 0)) }
+
+func isCharDev(st *unix.Stat_t, rdev uint64) bool {
+	return st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == rdev
 }
 
 // openCtty opens the caller's controlling terminal, which is what /dev/tty
@@ -1117,7 +1118,7 @@ func (s *sentry) openCtty(t *task, flags int) (int, error) {
 			continue
 		}
 		var st unix.Stat_t
-		if unix.Fstat(c, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == tty {
+		if unix.Fstat(c, &st) == nil && isCharDev(&st, tty) {
 			return reopen(c, flags)
 		}
 	}
@@ -1125,19 +1126,11 @@ func (s *sentry) openCtty(t *task, flags int) (int, error) {
 }
 
 // cttyOf is the device number of thread tid's controlling terminal (0:
-// none), field 7 of /proc/TID/stat, encoded as stat's st_rdev is.
+// none), tty_nr in /proc/TID/stat, encoded as stat's st_rdev is.
 func cttyOf(tid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", tid))
-	if err != nil {
-		return 0, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, unix.EINVAL
-	}
-	f := strings.Fields(string(b[i+1:])) // state ppid pgrp session tty_nr ...
-	if len(f) < 5 {
-		return 0, unix.EINVAL
+	f, ok := statFields(tid) // state ppid pgrp session tty_nr ...
+	if !ok || len(f) < 5 {
+		return 0, unix.ESRCH
 	}
 	v, err := strconv.ParseInt(f[4], 10, 64)
 	if err != nil {

@@ -1,8 +1,6 @@
 package sandbox
 
 import (
-	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -391,16 +389,9 @@ func (s *sentry) hostPgid(pgid int) int {
 		if p.vpgid != pgid {
 			continue
 		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.host))
-		if err != nil {
-			continue
-		}
-		line := string(b)
-		if i := strings.LastIndexByte(line, ')'); i >= 0 {
-			if f := strings.Fields(line[i+1:]); len(f) > 2 {
-				if n, err := strconv.Atoi(f[2]); err == nil {
-					return n
-				}
+		if f, ok := statFields(p.host); ok && len(f) > 2 {
+			if n, err := strconv.Atoi(f[2]); err == nil {
+				return n
 			}
 		}
 	}

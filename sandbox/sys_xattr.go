@@ -78,7 +78,7 @@ func (s *sentry) sysXattr(t *task) result {
 		file = fmt.Sprintf("/proc/self/fd/%d", n.fd)
 	}
 	if c.op == xattrList {
-		return s.listXattr(t, file, t.arg(1), t.arg(2))
+		return xattrOut(t, t.arg(1), t.arg(2), func(buf []byte) (int, error) { return unix.Listxattr(file, buf) })
 	}
 	name, err := t.readString(t.arg(1), xattrNameMax+1)
 	if err != nil {
@@ -104,36 +104,21 @@ func (s *sentry) sysXattr(t *task) result {
 	case xattrRemove:
 		return orFail(unix.Removexattr(file, name), 0)
 	}
-	size := min(t.arg(3), xattrSizeMax)
-	if size == 0 {
-		n, err := unix.Getxattr(file, name, nil)
-		return orFail(err, int64(n))
-	}
-	buf := make([]byte, size)
-	n, err := unix.Getxattr(file, name, buf)
-	if err != nil {
-		return fail(toErrno(err))
-	}
-	if err := t.write(t.arg(2), buf[:n]); err != nil {
-		return fail(unix.EFAULT)
-	}
-	return ok(int64(n))
+	return xattrOut(t, t.arg(2), t.arg(3), func(buf []byte) (int, error) { return unix.Getxattr(file, name, buf) })
 }
 
-// listXattr writes the names of file's attributes at addr (size 0: says
-// how long the list is).
-func (s *sentry) listXattr(t *task, file string, addr, size uint64) result {
-	size = min(size, xattrSizeMax)
-	if size == 0 {
-		n, err := unix.Listxattr(file, nil)
-		return orFail(err, int64(n))
+// xattrOut runs get (getxattr or listxattr) into a buffer of the caller's
+// size and writes what it returned at addr; size 0 asks only how long it is.
+func xattrOut(t *task, addr, size uint64, get func(buf []byte) (int, error)) result {
+	var buf []byte
+	if size = min(size, xattrSizeMax); size > 0 {
+		buf = make([]byte, size)
 	}
-	buf := make([]byte, size)
-	n, err := unix.Listxattr(file, buf)
+	n, err := get(buf)
 	if err != nil {
 		return fail(toErrno(err))
 	}
-	if err := t.write(addr, buf[:n]); err != nil {
+	if err := t.write(addr, buf[:min(n, len(buf))]); err != nil {
 		return fail(unix.EFAULT)
 	}
 	return ok(int64(n))

@@ -242,26 +242,23 @@ func (t *task) read(addr uint64, n int) ([]byte, error) {
 
 // readInto fills b from the caller's memory at addr.
 func (t *task) readInto(addr uint64, b []byte) error {
-	if len(b) == 0 {
-		return nil
-	}
-	local := []unix.Iovec{{Base: &b[0], Len: uint64(len(b))}}
-	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(b)}}
-	got, err := unix.ProcessVMReadv(t.tid, local, remote, 0)
-	if err != nil || got != len(b) {
-		return unix.EFAULT
-	}
-	return nil
+	return t.transfer(addr, b, unix.ProcessVMReadv)
 }
 
 // write copies b into the caller's memory at addr.
 func (t *task) write(addr uint64, b []byte) error {
+	return t.transfer(addr, b, unix.ProcessVMWritev)
+}
+
+// transfer copies all of b between the Sentry and the caller's memory at
+// addr with process_vm_readv or process_vm_writev (rw).
+func (t *task) transfer(addr uint64, b []byte, rw func(int, []unix.Iovec, []unix.RemoteIovec, uint) (int, error)) error {
 	if len(b) == 0 {
 		return nil
 	}
 	local := []unix.Iovec{{Base: &b[0], Len: uint64(len(b))}}
 	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(b)}}
-	got, err := unix.ProcessVMWritev(t.tid, local, remote, 0)
+	got, err := rw(t.tid, local, remote, 0)
 	if err != nil || got != len(b) {
 		return unix.EFAULT
 	}
