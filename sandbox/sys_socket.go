@@ -247,12 +247,13 @@ func sendNow(t *task, fd, flags int, name, data, ctl []byte, kept bool) (int, er
 		switch {
 		case err == errCallerGone:
 			return 0, err
-		case sent > 0 && (err != nil || n == 0 || noWait || nonBlocking(fd)):
+		case err == nil && n > 0 && sent < len(data) && !noWait && !nonBlocking(fd):
+			ctl, kept = nil, true // a stream's rest; control went with the first byte
+		case sent > 0:
 			return sent, nil // the kernel's count of what was sent
-		case err != nil || n == 0 || sent >= len(data):
-			return sent, err
+		default:
+			return 0, err
 		}
-		ctl, kept = nil, true // control messages go with the first byte
 	}
 }
 

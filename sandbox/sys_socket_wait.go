@@ -43,7 +43,7 @@ var (
 // kept: part of the call is already done, so the claim is kept between
 // tries and a signal for the caller ends the call with errSignalled.
 func whenReady(t *task, fd int, w sockWait, noWait, kept bool, call func() error) error {
-	deadline := w.deadline(fd)
+	var deadline time.Time // from the first wait: a call that need not wait reads no option
 	for tries := 0; ; tries++ {
 		if !t.claim() {
 			return errCallerGone
@@ -54,6 +54,9 @@ func whenReady(t *task, fd int, w sockWait, noWait, kept bool, call func() error
 		}
 		if !kept {
 			t.unclaim()
+		}
+		if tries == 0 {
+			deadline = w.deadline(fd)
 		}
 		if err := w.wait(t, fd, deadline, tries, kept); err != nil {
 			return err
