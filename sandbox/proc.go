@@ -36,6 +36,8 @@ type vnode struct {
 	entries []dirent
 	fd      int    // vFD: the Sentry's copy of the descriptor
 	fdPath  string // vFD: where it leads
+	writeTo string // vFile: the host file a write-open opens instead
+	ns      bool   // vFD: a /proc/PID/ns link, lrwxrwxrwx as the kernel shows it
 }
 
 // procFiles are the host files shown as they are.
@@ -51,6 +53,15 @@ var pidFiles = []string{"cmdline", "comm", "environ", "statm", "limits", "maps",
 // identities are the container's (the Sentry keeps them), not those of the
 // user namespace it runs in, which maps none.
 var userNSFiles = map[string]bool{"uid_map": true, "gid_map": true, "setgroups": true}
+
+// writablePidFiles are pidFiles a write-open opens on the host: the kernel
+// checks the write against the writer, the workload's thread (raising
+// oom_score_adj needs nothing, lowering it CAP_SYS_RESOURCE, which it lacks).
+var writablePidFiles = map[string]bool{"oom_score_adj": true, "oom_adj": true, "coredump_filter": true,
+	"timerslack_ns": true, "comm": true}
+
+// nsNames are the entries of /proc/PID/ns.
+var nsNames = []string{"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"}
 
 // procResolve walks comps under /proc: ".." goes up (out of /proc at its
 // top), a link goes on from its target.
@@ -96,6 +107,9 @@ func (s *sentry) procResolve(t *task, comps []string, follow bool, depth int) (*
 				return &node{fd: -1, path: here, v: v}, nil
 			}
 			if !final {
+				if !strings.HasPrefix(v.fdPath, "/") {
+					return nil, unix.ENOTDIR // a namespace, a pipe, a socket
+				}
 				return s.resolve(t, v.fdPath+tail, follow, depth+1)
 			}
 			c, err := unix.Dup(v.fd)
@@ -362,7 +376,8 @@ func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) 
 			v.entries = append(v.entries, dirent{f, vFile})
 		}
 		v.entries = append(v.entries, dirent{"status", vFile}, dirent{"stat", vFile}, dirent{"mounts", vFile}, dirent{"mountinfo", vFile},
-			dirent{"root", vLink}, dirent{"cwd", vLink}, dirent{"exe", vLink}, dirent{"fd", vDir}, dirent{"fdinfo", vDir})
+			dirent{"root", vLink}, dirent{"cwd", vLink}, dirent{"exe", vLink}, dirent{"fd", vDir}, dirent{"fdinfo", vDir},
+			dirent{"ns", vDir})
 		if process {
 			v.entries = append(v.entries, dirent{"task", vDir})
 		}
@@ -392,7 +407,7 @@ func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) 
 		if !ok {
 			return nil, unix.ENOENT
 		}
-		return &vnode{kind: vFile, data: []byte(c + "\n")}, nil
+		return &vnode{kind: vFile, data: []byte(c + "\n"), writeTo: fmt.Sprintf("/proc/%d/comm", host)}, nil
 	case name == "cmdline" && len(comps) == 1:
 		inv, ok := interpreted(host)
 		if !ok {
@@ -403,6 +418,8 @@ func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) 
 		return s.procFD(t, host, comps[1:])
 	case name == "fdinfo":
 		return s.procFDInfo(t, host, comps[1:])
+	case name == "ns":
+		return s.procNS(t, host, comps[1:])
 	case name == "task" && process:
 		if len(comps) == 1 {
 			v := &vnode{kind: vDir}
@@ -445,7 +462,11 @@ func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) 
 			if f == "limits" {
 				b = s.limitsFile(host, b)
 			}
-			return &vnode{kind: vFile, data: b}, nil
+			v := &vnode{kind: vFile, data: b}
+			if writablePidFiles[f] {
+				v.writeTo = "/proc/" + from + "/" + f
+			}
+			return v, nil
 		}
 	}
 	return nil, unix.ENOENT
@@ -576,6 +597,48 @@ func (s *sentry) procFD(t *task, host int, comps []string) (*vnode, error) {
 		return nil, unix.ENOENT
 	}
 	return &vnode{kind: vFD, fd: c, fdPath: p}, nil
+}
+
+// procNS is /proc/PID/ns: links named as the kernel names them
+// ("net:[4026531840]"), which lead to the namespace itself (stat -L tells
+// two processes' namespaces apart). The user namespace is the container's,
+// the Sentry's own, as uid_map is.
+func (s *sentry) procNS(t *task, host int, comps []string) (*vnode, error) {
+	if len(comps) == 0 {
+		v := &vnode{kind: vDir}
+		for _, n := range nsNames {
+			if _, err := os.Lstat("/proc/self/ns/" + n); err == nil {
+				v.entries = append(v.entries, dirent{n, vLink})
+			}
+		}
+		return v, nil
+	}
+	if len(comps) > 1 {
+		return nil, unix.ENOTDIR
+	}
+	ok := false
+	for _, n := range nsNames {
+		ok = ok || n == comps[0]
+	}
+	if !ok {
+		return nil, unix.ENOENT
+	}
+	from := strconv.Itoa(host)
+	if comps[0] == "user" {
+		from = "self"
+	}
+	c, err := unix.Open("/proc/"+from+"/ns/"+comps[0], unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	if t != nil {
+		t.hold(c)
+	}
+	p, err := s.fdPath(c)
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	return &vnode{kind: vFD, fd: c, fdPath: p, ns: true}, nil
 }
 
 // fdDir lists host's descriptors as /proc/PID/fd and fdinfo do, each entry

@@ -24,6 +24,12 @@ func (s *sentry) nodeOpen(t *task, n *node, flags int) (int, error) {
 	if n.v != nil {
 		switch n.v.kind {
 		case vFile:
+			if acc != unix.O_RDONLY && n.v.writeTo != "" {
+				if flags&unix.O_DIRECTORY != 0 {
+					return -1, unix.ENOTDIR
+				}
+				return unix.Open(n.v.writeTo, flags&(unix.O_ACCMODE|unix.O_NONBLOCK|unix.O_APPEND)|unix.O_CLOEXEC, 0)
+			}
 			if acc != unix.O_RDONLY || flags&unix.O_TRUNC != 0 {
 				if strings.HasPrefix(n.path, "/proc/sys/") {
 					return -1, unix.EROFS // as the engines' read-only /proc/sys
@@ -423,10 +429,15 @@ func (s *sentry) nodeStat(n *node) (unix.Stat_t, error) {
 		st.Mode, st.Nlink = unix.S_IFDIR|0o555, 2
 	case vFile:
 		st.Mode = unix.S_IFREG | 0o444
+		if n.v.writeTo != "" {
+			st.Mode |= 0o200
+		}
 	case vFD:
 		// As procfs shows a descriptor: the owner's bits follow its open mode.
 		st.Mode = unix.S_IFLNK
-		if fl, err := unix.FcntlInt(uintptr(n.v.fd), unix.F_GETFL, 0); err == nil {
+		if n.v.ns {
+			st.Mode |= 0o777
+		} else if fl, err := unix.FcntlInt(uintptr(n.v.fd), unix.F_GETFL, 0); err == nil {
 			if fl&unix.O_ACCMODE != unix.O_WRONLY {
 				st.Mode |= 0o500
 			}
@@ -563,7 +574,7 @@ func (s *sentry) access(t *task, dirfd int, addr uint64, mode, flags int) result
 	}
 	defer n.close()
 	if n.v != nil {
-		if mode&unix.W_OK != 0 {
+		if mode&unix.W_OK != 0 && n.v.writeTo == "" {
 			return fail(unix.EACCES)
 		}
 		if mode&unix.X_OK != 0 && n.v.kind == vFile {

@@ -44,4 +44,14 @@ cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups | tr -s ' '
 ls /proc/pressure 2>&1; test -r /proc/self/oom_score && echo oom_score; cat /proc/self/timerslack_ns
 python3 -c 'import os; print(os.listdir("/proc/self/task")[0] == str(os.getpid()))'
 (echo x > /proc/sys/kernel/hostname) 2>&1`},
+	// Found and fixed: a process's own writable files (oom_score_adj,
+	// comm, coredump_filter) and /proc/PID/ns, whose links tell namespaces
+	// apart.
+	{"proc-write-ns", `echo 500 > /proc/self/oom_score_adj && cat /proc/self/oom_score_adj
+sh -c 'echo 300 > /proc/$$/oom_score_adj; cat /proc/$$/oom_adj; echo -500 > /proc/$$/oom_score_adj' 2>&1 | sed 's/^.*: //'
+stat -c '%A' /proc/self/oom_score_adj /proc/self/comm; test -w /proc/self/coredump_filter && echo writable
+python3 -c 'open("/proc/self/comm", "w").write("renamed"); print(open("/proc/self/comm").read().strip())'
+ls -l /proc/self/ns | awk 'NR > 1 {print $1, $9}' | tr '\n' ' '; echo
+for n in net pid mnt user uts ipc cgroup; do a=$(readlink /proc/self/ns/$n); i=$(stat -L -c %i /proc/self/ns/$n); [ "$a" = "$(readlink /proc/1/ns/$n)" ] && [ "$a" = "$n:[$i]" ] && echo "$n same"; done
+cat /proc/self/ns/net/x 2>&1 | sed 's/^.*: //'`},
 }
