@@ -400,6 +400,12 @@ func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) 
 		}
 		if inv, ok := interpreted(host); ok {
 			p = inv.prog
+			if p == heldExecPath {
+				if v, ok := s.heldExe(t, host); ok {
+					return v, nil
+				}
+				return nil, unix.ENOENT
+			}
 		}
 		return &vnode{kind: vLink, target: p}, nil
 	case name == "comm" && len(comps) == 1:

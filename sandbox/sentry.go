@@ -125,6 +125,7 @@ type sentry struct {
 	scratch scratchDirs
 	mounts  mountKinds // what checkReal learnt of each mount
 	names   unixNames  // the unix socket names the Sentry bound, as programs gave them
+	held    heldExecs  // programs without a path that processes run (exec_held.go)
 }
 
 // Main is the Sentry: runx called as runx-sentry inside the container (after

@@ -28,12 +28,17 @@ type execPlan struct {
 	changed bool // argv is not the caller's
 	path    string
 	setID   setID // the ELF program's (not a script's, as Linux does)
+	held    int   // a program without a path its interpreter opens as heldExecPath, or -1
 }
 
 func (p *execPlan) close() {
 	if p != nil && p.fd >= 0 {
 		unix.Close(p.fd)
 		p.fd = -1
+	}
+	if p != nil && p.held >= 0 {
+		unix.Close(p.held)
+		p.held = -1
 	}
 }
 
@@ -78,7 +83,7 @@ func (s *sentry) planExec(t *task, dirfd int, p string, argv []string, flags int
 	if err != nil {
 		return nil, err
 	}
-	plan := &execPlan{fd: -1, argv: argv}
+	plan := &execPlan{fd: -1, argv: argv, held: -1}
 	for depth := 0; ; depth++ {
 		if depth > maxInterpDepth {
 			n.close()
@@ -151,11 +156,20 @@ func (s *sentry) planExec(t *task, dirfd int, p string, argv []string, flags int
 			if supportsArgv0(in.fd) {
 				next = append(next, "--argv0", argv0)
 			}
-			next = append(next, n.where())
+			prog := n.where()
+			var st unix.Stat_t
+			if unix.Fstat(n.fd, &st) == nil && st.Nlink == 0 {
+				// No path leads to it (a memfd, a deleted file).
+				prog = heldExecPath
+			}
+			next = append(next, prog)
 			if len(argv) > 1 {
 				next = append(next, argv[1:]...)
 			}
 			plan.fd, plan.path, plan.argv, plan.changed = in.fd, n.where(), next, true
+			if prog == heldExecPath {
+				plan.held, n.fd = n.fd, -1
+			}
 			n.close()
 			return plan, nil
 		default:
@@ -344,6 +358,18 @@ func (s *sentry) execve(t *task, dirfd int, pathAddr, argvAddr, envpAddr uint64,
 	if err := t.addReserved(rfd, s.execFD, true); err != nil {
 		return fail(toErrno(err))
 	}
+	tgid := 0
+	if plan.held >= 0 {
+		// Held before the exec, which its interpreter's first open may follow
+		// before redirect returns.
+		if tgid, err = t.getTgid(); err == nil {
+			err = s.held.put(tgid, plan.held, plan.path)
+			plan.held = -1
+		}
+		if err != nil {
+			return fail(toErrno(err))
+		}
+	}
 	wake := func() { t.respond(0, -errnoRestartSys, 0) }
 	err = s.tr.redirect(t.tid, t.nr(), t.n.Data.IP, t.n.Data.Args, wake, func(r *unix.PtraceRegs) bool {
 		pathPtr, argvPtr := pathAddr+uint64(len(p)), argvAddr // the path's own NUL is an empty path
@@ -363,6 +389,9 @@ func (s *sentry) execve(t *task, dirfd int, pathAddr, argvAddr, envpAddr uint64,
 		r.R8 = unix.AT_EMPTY_PATH
 		return true
 	})
+	if err != nil && tgid > 0 {
+		s.held.drop(tgid)
+	}
 	if err != nil && err != errRetry {
 		s.logOnce("exec-redirect", "exec: %v", err)
 		return fail(unix.ENOSYS)

@@ -358,4 +358,28 @@ except OSError as e:
 import subprocess
 print(subprocess.run(["true"], close_fds=False).returncode, subprocess._USE_POSIX_SPAWN)
 EOF`},
+	// Found and fixed: exec through a descriptor of a dynamic program no
+	// path leads to (a memfd, a deleted file), and its /proc/self/exe.
+	{"py-exec-memfd", `python3 - <<'EOF'
+import os, shutil, sys
+def run(fd, argv):
+    pid = os.fork()
+    if pid == 0:
+        os.execve(fd, argv, {})
+    print(argv[0], os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+fd = os.memfd_create("prog", 0)
+os.write(fd, open("/usr/bin/readlink", "rb").read())
+run(fd, ["readlink", "/proc/self/exe"])
+shutil.copy("/usr/bin/cat", "/tmp/cat2")
+f = os.open("/tmp/cat2", os.O_RDONLY)
+os.unlink("/tmp/cat2")
+run(f, ["cat2", "/proc/self/cmdline"])
+print()
+py = os.memfd_create("py", os.MFD_CLOEXEC)
+os.write(py, open(sys.executable, "rb").read())
+run(py, ["py", "-c", "import os, sys; print(os.readlink('/proc/self/exe'), sys.argv, len(open('/proc/self/exe', 'rb').read()) > 4096)"])
+sh = os.memfd_create("script", 0)
+os.write(sh, b"#!/bin/sh\necho script \"$0\" \"$@\"\n")
+run(sh, ["script", "one"])
+EOF`},
 }
