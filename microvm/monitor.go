@@ -202,6 +202,9 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 	m.note("the container was made in the guest after %v", time.Since(t0).Round(time.Millisecond))
 	if !ok {
 		msg := strings.TrimPrefix(strings.TrimSpace(m.createErr.String()), "runx: ")
+		if ex.Err == vmEnded {
+			msg = strings.TrimPrefix(msg+"; ", "; ") + m.whyEnded()
+		}
 		return 0, fmt.Errorf("creating the container in the guest failed (%s): %s", describe(ex), msg)
 	}
 	close(m.createdOK)
@@ -274,6 +277,27 @@ func (m *monitor) resize() {
 	if b := m.term.size(); b != nil {
 		_ = m.create.resize(b)
 	}
+}
+
+// vmEnded is a stream's end when the VM went away under it.
+const vmEnded = "the VM ended"
+
+// whyEnded says how the VM ended, for an error: the hypervisor's own end
+// (its log's last lines) and the console's, since the state directory goes
+// with a failed create.
+func (m *monitor) whyEnded() string {
+	ended := make(chan error, 1)
+	go func() { ended <- m.vm.Wait() }()
+	hv := "still running"
+	select {
+	case err := <-ended:
+		hv = "ended"
+		if err != nil {
+			hv = err.Error()
+		}
+	case <-time.After(2 * time.Second):
+	}
+	return fmt.Sprintf("hypervisor: %s; its console: %s", hv, tail(filepath.Join(m.dir, "console.log")))
 }
 
 func describe(ex exitMsg) string {

@@ -117,7 +117,7 @@ func (g *guestStream) write() {
 	}
 	if !exited {
 		// The call or the connection broke: the VM is gone.
-		g.exited <- exitMsg{Status: int(unix.SIGKILL), Err: "the VM ended"}
+		g.exited <- exitMsg{Status: int(unix.SIGKILL), Err: vmEnded}
 	}
 }
 

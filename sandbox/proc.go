@@ -41,7 +41,9 @@ type vnode struct {
 }
 
 // procFiles are the host files shown as they are.
-var procFiles = []string{"cpuinfo", "meminfo", "uptime", "loadavg", "version", "stat", "filesystems", "swaps", "cgroups", "diskstats", "vmstat"}
+var procFiles = []string{"cpuinfo", "meminfo", "uptime", "loadavg", "version", "stat", "filesystems", "swaps", "cgroups", "diskstats", "vmstat",
+	"cmdline", "consoles", "crypto", "devices", "execdomains", "interrupts", "softirqs", "misc", "partitions",
+	"buddyinfo", "zoneinfo", "pagetypeinfo"}
 
 // pidFiles are a process's files copied from the host's procfs.
 // (Not sched, which names the host pid.)
@@ -166,6 +168,8 @@ func (s *sentry) procNode(t *task, comps []string) (*vnode, error) {
 		return s.procSysvipc(comps[1:])
 	case c == "net":
 		return s.procNet(comps[1:])
+	case c == "locks" && len(comps) == 1:
+		return s.procLocks()
 	case c == "pressure":
 		return mirrorProc("pressure", comps[1:], nil) // the host's or the container's, as procfs shows it
 	case isNumber(c):
@@ -200,12 +204,44 @@ func (s *sentry) procRoot() *vnode {
 			v.entries = append(v.entries, dirent{f, vFile})
 		}
 	}
-	v.entries = append(v.entries, dirent{"self", vLink}, dirent{"thread-self", vLink},
+	v.entries = append(v.entries, dirent{"locks", vFile}, dirent{"self", vLink}, dirent{"thread-self", vLink},
 		dirent{"mounts", vLink}, dirent{"sys", vDir}, dirent{"sysvipc", vDir}, dirent{"net", vDir})
 	if _, err := os.Stat("/proc/pressure"); err == nil {
 		v.entries = append(v.entries, dirent{"pressure", vDir})
 	}
 	return v
+}
+
+// procLocks is /proc/locks as the kernel shows it in a pid namespace: the
+// workload's locks, by their sandbox pids (the kernel leaves out the locks
+// of processes the reader cannot name).
+func (s *sentry) procLocks() (*vnode, error) {
+	b, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return nil, unix.ENOENT
+	}
+	var out []string
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		f := strings.Fields(line)
+		col := 4 // "1: POSIX  ADVISORY  WRITE PID ..."; a waiter's has "->" after the number
+		if len(f) > 1 && f[1] == "->" {
+			col = 5
+		}
+		if len(f) <= col {
+			continue
+		}
+		keep := false
+		line = replaceColumn(line, col, func(v string) string {
+			pid, _ := strconv.Atoi(v)
+			vp := s.virtualPid(pid)
+			keep = vp > 0
+			return strconv.Itoa(vp)
+		})
+		if keep {
+			out = append(out, line)
+		}
+	}
+	return &vnode{kind: vFile, data: []byte(strings.Join(out, ""))}, nil
 }
 
 // sysvipcPidColumns are the columns of /proc/sysvipc/* that hold pids (from 0).

@@ -54,4 +54,9 @@ python3 -c 'open("/proc/self/comm", "w").write("renamed"); print(open("/proc/sel
 ls -l /proc/self/ns | awk 'NR > 1 {print $1, $9}' | tr '\n' ' '; echo
 for n in net pid mnt user uts ipc cgroup; do a=$(readlink /proc/self/ns/$n); i=$(stat -L -c %i /proc/self/ns/$n); [ "$a" = "$(readlink /proc/1/ns/$n)" ] && [ "$a" = "$n:[$i]" ] && echo "$n same"; done
 cat /proc/self/ns/net/x 2>&1 | sed 's/^.*: //'`},
+	// Found and fixed: more of the host's files (cmdline, devices,
+	// partitions, interrupts...) and /proc/locks with the workload's locks.
+	{"proc-locks-host-files", `python3 -c 'import fcntl, os, subprocess; f = open("/tmp/l2", "w"); fcntl.lockf(f, fcntl.LOCK_EX); mine = [l.split() for l in open("/proc/locks")]; print([l[1:4] for l in mine], [l[4] == str(os.getpid()) for l in mine]); print(subprocess.run(["lslocks", "-o", "COMMAND,TYPE,MODE,PATH"], capture_output=True, text=True).stdout)'
+for f in cmdline consoles crypto devices execdomains interrupts softirqs misc partitions buddyinfo zoneinfo; do [ "$(head -c 1 /proc/$f | wc -c)" = 1 ] && echo "$f"; done | tr '\n' ' '; echo
+grep -c ' pts$' /proc/devices`},
 }

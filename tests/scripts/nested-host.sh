@@ -288,12 +288,14 @@ wedged() {
 		END { exit !(n > 0 && !busy && pending) }'
 }
 
+# apparmor=0: as on this machine kind, no LSM confines containers (critest
+# loads AppArmor profiles whenever the kernel has it, with tools not here).
 khz=$(awk -F: '/^cpu MHz/ {printf "%d", $2 * 1000; exit}' /proc/cpuinfo)
 [ -n "$khz" ] || fail "no cpu MHz in /proc/cpuinfo"
 timeout -s KILL "$timeout" qemu-system-x86_64 -M microvm,accel=tcg,rtc=on -cpu qemu64,+svm,+npt -smp "$cpus" -m "$mem" \
 	-nodefaults -no-user-config -nographic -no-reboot \
 	-kernel "$cache/vmlinux" -initrd "$work/initrd" \
-	-append "console=ttyS0 quiet panic=-1 reboot=t tsc_early_khz=$khz tsc=reliable no_timer_check mitigations=off cryptomgr.notests rdinit=/init nested.modules=$cache/lib/modules" \
+	-append "console=ttyS0 quiet panic=-1 reboot=t tsc_early_khz=$khz tsc=reliable no_timer_check mitigations=off cryptomgr.notests apparmor=0 rdinit=/init nested.modules=$cache/lib/modules" \
 	-global virtio-mmio.force-legacy=false \
 	-fsdev local,id=host,path=/,readonly=on,security_model=none,multidevs=remap \
 	-device virtio-9p-device,fsdev=host,mount_tag=host \
