@@ -110,6 +110,6 @@ func CoverageMarkdown() string {
 		group(func(r *syscallRow) bool { return r.handler != nil }, func(r *syscallRow) [2]string {
 			return [2]string{statusLabel[r.support], r.how}
 		}),
-		"| everything else | `ENOSYS`, logged once | e.g. `io_uring_*`, `bpf`, `perf_event_open`, `pidfd_getfd`, `process_vm_*`, `kcmp`, `rt_sigqueueinfo`, `fanotify_*`, `keyctl`, `name_to_handle_at` |")
+		"| everything else | `ENOSYS`, logged once | e.g. `io_uring_*`, `bpf`, `perf_event_open`, `pidfd_getfd`, `process_vm_*`, `kcmp`, `keyctl`, `name_to_handle_at` |")
 	return b.String()
 }

@@ -164,6 +164,8 @@ const (
 const (
 	howXattr       = "a path is resolved by the Sentry and the call made on the file it found, as the caller; by descriptor on the caller's file; a symlink's own (`l*` on a link): none listed, `ENODATA` to get, `EPERM` to set or remove (the user namespace's rules); the Sentry's own `/proc` files list none, and `EOPNOTSUPP` otherwise, as procfs's"
 	whyAIO         = "asynchronous I/O on descriptors the caller holds, as `read` and `write`"
+	whyCapFirst    = "the kernel checks the capability the call needs (`CAP_SYS_PACCT`, `CAP_SYS_ADMIN`, `CAP_SYS_BOOT`, `CAP_SYS_MODULE`, `CAP_SYS_RAWIO`, `CAP_SYS_TTY_CONFIG`) before it reads any argument, and no sandbox process has it: the answer is the kernel's, `EPERM` (or `ENOSYS` where the kernel lacks the call), as in the namespace mode without the capability"
+	howPrivileged  = "`EPERM`, as the kernel answers a process without the capability the call needs (`CAP_SYSLOG`, `CAP_SYS_ADMIN`, `CAP_DAC_READ_SEARCH`); not passed, since the kernel would first resolve a path (`quotactl`, `fanotify_mark` after `fanotify_init`), read a handle, or show the host's log (`syslog` with `kernel.dmesg_restrict=0`)"
 	whyClockAdjust = "a read names nothing; a change needs `CAP_SYS_TIME` over the host's user namespace, which no sandbox process has (the workload is in a user namespace of its own)"
 	whyClockSet    = "the kernel refuses it (`EPERM`): setting the clock needs `CAP_SYS_TIME` over the host's user namespace, which no sandbox process has"
 	whySigqueue    = "pids resolve in the caller's pid namespace, the sandbox's own, as for `kill`; the kernel lets a program forge a signal's origin only to itself"
@@ -274,6 +276,7 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_TIMES, filter: passAll, why: "name nothing", support: passed},
 	{nr: unix.SYS_PTRACE, handler: (*sentry).sysRefused, support: refused, how: "`EPERM`"},
 	{nr: unix.SYS_GETUID, handler: (*sentry).sysGetuid, flags: quick | ownIDs, support: emulated, how: "the caller's credentials (see Identities)"},
+	{nr: unix.SYS_SYSLOG, handler: (*sentry).sysRefused, support: refused, how: howPrivileged},
 	{nr: unix.SYS_GETGID, handler: (*sentry).sysGetgid, flags: quick | ownIDs, support: emulated, how: "the caller's credentials (see Identities)"},
 	{nr: unix.SYS_SETUID, handler: (*sentry).sysSetuid, flags: ownIDs, support: emulated, how: "the kernel's rules: `CAP_SETUID`/`CAP_SETGID` or one of the real, effective and saved ids; a uid change drops capabilities as Linux does (keep-caps honoured)"},
 	{nr: unix.SYS_SETGID, handler: (*sentry).sysSetgid, flags: ownIDs, support: emulated, how: "the kernel's rules: `CAP_SETUID`/`CAP_SETGID` or one of the real, effective and saved ids; a uid change drops capabilities as Linux does (keep-caps honoured)"},
@@ -319,6 +322,7 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_MUNLOCK, filter: passAll, why: "memory management of the caller", support: passed},
 	{nr: unix.SYS_MLOCKALL, filter: passAll, why: "the caller's own memory, within its `RLIMIT_MEMLOCK`", support: passed},
 	{nr: unix.SYS_MUNLOCKALL, filter: passAll, why: "the caller's own memory", support: passed},
+	{nr: unix.SYS_VHANGUP, filter: passAll, why: whyCapFirst, support: passed},
 	{nr: unix.SYS_PIVOT_ROOT, handler: (*sentry).sysRefused, support: refused, how: "`EPERM`"},
 	{nr: unix.SYS_PRCTL, filter: rulesOf(allow(arg(0, eq, unix.PR_SET_NAME)), allow(arg(0, eq, unix.PR_GET_NAME))), checks: "`PR_SET_NAME`, `PR_GET_NAME`", why: "others go to the Sentry", handler: (*sentry).sysPrctl, support: checked, how: "`PR_SET/GET_PDEATHSIG`, `DUMPABLE`, `CHILD_SUBREAPER`, `SECCOMP`, `TIMERSLACK`, `TID_ADDRESS`, `THP_DISABLE`, `PR_SET_VMA`, `SPECULATION_CTRL`, `TIMING`, `ENDIAN`; emulated on the caller's credentials: `PR_SET/GET_NO_NEW_PRIVS`, `PR_SET/GET_KEEPCAPS`, `PR_SET/GET_SECUREBITS` (kept, only keep-caps acted on), `PR_CAPBSET_READ`, `PR_CAPBSET_DROP`, `PR_CAP_AMBIENT`; `PR_SET_PTRACER` a no-op; others `EINVAL`, logged once"},
 	{nr: unix.SYS_ARCH_PRCTL, filter: passAll, why: "threads of the caller", support: passed},
@@ -326,11 +330,20 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_SETRLIMIT, handler: (*sentry).sysSetrlimit, support: emulated, how: "`RLIMIT_NOFILE`: each process's own, kept by the Sentry (see The two reserved descriptors); other limits of another process: the Sentry's call on its host pid; the caller's own other limits pass"},
 	{nr: unix.SYS_CHROOT, handler: (*sentry).sysChroot, support: refused, how: "`EPERM`"},
 	{nr: unix.SYS_SYNC, filter: passAll, why: "names nothing", support: passed},
+	{nr: unix.SYS_ACCT, filter: passAll, why: whyCapFirst, support: passed},
 	{nr: unix.SYS_SETTIMEOFDAY, filter: passAll, why: whyClockSet, support: passed},
 	{nr: unix.SYS_MOUNT, handler: (*sentry).sysRefused, support: refused, how: "`EPERM`"},
 	{nr: unix.SYS_UMOUNT2, handler: (*sentry).sysRefused, support: refused, how: "`EPERM`"},
+	{nr: unix.SYS_SWAPON, filter: passAll, why: whyCapFirst, support: passed},
+	{nr: unix.SYS_SWAPOFF, filter: passAll, why: whyCapFirst, support: passed},
+	{nr: unix.SYS_REBOOT, filter: passAll, why: whyCapFirst, support: passed},
 	{nr: unix.SYS_SETHOSTNAME, handler: (*sentry).sysSethostname, support: emulated, how: "with `CAP_SYS_ADMIN` in the spec's capabilities, else `EPERM`; the Sentry's copy only"},
 	{nr: unix.SYS_SETDOMAINNAME, handler: (*sentry).sysSetdomainname, support: emulated, how: "with `CAP_SYS_ADMIN` in the spec's capabilities, else `EPERM`; the Sentry's copy only"},
+	{nr: unix.SYS_IOPL, filter: passAll, why: whyCapFirst, support: passed},
+	{nr: unix.SYS_IOPERM, filter: passAll, why: whyCapFirst, support: passed},
+	{nr: unix.SYS_INIT_MODULE, filter: passAll, why: whyCapFirst, support: passed},
+	{nr: unix.SYS_DELETE_MODULE, filter: passAll, why: whyCapFirst, support: passed},
+	{nr: unix.SYS_QUOTACTL, handler: (*sentry).sysRefused, support: refused, how: howPrivileged},
 	{nr: unix.SYS_GETTID, filter: passAll, why: "the kernel answers in the caller's pid namespace, the sandbox's own, where the workload's pids are the sandbox's pids (the first process is 1; its parent, outside, is 0)", support: passed},
 	{nr: unix.SYS_READAHEAD, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_SETXATTR, handler: (*sentry).sysXattr, support: emulated, how: howXattr},
@@ -355,6 +368,7 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_IO_GETEVENTS, filter: passAll, why: whyAIO, support: passed},
 	{nr: unix.SYS_IO_SUBMIT, filter: passAll, why: whyAIO, support: passed},
 	{nr: unix.SYS_IO_CANCEL, filter: passAll, why: whyAIO, support: passed},
+	{nr: unix.SYS_LOOKUP_DCOOKIE, filter: passAll, why: whyCapFirst, support: passed},
 	{nr: unix.SYS_EPOLL_CREATE, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
 	{nr: unix.SYS_GETDENTS64, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_SET_TID_ADDRESS, filter: passAll, why: "threads of the caller", support: passed},
@@ -383,6 +397,7 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_MQ_TIMEDRECEIVE, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
 	{nr: unix.SYS_MQ_NOTIFY, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
 	{nr: unix.SYS_MQ_GETSETATTR, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
+	{nr: unix.SYS_KEXEC_LOAD, filter: passAll, why: whyCapFirst, support: passed},
 	{nr: unix.SYS_WAITID, handler: (*sentry).sysWaitid, support: checked, how: "a pid must be a child of the caller, a group must exist; `P_PIDFD` passes (the kernel waits only for children)"},
 	{nr: unix.SYS_IOPRIO_SET, handler: (*sentry).sysIoprio, support: emulated, how: "who ≠ 0: on the host's pid or group; 0 passes; a user's processes `EINVAL`"},
 	{nr: unix.SYS_IOPRIO_GET, handler: (*sentry).sysIoprio, support: emulated, how: "who ≠ 0: on the host's pid or group; 0 passes; a user's processes `EINVAL`"},
@@ -428,18 +443,22 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_PWRITEV, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_RT_TGSIGQUEUEINFO, filter: passAll, why: whySigqueue, support: passed},
 	{nr: unix.SYS_RECVMMSG, filter: passAll, why: "on sockets the Sentry made; addresses are outputs", support: passed},
+	{nr: unix.SYS_FANOTIFY_INIT, handler: (*sentry).sysRefused, support: refused, how: howPrivileged},
 	{nr: unix.SYS_PRLIMIT64, handler: (*sentry).sysPrlimit64, support: emulated, how: "`RLIMIT_NOFILE`: each process's own, kept by the Sentry (see The two reserved descriptors); other limits of another process: the Sentry's call on its host pid; the caller's own other limits pass"},
+	{nr: unix.SYS_OPEN_BY_HANDLE_AT, handler: (*sentry).sysRefused, support: refused, how: howPrivileged},
 	{nr: unix.SYS_CLOCK_ADJTIME, filter: passAll, why: whyClockAdjust, support: passed},
 	{nr: unix.SYS_SYNCFS, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_SENDMMSG, handler: (*sentry).sysSendmmsg, flags: mayBlock, support: emulated, how: "the Sentry reads the data (up to 1 MiB a message), resolves the address and translates `SCM_RIGHTS` descriptors (`SCM_CREDENTIALS` `EINVAL`); it sends without waiting and waits for the socket in between, so a signal ends a blocking send having sent nothing, or with what it sent (a stream's bytes, earlier messages); `EPIPE` raises the caller's `SIGPIPE` unless `MSG_NOSIGNAL`"},
 	{nr: unix.SYS_SETNS, handler: (*sentry).sysRefused, support: refused, how: "`EPERM`"},
 	{nr: unix.SYS_GETCPU, filter: passAll, why: "threads of the caller", support: passed},
+	{nr: unix.SYS_FINIT_MODULE, filter: passAll, why: whyCapFirst, support: passed},
 	{nr: unix.SYS_SCHED_SETATTR, handler: (*sentry).sysSchedSetattr, support: emulated, how: "the Sentry's call on the host tid of the sandbox thread; pid 0 passes (`sched_get/setaffinity` by the filter, the others checked, passed)"},
 	{nr: unix.SYS_SCHED_GETATTR, handler: (*sentry).sysSchedGetattr, support: emulated, how: "the Sentry's call on the host tid of the sandbox thread; pid 0 passes (`sched_get/setaffinity` by the filter, the others checked, passed)"},
 	{nr: unix.SYS_RENAMEAT2, handler: (*sentry).sysRenameat2, support: emulated, how: "on a resolved parent and one name"},
 	{nr: unix.SYS_SECCOMP, handler: (*sentry).sysSeccomp, support: checked, how: "not with `SECCOMP_FILTER_FLAG_NEW_LISTENER` (`EPERM`)"},
 	{nr: unix.SYS_GETRANDOM, filter: passAll, why: "name nothing", support: passed},
 	{nr: unix.SYS_MEMFD_CREATE, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_KEXEC_FILE_LOAD, filter: passAll, why: whyCapFirst, support: passed},
 	{nr: unix.SYS_EXECVEAT, filter: func(f fds) []seccompbpf.Rule {
 		return rules(allow(arg(0, eq, uint64(f.exec)), arg(4, eq, unix.AT_EMPTY_PATH)))
 	}, checks: "fd == execFD and flags == `AT_EMPTY_PATH` exactly", why: "the exec the Sentry set up (see exec)", handler: (*sentry).sysExecveat, support: emulated, how: "see exec"},
@@ -461,6 +480,7 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_OPENAT2, handler: (*sentry).sysOpenat2, flags: quick, support: emulated, how: "without `RESOLVE_*` flags; with them `ENOSYS`"},
 	{nr: unix.SYS_FACCESSAT2, handler: (*sentry).sysFaccessat2, flags: quick, support: emulated, how: "`faccessat2(AT_EMPTY_PATH)` on the resolved file"},
 	{nr: unix.SYS_EPOLL_PWAIT2, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
+	{nr: unix.SYS_QUOTACTL_FD, handler: (*sentry).sysRefused, support: refused, how: howPrivileged},
 	{nr: unix.SYS_FUTEX_WAITV, filter: passAll, why: "threads of the caller", support: passed},
 	{nr: unix.SYS_FCHMODAT2, handler: (*sentry).sysFchmodat2, support: emulated, how: "on the resolved inode"},
 	{nr: unix.SYS_FUTEX_WAKE, filter: passAll, why: "threads of the caller", support: passed},

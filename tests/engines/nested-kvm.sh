@@ -63,6 +63,7 @@ status=0
 critest=0
 [ -n "${ENGINES_NESTED_CRITEST:-}" ] && critest=1
 ENGINES_CONTAINERD_CRITEST=$critest ENGINES_CONTAINERD_CRITEST_HANDLERS=${ENGINES_NESTED_CRITEST:-default} \
+	ENGINES_CONTAINERD_CRITEST_TIMEOUT=110m \
 	ENGINES_CONTAINERD_MICROVM_HYPERVISOR=runx \
 	bash tests/engines/containerd/run.sh "$RUNX" || status=1
 cp -r /var/cache/runx-tests/containerd/logs "$ENGINES_NESTED_LOGS/containerd" 2>/dev/null

@@ -45,6 +45,9 @@
 #                                     the check says which)
 #   ENGINES_CONTAINERD_FOCUS          ginkgo focus regexp for critest (the
 #                                     expected-pass minimum is then not applied)
+#   ENGINES_CONTAINERD_CRITEST_TIMEOUT
+#                                     ginkgo's bound on one critest run
+#                                     (default 40m)
 #   ENGINES_CONTAINERD_WORKDIR        cache and log directory
 #                                     (default /var/cache/runx-tests/containerd)
 #   ENGINES_CONTAINERD_REGISTRY_PORT  port of the private registry (default 5077)
@@ -100,6 +103,7 @@ WORK=${ENGINES_CONTAINERD_WORKDIR:-/var/cache/runx-tests/containerd}
 REG_PORT=${ENGINES_CONTAINERD_REGISTRY_PORT:-5077}
 RUN_CRITEST=${ENGINES_CONTAINERD_CRITEST:-1}
 FOCUS=${ENGINES_CONTAINERD_FOCUS:-}
+CRITEST_TIMEOUT=${ENGINES_CONTAINERD_CRITEST_TIMEOUT:-40m}
 CRITEST_HANDLERS=${ENGINES_CONTAINERD_CRITEST_HANDLERS:-default runx-sandbox runx-microvm}
 MICROVM_HV=${ENGINES_CONTAINERD_MICROVM_HYPERVISOR:-}
 DEBUG=${ENGINES_CONTAINERD_DEBUG:-0}
@@ -121,6 +125,7 @@ CRITEST_BINARY=${ENGINES_CONTAINERD_CRITEST_BINARY:-$RUNX}
 for h in $CRITEST_HANDLERS; do
 	[[ $h =~ ^[A-Za-z0-9._-]+$ ]] || die "ENGINES_CONTAINERD_CRITEST_HANDLERS: '$h' is not a handler name"
 done
+[[ $CRITEST_TIMEOUT =~ ^[0-9]+[hms]$ ]] || die "ENGINES_CONTAINERD_CRITEST_TIMEOUT '$CRITEST_TIMEOUT' is not a duration such as 40m"
 [[ $REG_PORT =~ ^[1-9][0-9]*$ ]] || die "ENGINES_CONTAINERD_REGISTRY_PORT must be a port number"
 case $MICROVM_HV in ''|qemu|runx) ;; *) die "ENGINES_CONTAINERD_MICROVM_HYPERVISOR must be qemu or runx (got '$MICROVM_HV')" ;; esac
 [[ $HOLD =~ ^[0-9]+$ ]] || die "ENGINES_CONTAINERD_HOLD must be a number of seconds"
@@ -943,7 +948,7 @@ run_critest() {
 		--runtime-endpoint "unix://$SOCK" --image-endpoint "unix://$SOCK"
 		--ginkgo.no-color
 		--ginkgo.junit-report "$LOGS/critest$suffix-junit.xml"
-		--ginkgo.timeout 40m
+		--ginkgo.timeout "$CRITEST_TIMEOUT"
 	)
 	for re in "${skips[@]}"; do crit_args+=(--ginkgo.skip "$re"); done
 	[ -n "$FOCUS" ] && crit_args+=(--ginkgo.focus "$FOCUS")
