@@ -205,7 +205,14 @@ func (s *sentry) lookupEmpty(t *task, dirfd int, p string, flags int, follow boo
 			return nil, err
 		}
 		unix.CloseOnExec(c)
-		p, _ := s.fdPath(c)
+		p, _ := rawFDPath(c)
+		if link, ok := standInLink(p); ok {
+			unix.Close(c)
+			return s.lookup(t, unix.AT_FDCWD, link, false)
+		}
+		if v, ok := s.scratch.virtualPath(p); ok {
+			p = v
+		}
 		return &node{fd: c, path: p}, nil
 	}
 	return s.lookup(t, dirfd, p, follow)

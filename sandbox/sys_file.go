@@ -65,7 +65,7 @@ func (s *sentry) nodeOpen(t *task, n *node, flags int) (int, error) {
 		}
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFLNK:
-			return -1, unix.ELOOP
+			return linkStandIn(n)
 		case unix.S_IFDIR:
 			return reopen(n.fd, unix.O_RDONLY|unix.O_DIRECTORY)
 		case unix.S_IFREG:
@@ -103,6 +103,43 @@ func (s *sentry) nodeOpen(t *task, n *node, flags int) (int, error) {
 	}
 	// The reopen is of the inode just looked at: its type holds.
 	return openNoWait(t, flags, false, func(flags int) (int, error) { return reopen(n.fd, flags) })
+}
+
+// linkStandInName starts the name of the memfd that stands in for an
+// O_PATH descriptor of a symlink (open(O_PATH|O_NOFOLLOW), glibc's lchmod),
+// which ADDFD cannot pass: the rest of the name is the link's path, so that
+// a call on the descriptor with an empty path (fstatat, readlinkat,
+// fchownat with AT_EMPTY_PATH) acts on the link, found again by that path
+// (lookupEmpty), and /proc/PID/fd shows the path (fdPath). A workload that
+// makes such a memfd itself names a path it could look up anyway.
+const linkStandInName = "runx-link:"
+
+// linkStandIn makes the stand-in for the symlink n: an empty sealed memfd,
+// read-only.
+func linkStandIn(n *node) (int, error) {
+	name := linkStandInName + n.where()
+	if len(name) > 249 { // memfd_create's limit
+		return -1, unix.ELOOP
+	}
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(fd)
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_WRITE|unix.F_SEAL_GROW|unix.F_SEAL_SHRINK); err != nil {
+		return -1, err
+	}
+	return reopen(fd, unix.O_RDONLY)
+}
+
+// standInLink is the path of the link a descriptor whose path is p stands
+// in for.
+func standInLink(p string) (string, bool) {
+	rest, ok := strings.CutPrefix(p, "/memfd:"+linkStandInName)
+	if !ok || !strings.HasSuffix(rest, " (deleted)") {
+		return "", false
+	}
+	return strings.TrimSuffix(rest, " (deleted)"), true
 }
 
 // devDir opens a stand-in for /dev whose listing has no .runx.

@@ -369,6 +369,9 @@ func (s *sentry) fdPath(fd int) (string, error) {
 	if v, ok := s.scratch.virtualPath(p); ok {
 		return v, nil
 	}
+	if link, ok := standInLink(p); ok {
+		return link, nil
+	}
 	return p, nil
 }
 

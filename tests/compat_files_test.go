@@ -424,4 +424,18 @@ python3 -c 'import os; os.write(os.open("/dev/stdout", os.O_WRONLY), b"no O_CREA
 } 2>&1 | cat`},
 	// Found and fixed: mkfifo -m (lchmod's O_PATH open of a FIFO).
 	{"mkfifo-mode", `cd /tmp && mkfifo -m 600 p1; echo "mkfifo -m $?"; mknod -m 640 p2 p; echo "mknod -m $?"; stat -c '%F %a' p1 p2`},
+	// Found and fixed: an O_PATH|O_NOFOLLOW descriptor of a symlink was
+	// ELOOP, so glibc's lchmod (fchmodat with AT_SYMLINK_NOFOLLOW) failed
+	// where the kernel's says EOPNOTSUPP, and tar xp of a symlink failed.
+	{"symlink-o-path", `cd /tmp && mkdir -p src && echo 1 > src/f && ln -s f src/l && tar cf a.tar src && mkdir ex && tar xpf a.tar -C ex && readlink ex/src/l
+python3 -c '
+import ctypes, os, stat
+libc = ctypes.CDLL(None, use_errno=True)
+print("lchmod", libc.fchmodat(-100, b"src/l", 0o600, 0x100), os.strerror(ctypes.get_errno()))
+fd = os.open("src/l", os.O_PATH | os.O_NOFOLLOW)
+st = os.stat(fd)
+print(stat.S_ISLNK(st.st_mode), st.st_ino == os.lstat("src/l").st_ino, os.readlink("/proc/self/fd/%d" % fd))
+buf = ctypes.create_string_buffer(100)
+print(libc.readlinkat(fd, b"", buf, 100), buf.value)
+'`},
 }
