@@ -53,7 +53,7 @@ mkdir -p "$ENGINES_NESTED_LOGS/vm-logs"
 	ps axfo pid,ppid,stat,etime,wchan:30,args | cut -c1-300 >"$ENGINES_NESTED_LOGS/ps.$(date +%s)"
 	ls "$ENGINES_NESTED_LOGS"/ps.* | head -n -10 | xargs -r rm -f
 	find /tmp /run -maxdepth 8 \( -name vm.log -o -name console.log \) 2>/dev/null |
-		while read -r f; do cp "$f" "$ENGINES_NESTED_LOGS/vm-logs/$(printf %s "$f" | tr / _)"; done
+		while read -r f; do cp "$f" "$ENGINES_NESTED_LOGS/vm-logs/$(printf %s "$f" | tr / _)" 2>/dev/null; done # gone meanwhile: a VM ended
 	cp -r /var/cache/runx-tests/containerd/logs/. "$ENGINES_NESTED_LOGS/containerd-so-far" 2>/dev/null
 done) &
 hv=$("$RUNX" check 2>&1 | grep -o "hypervisor: [a-z]*" | head -1)
