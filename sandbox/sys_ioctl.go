@@ -16,12 +16,24 @@ func (s *sentry) sysIoctl(t *task) result {
 	req := uint32(t.arg(1))
 	switch req {
 	case unix.TIOCSPGRP:
+		// The kernel's order of errors: the descriptor, a terminal, the
+		// group's number, the group.
+		fd, err := t.getFD(t.argInt(0))
+		if err != nil {
+			return fail(toErrno(err))
+		}
+		if _, err := unix.IoctlGetTermios(fd, unix.TCGETS); err != nil {
+			return fail(unix.ENOTTY)
+		}
 		var pgid int32
 		if err := readVal(t, t.arg(2), &pgid); err != nil {
 			return fail(unix.EFAULT)
 		}
+		if pgid < 0 {
+			return fail(unix.EINVAL)
+		}
 		if !s.groupExists(int(pgid)) {
-			return fail(unix.EPERM)
+			return fail(unix.ESRCH) // none in the caller's pid namespace
 		}
 		// The pgid is read again by the kernel, and can only name a group
 		// of the caller's own session on its terminal.

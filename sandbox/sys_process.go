@@ -198,7 +198,7 @@ func (s *sentry) byPid(t *task, do func(host int) result) result {
 	case pid == 0:
 		return contin()
 	case pid < 0:
-		return fail(unix.EINVAL)
+		return fail(unix.ESRCH) // no such process, as find_task_by_vpid says
 	}
 	_, host, ok := s.thread(0, pid)
 	if !ok {
@@ -303,6 +303,15 @@ func (t *task) outCall(addr uint64, n int, call func(p uintptr) result) result {
 	return r
 }
 
+// bySchedPid is byPid for the scheduler calls that refuse a negative pid
+// before looking it up (EINVAL), as the kernel's do; not the affinity ones.
+func (s *sentry) bySchedPid(t *task, do func(host int) result) result {
+	if t.argInt(0) < 0 {
+		return fail(unix.EINVAL)
+	}
+	return s.byPid(t, do)
+}
+
 func (s *sentry) sysSchedGetaffinity(t *task) result {
 	return s.byPid(t, func(h int) result {
 		return t.outCall(t.arg(2), int(t.arg(1)), func(p uintptr) result {
@@ -322,17 +331,17 @@ func (s *sentry) sysSchedSetaffinity(t *task) result {
 }
 
 func (s *sentry) sysSchedGetscheduler(t *task) result {
-	return s.byPid(t, func(h int) result { return raw(unix.SYS_SCHED_GETSCHEDULER, uintptr(h)) })
+	return s.bySchedPid(t, func(h int) result { return raw(unix.SYS_SCHED_GETSCHEDULER, uintptr(h)) })
 }
 
 func (s *sentry) sysSchedGetparam(t *task) result {
-	return s.byPid(t, func(h int) result {
+	return s.bySchedPid(t, func(h int) result {
 		return t.outCall(t.arg(1), 4, func(p uintptr) result { return raw(unix.SYS_SCHED_GETPARAM, uintptr(h), p) })
 	})
 }
 
 func (s *sentry) sysSchedSetparam(t *task) result {
-	return s.byPid(t, func(h int) result {
+	return s.bySchedPid(t, func(h int) result {
 		b, r, ok := t.inBuf(t.arg(1), 4, 4)
 		if !ok {
 			return r
@@ -342,7 +351,7 @@ func (s *sentry) sysSchedSetparam(t *task) result {
 }
 
 func (s *sentry) sysSchedSetscheduler(t *task) result {
-	return s.byPid(t, func(h int) result {
+	return s.bySchedPid(t, func(h int) result {
 		b, r, ok := t.inBuf(t.arg(2), 4, 4)
 		if !ok {
 			return r
@@ -352,7 +361,7 @@ func (s *sentry) sysSchedSetscheduler(t *task) result {
 }
 
 func (s *sentry) sysSchedGetattr(t *task) result {
-	return s.byPid(t, func(h int) result {
+	return s.bySchedPid(t, func(h int) result {
 		n := int(t.argUint(2))
 		return t.outCall(t.arg(1), n, func(p uintptr) result {
 			return raw(unix.SYS_SCHED_GETATTR, uintptr(h), p, uintptr(n), uintptr(t.argUint(3)))
@@ -361,7 +370,7 @@ func (s *sentry) sysSchedGetattr(t *task) result {
 }
 
 func (s *sentry) sysSchedSetattr(t *task) result {
-	return s.byPid(t, func(h int) result {
+	return s.bySchedPid(t, func(h int) result {
 		var size uint32
 		if err := readVal(t, t.arg(1), &size); err != nil {
 			return fail(unix.EFAULT)
@@ -378,7 +387,7 @@ func (s *sentry) sysSchedSetattr(t *task) result {
 }
 
 func (s *sentry) sysSchedRRGetInterval(t *task) result {
-	return s.byPid(t, func(h int) result {
+	return s.bySchedPid(t, func(h int) result {
 		return t.outCall(t.arg(1), 16, func(p uintptr) result { return raw(unix.SYS_SCHED_RR_GET_INTERVAL, uintptr(h), p) })
 	})
 }

@@ -121,7 +121,7 @@ func passFcntl(f fds) []seccompbpf.Rule {
 	rs := rules(answer(unix.EBADF, arg(0, ge, f.reserved())))
 	for _, cmd := range []uint64{unix.F_GETFD, unix.F_SETFD, unix.F_GETFL, unix.F_SETFL, unix.F_GETLK,
 		unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW,
-		unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ, unix.F_ADD_SEALS, unix.F_GET_SEALS} {
+		unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ, unix.F_ADD_SEALS, unix.F_GET_SEALS, unix.F_NOTIFY} {
 		rs = append(rs, allow(arg(1, eq, cmd)))
 	}
 	for _, cmd := range []uint64{unix.F_DUPFD, unix.F_DUPFD_CLOEXEC} {
@@ -245,7 +245,7 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_MSGSND, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
 	{nr: unix.SYS_MSGRCV, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
 	{nr: unix.SYS_MSGCTL, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
-	{nr: unix.SYS_FCNTL, filter: passFcntl, checks: "fd < cwdFD (else `EBADF`), cmd one of `F_GETFD` `F_SETFD` `F_GETFL` `F_SETFL` `F_GETLK` `F_SETLK` `F_SETLKW` `F_OFD_GETLK` `F_OFD_SETLK` `F_OFD_SETLKW` `F_GETPIPE_SZ` `F_SETPIPE_SZ` `F_ADD_SEALS` `F_GET_SEALS`, or `F_DUPFD` `F_DUPFD_CLOEXEC` from a number < cwdFD", why: "`F_SETOWN` and others go to the Sentry (refused)", handler: (*sentry).sysFcntl, support: refused, how: "the commands the filter sends on: `EINVAL`, logged once (`F_SETOWN` and `F_SETSIG` name processes)"},
+	{nr: unix.SYS_FCNTL, filter: passFcntl, checks: "fd < cwdFD (else `EBADF`), cmd one of `F_GETFD` `F_SETFD` `F_GETFL` `F_SETFL` `F_GETLK` `F_SETLK` `F_SETLKW` `F_OFD_GETLK` `F_OFD_SETLK` `F_OFD_SETLKW` `F_GETPIPE_SZ` `F_SETPIPE_SZ` `F_ADD_SEALS` `F_GET_SEALS` `F_NOTIFY` (its signal goes to the caller), or `F_DUPFD` `F_DUPFD_CLOEXEC` from a number < cwdFD", why: "`F_SETOWN` and others go to the Sentry (refused)", handler: (*sentry).sysFcntl, support: refused, how: "the commands the filter sends on: `EINVAL`, logged once (`F_SETOWN` and `F_SETSIG` name processes)"},
 	{nr: unix.SYS_FLOCK, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_FSYNC, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_FDATASYNC, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},

@@ -395,4 +395,22 @@ for name, nr, args in [("acct", 163, (0,)), ("swapoff", 168, (b"/tmp",)), ("vhan
     r = libc.syscall(nr, *args)
     print(name, r, os.strerror(ctypes.get_errno()) if r < 0 else "")
 '`},
+	// Found and fixed by CPython's own tests (test_resource, test_posix,
+	// test_os, test_fcntl): errors in the kernel's order and words for a
+	// negative pid, a bad descriptor to tcsetpgrp, and dnotify (F_NOTIFY).
+	{"py-errno-order", `python3 -c '
+import errno, fcntl, os, resource
+def e(f, *a):
+    try:
+        f(*a)
+        return "ok"
+    except OSError as x:
+        return errno.errorcode[x.errno]
+    except Exception as x:
+        return type(x).__name__
+print(e(resource.prlimit, -1, resource.RLIMIT_AS), e(os.sched_getaffinity, -1), e(os.sched_getscheduler, -1), e(os.sched_getparam, -5), e(os.getpgid, -1), e(os.getsid, -1))
+print(e(os.tcsetpgrp, 99, 0), e(os.tcsetpgrp, os.open("/etc/hostname", os.O_RDONLY), 0))
+d = os.open("/tmp", os.O_RDONLY)
+print(e(fcntl.fcntl, d, fcntl.F_NOTIFY, fcntl.DN_CREATE | fcntl.DN_MULTISHOT))
+'`},
 }
