@@ -149,7 +149,8 @@ func childSetup(l *loader) bool {
 	if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(l.cwdSrc), uintptr(l.cwdDst), 0, 0, 0, 0); e != 0 {
 		return false
 	}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(l.execSrc), uintptr(l.execDst), unix.O_CLOEXEC, 0, 0, 0); e != 0 {
+	// Not close-on-exec: execFD stays taken after the exec (reserved).
+	if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(l.execSrc), uintptr(l.execDst), 0, 0, 0, 0); e != 0 {
 		return false
 	}
 	if _, _, e := syscall.RawSyscall6(unix.SYS_DUP3, uintptr(l.syncSrc), uintptr(l.syncDst), 0, 0, 0, 0); e != 0 {

@@ -619,7 +619,7 @@ func (s *sentry) procFD(t *task, host int, comps []string) (*vnode, error) {
 		return s.fdDir(t, host, vLink), nil
 	}
 	fd, ok := procNumber(comps[0])
-	if !ok || fd >= s.cwdFD {
+	if !ok || s.reserved(fd) {
 		return nil, unix.ENOENT
 	}
 	pfd, err := unix.PidfdOpen(host, 0)
@@ -693,16 +693,16 @@ func (s *sentry) fdDir(t *task, host int, kind int) *vnode {
 	// directory when it is read: the lowest free number.
 	if t != nil {
 		if tgid, err := t.getTgid(); err == nil && tgid == host {
-			free := 0
+			used := map[int]bool{}
 			for _, fd := range fds {
-				if fd == free {
-					free++
-				}
+				used[fd] = true
 			}
-			if free < s.cwdFD {
-				fds = append(fds, free)
-				sort.Ints(fds)
+			free := 0
+			for used[free] || s.reserved(free) {
+				free++
 			}
+			fds = append(fds, free)
+			sort.Ints(fds)
 		}
 	}
 	for _, fd := range fds {
@@ -722,7 +722,7 @@ func (s *sentry) procFDInfo(t *task, host int, comps []string) (*vnode, error) {
 		return s.fdDir(t, host, vFile), nil
 	}
 	fd, ok := procNumber(comps[0])
-	if !ok || fd >= s.cwdFD {
+	if !ok || s.reserved(fd) {
 		return nil, unix.ENOENT
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", host, fd))
@@ -740,7 +740,7 @@ func (s *sentry) openFDs(host int) []int {
 	}
 	var fds []int
 	for _, e := range es {
-		if n, err := strconv.Atoi(e.Name()); err == nil && n < s.cwdFD {
+		if n, err := strconv.Atoi(e.Name()); err == nil && !s.reserved(n) {
 			fds = append(fds, n)
 		}
 	}

@@ -355,7 +355,9 @@ func (s *sentry) execve(t *task, dirfd int, pathAddr, argvAddr, envpAddr uint64,
 		return fail(toErrno(err))
 	}
 	defer unix.Close(rfd)
-	if err := t.addReserved(rfd, s.execFD, true); err != nil {
+	// Not close-on-exec: after the exec the number stays taken, so the
+	// kernel never gives it to the workload (the file is the one it runs).
+	if err := t.addReserved(rfd, s.execFD, false); err != nil {
 		return fail(toErrno(err))
 	}
 	tgid := 0

@@ -26,7 +26,7 @@ func (s *sentry) sysDup(t *task) result {
 }
 
 func (s *sentry) dupTo(t *task, old, new int, cloexec bool) result {
-	if new < 0 || new >= s.cwdFD {
+	if new < 0 || s.reserved(new) {
 		return fail(unix.EBADF)
 	}
 	fd, err := t.getFD(old)
@@ -59,9 +59,15 @@ func (s *sentry) sysDup3(t *task) result {
 	return s.dupTo(t, old, new, flags&unix.O_CLOEXEC != 0)
 }
 
-// dupFrom is fcntl(F_DUPFD): the lowest free descriptor from min on.
-func (s *sentry) dupFrom(t *task, old, min int, cloexec bool) result {
-	if min < 0 || min >= s.cwdFD {
+// dupFrom is fcntl(F_DUPFD): the lowest free descriptor from from on,
+// below the caller's soft RLIMIT_NOFILE.
+func (s *sentry) dupFrom(t *task, old, from int, cloexec bool) result {
+	tgid, err := t.getTgid()
+	if err != nil {
+		return fail(unix.ESRCH)
+	}
+	limit := int(min(s.nofileOf(tgid).Cur, 1<<30))
+	if from < 0 || from >= limit {
 		return fail(unix.EINVAL)
 	}
 	fd, err := t.getFD(old)
@@ -78,11 +84,11 @@ func (s *sentry) dupFrom(t *task, old, min int, cloexec bool) result {
 			used[n] = true
 		}
 	}
-	at := min
-	for used[at] {
+	at := from
+	for used[at] || s.reserved(at) {
 		at++
 	}
-	if at >= s.cwdFD {
+	if at >= limit {
 		return fail(unix.EMFILE)
 	}
 	r, err := t.giveFD(fd, at, cloexec)
@@ -98,10 +104,10 @@ func (s *sentry) sysCloseRange(t *task) result {
 	if first > last {
 		return fail(unix.EINVAL)
 	}
-	if last < uint(s.cwdFD) {
+	if last < uint(s.cwdFD) || first > uint(s.execFD) {
 		return contin()
 	}
-	if first >= uint(s.cwdFD) {
+	if first >= uint(s.cwdFD) && last <= uint(s.execFD) {
 		return ok(0)
 	}
 	// The kernel cannot be asked to spare the reserved ones: libc falls

@@ -1155,7 +1155,7 @@ func (s *sentry) openCtty(t *task, flags int) (int, error) {
 	fds := []int{0, 1, 2}
 	if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", t.tid)); err == nil {
 		for _, e := range ents {
-			if n, err := strconv.Atoi(e.Name()); err == nil && n > 2 && n < s.cwdFD {
+			if n, err := strconv.Atoi(e.Name()); err == nil && n > 2 && !s.reserved(n) {
 				fds = append(fds, n)
 			}
 		}

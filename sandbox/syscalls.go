@@ -55,9 +55,27 @@ const (
 // directory).
 type fds struct{ exec, cwd int }
 
-// reserved is the lowest reserved number: every descriptor from it on is
-// the Sentry's.
+// reserved is the lowest reserved number, above is the highest (cwd and exec
+// are consecutive): a process whose soft RLIMIT_NOFILE was raised has
+// descriptors of its own past them.
 func (f fds) reserved() uint64 { return uint64(f.cwd) }
+func (f fds) above() uint64    { return uint64(f.exec) + 1 }
+
+// notReserved are the rules that pass a call whose descriptor arguments
+// (by number) are none of the reserved ones, each below or above them.
+func notReserved(f fds, args ...int) []seccompbpf.Rule {
+	rs := []seccompbpf.Rule{allow()}
+	for _, a := range args {
+		var next []seccompbpf.Rule
+		for _, r := range rs {
+			below := append(append([]seccompbpf.Cond(nil), r.Conds...), arg(a, lt, f.reserved()))
+			beyond := append(append([]seccompbpf.Cond(nil), r.Conds...), arg(a, ge, f.above()))
+			next = append(next, allow(below...), allow(beyond...))
+		}
+		rs = next
+	}
+	return rs
+}
 
 // filterFn gives the filter's rules for one call, in order (their Nrs are
 // the row's); a call no rule matches goes to the Sentry.
@@ -118,14 +136,14 @@ const (
 // passFcntl: everything but owners (they name a process), never on the
 // reserved descriptors, and duplicates below them.
 func passFcntl(f fds) []seccompbpf.Rule {
-	rs := rules(answer(unix.EBADF, arg(0, ge, f.reserved())))
+	rs := rules(answer(unix.EBADF, arg(0, eq, uint64(f.cwd))), answer(unix.EBADF, arg(0, eq, uint64(f.exec))))
 	for _, cmd := range []uint64{unix.F_GETFD, unix.F_SETFD, unix.F_GETFL, unix.F_SETFL, unix.F_GETLK,
 		unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW,
 		unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ, unix.F_ADD_SEALS, unix.F_GET_SEALS, unix.F_NOTIFY} {
 		rs = append(rs, allow(arg(1, eq, cmd)))
 	}
 	for _, cmd := range []uint64{unix.F_DUPFD, unix.F_DUPFD_CLOEXEC} {
-		rs = append(rs, allow(arg(1, eq, cmd), arg(2, lt, f.reserved())))
+		rs = append(rs, allow(arg(1, eq, cmd), arg(2, lt, f.reserved())), allow(arg(1, eq, cmd), arg(2, ge, f.above())))
 	}
 	return rs
 }
@@ -176,7 +194,7 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_READ, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_WRITE, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_OPEN, handler: (*sentry).sysOpen, flags: quick, support: emulated, how: "resolved by the Sentry, opened by it on the listener's thread (a FIFO, a device other than the memory ones, a socket or a leased file on a goroutine, as it may wait), handed over with `ADDFD`, answered once its own copy is closed; `O_PATH` gets a read-only descriptor (of a symlink, an empty memfd that calls with an empty path, `fstatat` `readlinkat` `fchownat`, take for the link)"},
-	{nr: unix.SYS_CLOSE, filter: func(f fds) []seccompbpf.Rule { return rules(allow(arg(0, lt, f.reserved())), answer(0)) }, checks: "fd < cwdFD; on the reserved ones it returns 0 without closing", support: passed},
+	{nr: unix.SYS_CLOSE, filter: func(f fds) []seccompbpf.Rule { return append(notReserved(f, 0), answer(0)) }, checks: "fd not a reserved one; on the reserved ones it returns 0 without closing", support: passed},
 	{nr: unix.SYS_STAT, handler: (*sentry).sysStat, flags: quick, support: emulated, how: "resolved, then `fstatat`/`statx`/`fstatfs` on the Sentry's descriptor; an empty path with `AT_EMPTY_PATH` is the caller's descriptor"},
 	{nr: unix.SYS_FSTAT, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_LSTAT, handler: (*sentry).sysLstat, flags: quick, support: emulated, how: "resolved, then `fstatat`/`statx`/`fstatfs` on the Sentry's descriptor; an empty path with `AT_EMPTY_PATH` is the caller's descriptor"},
@@ -205,8 +223,8 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_SHMGET, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
 	{nr: unix.SYS_SHMAT, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
 	{nr: unix.SYS_SHMCTL, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
-	{nr: unix.SYS_DUP, filter: func(f fds) []seccompbpf.Rule { return rules(allow(arg(0, lt, f.reserved()))) }, checks: "every descriptor number < cwdFD", why: "the kernel numbers the new descriptors (threat model); in the filter so that no signal fails them with `EINTR` while the Sentry would serve them", handler: (*sentry).sysDup, support: emulated, how: "when the filter sent them (a descriptor at or above cwdFD): `EBADF` for the reserved descriptors (`EINVAL` for a minimum there)"},
-	{nr: unix.SYS_DUP2, filter: func(f fds) []seccompbpf.Rule { return rules(allow(arg(0, lt, f.reserved()), arg(1, lt, f.reserved()))) }, checks: "every descriptor number < cwdFD", why: "the kernel numbers the new descriptors (threat model); in the filter so that no signal fails them with `EINTR` while the Sentry would serve them", handler: (*sentry).sysDup2, support: emulated, how: "when the filter sent them (a descriptor at or above cwdFD): `EBADF` for the reserved descriptors (`EINVAL` for a minimum there)"},
+	{nr: unix.SYS_DUP, filter: func(f fds) []seccompbpf.Rule { return notReserved(f, 0) }, checks: "no descriptor number a reserved one", why: "the kernel numbers the new descriptors (threat model); in the filter so that no signal fails them with `EINTR` while the Sentry would serve them", handler: (*sentry).sysDup, support: emulated, how: "when the filter sent them (a reserved descriptor): `EBADF`"},
+	{nr: unix.SYS_DUP2, filter: func(f fds) []seccompbpf.Rule { return notReserved(f, 0, 1) }, checks: "no descriptor number a reserved one", why: "the kernel numbers the new descriptors (threat model); in the filter so that no signal fails them with `EINTR` while the Sentry would serve them", handler: (*sentry).sysDup2, support: emulated, how: "when the filter sent them (a reserved descriptor): `EBADF`"},
 	{nr: unix.SYS_PAUSE, filter: passAll, why: "the caller's own signal state", support: passed},
 	{nr: unix.SYS_NANOSLEEP, filter: passAll, why: "name nothing", support: passed},
 	{nr: unix.SYS_GETITIMER, filter: passAll, why: "name nothing", support: passed},
@@ -245,7 +263,7 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_MSGSND, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
 	{nr: unix.SYS_MSGRCV, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
 	{nr: unix.SYS_MSGCTL, filter: passAll, why: "keys and queue names live in the container's IPC namespace, which holds the workload's objects only (the Sentry has none); owners read through `*ctl(IPC_STAT)` show as the overflow user (65534), `/proc/sysvipc` as the container sees them", support: passed},
-	{nr: unix.SYS_FCNTL, filter: passFcntl, checks: "fd < cwdFD (else `EBADF`), cmd one of `F_GETFD` `F_SETFD` `F_GETFL` `F_SETFL` `F_GETLK` `F_SETLK` `F_SETLKW` `F_OFD_GETLK` `F_OFD_SETLK` `F_OFD_SETLKW` `F_GETPIPE_SZ` `F_SETPIPE_SZ` `F_ADD_SEALS` `F_GET_SEALS` `F_NOTIFY` (its signal goes to the caller), or `F_DUPFD` `F_DUPFD_CLOEXEC` from a number < cwdFD", why: "`F_SETOWN` and others go to the Sentry (refused)", handler: (*sentry).sysFcntl, support: refused, how: "the commands the filter sends on: `EINVAL`, logged once (`F_SETOWN` and `F_SETSIG` name processes)"},
+	{nr: unix.SYS_FCNTL, filter: passFcntl, checks: "fd not a reserved one (else `EBADF`), cmd one of `F_GETFD` `F_SETFD` `F_GETFL` `F_SETFL` `F_GETLK` `F_SETLK` `F_SETLKW` `F_OFD_GETLK` `F_OFD_SETLK` `F_OFD_SETLKW` `F_GETPIPE_SZ` `F_SETPIPE_SZ` `F_ADD_SEALS` `F_GET_SEALS` `F_NOTIFY` (its signal goes to the caller), or `F_DUPFD` `F_DUPFD_CLOEXEC` from a number below or above the reserved ones", why: "`F_SETOWN` and others go to the Sentry (refused)", handler: (*sentry).sysFcntl, support: refused, how: "the commands the filter sends on: `EINVAL`, logged once (`F_SETOWN` and `F_SETSIG` name processes)"},
 	{nr: unix.SYS_FLOCK, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_FSYNC, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
 	{nr: unix.SYS_FDATASYNC, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},
@@ -436,7 +454,7 @@ var syscallTable = []syscallRow{
 	{nr: unix.SYS_SIGNALFD4, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
 	{nr: unix.SYS_EVENTFD2, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
 	{nr: unix.SYS_EPOLL_CREATE1, filter: passAll, why: "name nothing (a memfd's name is a label); the new descriptors are the kernel's (threat model)", support: passed},
-	{nr: unix.SYS_DUP3, filter: func(f fds) []seccompbpf.Rule { return rules(allow(arg(0, lt, f.reserved()), arg(1, lt, f.reserved()))) }, checks: "every descriptor number < cwdFD", why: "the kernel numbers the new descriptors (threat model); in the filter so that no signal fails them with `EINTR` while the Sentry would serve them", handler: (*sentry).sysDup3, support: emulated, how: "when the filter sent them (a descriptor at or above cwdFD): `EBADF` for the reserved descriptors (`EINVAL` for a minimum there)"},
+	{nr: unix.SYS_DUP3, filter: func(f fds) []seccompbpf.Rule { return notReserved(f, 0, 1) }, checks: "no descriptor number a reserved one", why: "the kernel numbers the new descriptors (threat model); in the filter so that no signal fails them with `EINTR` while the Sentry would serve them", handler: (*sentry).sysDup3, support: emulated, how: "when the filter sent them (a reserved descriptor): `EBADF`"},
 	{nr: unix.SYS_PIPE2, filter: rulesOf(allow(arg(1, noBits, ^uint64(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT)&0xffffffff))), checks: "flags among `O_CLOEXEC` `O_NONBLOCK` `O_DIRECT`", why: "others (`O_NOTIFICATION_PIPE`) go to the Sentry", handler: (*sentry).sysPipe2, support: emulated, how: "when the filter sent it (other flags than `O_CLOEXEC` `O_NONBLOCK` `O_DIRECT`): `EINVAL`"},
 	{nr: unix.SYS_INOTIFY_INIT1, filter: passAll, why: "new descriptors, watches by number (adding one names a path: the Sentry's)", support: passed},
 	{nr: unix.SYS_PREADV, filter: passAll, why: "descriptors only; every descriptor the workload holds comes from the Sentry or from a call on one", support: passed},

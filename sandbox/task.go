@@ -195,10 +195,15 @@ func (t *task) pidFD() (int, error) {
 	return fd, nil
 }
 
+// reserved tells whether fd is one of the two numbers the Sentry keeps in
+// every workload process (cwdFD, execFD); a process whose soft limit it
+// raised above them has descriptors of its own beyond.
+func (s *sentry) reserved(fd int) bool { return fd == s.cwdFD || fd == s.execFD }
+
 // getFD copies the caller's descriptor fd into the Sentry (closed when the
 // call is served). The reserved descriptors are not the workload's.
 func (t *task) getFD(fd int) (int, error) {
-	if fd < 0 || fd >= t.s.cwdFD {
+	if fd < 0 || t.s.reserved(fd) {
 		return -1, unix.EBADF
 	}
 	return t.getFDAny(fd)

@@ -157,6 +157,12 @@ func debianRootfs(t *testing.T) string {
 // manyCaps, with Docker's default capabilities.
 func compatRun(t *testing.T, mode, rootfs, cmd string, manyCaps bool) result {
 	t.Helper()
+	return compatRunFor(t, mode, rootfs, cmd, manyCaps, 0)
+}
+
+// compatRunFor is compatRun with a time limit (0: the default).
+func compatRunFor(t *testing.T, mode, rootfs, cmd string, manyCaps bool, limit time.Duration) result {
+	t.Helper()
 	r := newRuntime(t)
 	dir := t.TempDir()
 	if res := runCmd(t, runOpts{dir: dir}, runtimeBin(t), "spec"); res.code != 0 {
@@ -181,7 +187,7 @@ func compatRun(t *testing.T, mode, rootfs, cmd string, manyCaps bool) result {
 		s.Annotations["dev.runx.isolation"] = mode
 	})
 	id := newID(t)
-	res := r.run("run", "--bundle", b.dir, id)
+	res := r.runOpt(runOpts{timeout: limit}, "run", "--bundle", b.dir, id)
 	assertNothingLeft(t, r.root, id, b.dir)
 	return res
 }

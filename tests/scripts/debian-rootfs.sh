@@ -1,7 +1,8 @@
 #!/bin/sh
 # debian-rootfs.sh [DIR]: build, once, a Debian 12 (bookworm) minbase rootfs
 # for the sandbox compatibility suite (tests/sandbox_compat_test.go), with
-# busybox, python3 and procps added (perl-base and coreutils are in minbase).
+# busybox, python3 and procps added (perl-base and coreutils are in minbase),
+# and CPython's regression tests (libpython3.11-testsuite) as a corpus.
 #
 # DIR defaults to /var/cache/runx-tests/debian-bookworm (outside the
 # repository). The rootfs is DIR/rootfs; DIR/stamp records what was built and
@@ -12,8 +13,8 @@ set -eu
 
 dir=${1:-/var/cache/runx-tests/debian-bookworm}
 suite=bookworm
-include=busybox,python3,procps
-want="$suite minbase $include v1"
+include=busybox,python3,procps,libpython3.11-testsuite
+want="$suite minbase $include v2"
 
 mkdir -p "$(dirname "$dir")"
 exec 9>"$dir.lock"
@@ -46,6 +47,9 @@ debootstrap --variant=minbase --include="$include" "$suite" "$dir/rootfs" "$MIRR
 	tail -n 30 "$dir/debootstrap.log" >&2
 	exit 1
 }
+# The /etc/hosts an engine would bind in (debootstrap writes none): programs
+# and tests resolve "localhost".
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$dir/rootfs/etc/hosts"
 # Keep it small: no package lists or downloaded .debs.
 rm -rf "$dir/rootfs/var/cache/apt/archives/"*.deb "$dir/rootfs/var/lib/apt/lists/"* 2>/dev/null || true
 echo "$want" >"$dir/stamp"

@@ -1,0 +1,92 @@
+package tests
+
+import (
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// CPython's own regression tests as a compatibility corpus: Debian's
+// libpython3.11-testsuite (in the compatibility rootfs, debian-rootfs.sh)
+// has thousands of tests of the system interfaces a program uses (files,
+// processes, signals, sockets, terminals, limits), written against Linux,
+// not against runx. Each module below runs once in the namespace mode and
+// once in the sandbox, on the same rootfs, and every test must end the
+// same way in both (passed, failed, errored or skipped); a test that fails
+// in the namespace mode too is not the sandbox's to pass. The modules are
+// those whose results do not depend on timing under load.
+var pySuiteModules = []string{
+	"test_os", "test_posix", "test_fcntl", "test_stat", "test_shutil", "test_tempfile", "test_pathlib",
+	"test_glob", "test_posixpath", "test_genericpath", "test_fileio", "test_mmap", "test_resource",
+	"test_pwd", "test_grp", "test_select", "test_selectors", "test_epoll", "test_pty",
+	"test_wait4", "test_wait3", "test_getpass", "test_uuid", "test_platform",
+}
+
+// pySuiteDiffers are tests that end differently in the sandbox by design,
+// each with why (sandbox/README.md says more).
+var pySuiteDiffers = map[string]string{}
+
+// pyResultLine is unittest -v's line for one test: "name (module.Class.name) ... ok".
+var pyResultLine = regexp.MustCompile(`^(\S+ \([\w.]+\)) \.\.\. (ok|FAIL|ERROR|skipped|expected failure|unexpected success)`)
+
+// pyResults maps each test of unittest -v's output to how it ended.
+func pyResults(out string) map[string]string {
+	res := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if m := pyResultLine.FindStringSubmatch(l); m != nil {
+			res[m[1]] = m[2]
+		}
+	}
+	return res
+}
+
+func TestSandboxPythonSuite(t *testing.T) {
+	requireRunx(t)
+	rootfs := debianRootfs(t)
+	mods := pySuiteModules
+	if v := os.Getenv("RUNX_PYSUITE_MODULES"); v != "" {
+		mods = strings.Fields(v) // others to look at; the list above is what must hold
+	}
+	for _, m := range mods {
+		m := m
+		t.Run(m, func(t *testing.T) {
+			t.Parallel()
+			cmd := "cd /tmp && python3 -m unittest -v test." + m + " 2>&1"
+			ns := compatRunFor(t, "namespace", rootfs, cmd, false, 5*time.Minute)
+			sb := compatRunFor(t, "sandbox", rootfs, cmd, false, 5*time.Minute)
+			nsRes, sbRes := pyResults(ns.stdout), pyResults(sb.stdout)
+			if len(nsRes) == 0 || strings.Contains(ns.stdout, "unittest.loader._FailedTest") {
+				t.Fatalf("the module did not run in the namespace mode (is libpython3.11-testsuite in the rootfs?)\n%s", ns)
+			}
+			var differ []string
+			for name, want := range nsRes {
+				got, ok := sbRes[name]
+				if !ok {
+					got = "missing"
+				}
+				if got != want && pySuiteDiffers[name] == "" {
+					differ = append(differ, name+": namespace "+want+", sandbox "+got)
+				}
+			}
+			sort.Strings(differ)
+			if len(differ) > 0 || sb.timedOut {
+				t.Errorf("%d of %d tests end differently in the sandbox:\n%s\nsandbox output's end:\n%s",
+					len(differ), len(nsRes), strings.Join(differ, "\n"), tailLines(sb.stdout, 60))
+				return
+			}
+			t.Logf("%d tests, all ending as in the namespace mode", len(nsRes))
+		})
+	}
+}
+
+// tailLines is the last n lines of s.
+func tailLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
