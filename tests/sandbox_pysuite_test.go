@@ -15,19 +15,37 @@ import (
 // processes, signals, sockets, terminals, limits), written against Linux,
 // not against runx. Each module below runs once in the namespace mode and
 // once in the sandbox, on the same rootfs, and every test must end the
-// same way in both (passed, failed, errored or skipped); a test that fails
-// in the namespace mode too is not the sandbox's to pass. The modules are
-// those whose results do not depend on timing under load.
+// same way in both (pyWorse); a test that fails in the namespace mode too is
+// not the sandbox's to pass. The modules are those whose results do not
+// depend on timing under load (test_signal, test_threading, test_eintr and
+// test_poll also end as in the namespace mode today, 2026-12-07, but time
+// themselves; RUNX_PYSUITE_MODULES runs any list). Not test_socket yet: its
+// testSourceAddress fails in the sandbox about one run in three (getsockname
+// EBADF on the client's new socket), a race not found yet.
 var pySuiteModules = []string{
 	"test_os", "test_posix", "test_fcntl", "test_stat", "test_shutil", "test_tempfile", "test_pathlib",
 	"test_glob", "test_posixpath", "test_genericpath", "test_fileio", "test_mmap", "test_resource",
 	"test_pwd", "test_grp", "test_select", "test_selectors", "test_epoll", "test_pty",
 	"test_wait4", "test_wait3", "test_getpass", "test_uuid", "test_platform",
+	"test_subprocess", "test_socketserver", "test_tarfile", "test_zipfile", "test_logging",
+	"test_popen", "test_fileinput", "test_filecmp", "test_httpservers", "test_largefile", "test_syslog",
+	"test_sched",
 }
 
 // pySuiteDiffers are tests that end differently in the sandbox by design,
 // each with why (sandbox/README.md says more).
-var pySuiteDiffers = map[string]string{}
+var pySuiteDiffers = map[string]string{
+	"test_pidfd_send_signal (test.test_signal.PidfdSignalTest.test_pidfd_send_signal)": "a /proc/PID directory descriptor is of the Sentry's /proc, not procfs, so it is no pidfd (pidfd_open's are)",
+}
+
+// pyWorse tells whether a test that ended want in the namespace mode ended
+// worse in the sandbox: not passing where it passed, or failing where it
+// did not fail (a skip there means the sandbox lacks what the test looked
+// for). A test the namespace mode fails is not the sandbox's to pass.
+func pyWorse(want, got string) bool {
+	failed := func(s string) bool { return s == "FAIL" || s == "ERROR" || s == "missing" || s == "unexpected success" }
+	return (want == "ok" && got != "ok") || (failed(got) && !failed(want))
+}
 
 // pyResultLine is unittest -v's line for one test: "name (module.Class.name) ... ok".
 var pyResultLine = regexp.MustCompile(`^(\S+ \([\w.]+\)) \.\.\. (ok|FAIL|ERROR|skipped|expected failure|unexpected success)`)
@@ -67,7 +85,7 @@ func TestSandboxPythonSuite(t *testing.T) {
 				if !ok {
 					got = "missing"
 				}
-				if got != want && pySuiteDiffers[name] == "" {
+				if pyWorse(want, got) && pySuiteDiffers[name] == "" {
 					differ = append(differ, name+": namespace "+want+", sandbox "+got)
 				}
 			}
