@@ -20,7 +20,8 @@
 # The suites' logs are copied to $ENGINES_NESTED_LOGS (default
 # /var/cache/runx-tests/nested-engines). ENGINES_NESTED_CRITEST, a list of
 # handlers (e.g. runx-microvm), also runs critest under each, against the
-# same expectation files as on this host. Exit status: 1 when a suite failed,
+# same expectation files as on this host (ENGINES_CONTAINERD_FOCUS, a ginkgo
+# focus, runs only the specs it matches). Exit status: 1 when a suite failed,
 # 2 on a usage error or when the nested host could not run them.
 set -uo pipefail
 say() { printf 'engines-nested: %s\n' "$*" >&2; }
@@ -77,7 +78,7 @@ cd "$repo" || exit 2
 limit=1800
 # critest under runx-microvm ran past an hour in there (2026-12-07).
 [ -n "${ENGINES_NESTED_CRITEST:-}" ] && limit=$((limit + 7200 * $(wc -w <<<"$ENGINES_NESTED_CRITEST")))
-bash tests/scripts/nested-host.sh -m 8192 -c 2 -t $limit -s 200 -e RUNX -e REPO -e ENGINES_NESTED_LOGS -e ENGINES_NESTED_CRITEST -v "$logs" -- bash -c "$inner"
+bash tests/scripts/nested-host.sh -m 8192 -c 2 -t $limit -s 200 -e RUNX -e REPO -e ENGINES_NESTED_LOGS -e ENGINES_NESTED_CRITEST -e ENGINES_CONTAINERD_FOCUS -v "$logs" -- bash -c "$inner"
 rc=$?
 say "finished in $(($(date +%s) - start)) s (exit $rc)"
 case $rc in
