@@ -79,10 +79,8 @@ func (s *sentry) heldExe(t *task, host int) (*vnode, bool) {
 	if err != nil {
 		return nil, false
 	}
-	if t != nil {
-		t.hold(c)
-	}
-	return &vnode{kind: vFD, fd: c, fdPath: e.name}, true
+	v, _ := s.fdVnode(t, c, e.name) // named: no error
+	return v, true
 }
 
 func (e heldExec) close() {

@@ -631,14 +631,23 @@ func (s *sentry) procFD(t *task, host int, comps []string) (*vnode, error) {
 	if err != nil {
 		return nil, unix.ENOENT
 	}
+	return s.fdVnode(t, c, "")
+}
+
+// fdVnode is a link leading to the Sentry's descriptor c (held for the call
+// t), named path, or where c leads when path is "".
+func (s *sentry) fdVnode(t *task, c int, path string) (*vnode, error) {
 	if t != nil {
 		t.hold(c)
 	}
-	p, err := s.fdPath(c)
-	if err != nil {
-		return nil, unix.ENOENT
+	if path == "" {
+		p, err := s.fdPath(c)
+		if err != nil {
+			return nil, unix.ENOENT
+		}
+		path = p
 	}
-	return &vnode{kind: vFD, fd: c, fdPath: p}, nil
+	return &vnode{kind: vFD, fd: c, fdPath: path}, nil
 }
 
 // procNS is /proc/PID/ns: links named as the kernel names them
@@ -673,14 +682,11 @@ func (s *sentry) procNS(t *task, host int, comps []string) (*vnode, error) {
 	if err != nil {
 		return nil, unix.ENOENT
 	}
-	if t != nil {
-		t.hold(c)
+	v, err := s.fdVnode(t, c, "")
+	if err == nil {
+		v.ns = true
 	}
-	p, err := s.fdPath(c)
-	if err != nil {
-		return nil, unix.ENOENT
-	}
-	return &vnode{kind: vFD, fd: c, fdPath: p, ns: true}, nil
+	return v, err
 }
 
 // fdDir lists host's descriptors as /proc/PID/fd and fdinfo do, each entry
