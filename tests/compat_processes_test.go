@@ -413,4 +413,22 @@ print(e(os.tcsetpgrp, 99, 0), e(os.tcsetpgrp, os.open("/etc/hostname", os.O_RDON
 d = os.open("/tmp", os.O_RDONLY)
 print(e(fcntl.fcntl, d, fcntl.F_NOTIFY, fcntl.DN_CREATE | fcntl.DN_MULTISHOT))
 '`},
+	// Found and fixed: descriptors past the two reserved ones, in a process
+	// that raised its soft RLIMIT_NOFILE (fcntl, close, getsockname there),
+	// and the number execFD freed by every exec (test_selectors).
+	{"py-fds-past-reserved", `python3 -c '
+import fcntl, os, resource, socket
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+pairs = [socket.socketpair() for _ in range((soft + 200) // 2)]
+high = max(s.fileno() for p in pairs for s in p)
+print(high > soft, all(s.getsockname() == "" for p in pairs for s in p))
+print(fcntl.fcntl(high, fcntl.F_GETFD), len(os.listdir("/proc/self/fd")) > soft)
+os.close(high)
+try:
+    os.fstat(high)
+except OSError as e:
+    print("closed", e.strerror)
+print(fcntl.fcntl(3, fcntl.F_DUPFD, soft + 50) >= soft + 50)
+'`},
 }
