@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"strconv"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -64,10 +63,7 @@ func (h *heldExecs) drop(tgid int) {
 // exe is /proc/PID/exe of host process or thread host when it runs a held
 // program: a link named as the kernel names the file, leading to it.
 func (s *sentry) heldExe(t *task, host int) (*vnode, bool) {
-	tgid := host
-	if v, err := procStatusField(host, "Tgid"); err == nil {
-		tgid, _ = strconv.Atoi(v)
-	}
+	tgid := hostTgid(host)
 	h := &s.held
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -207,13 +207,11 @@ func (s *sentry) lookupEmpty(t *task, dirfd int, p string, flags int, follow boo
 		unix.CloseOnExec(c)
 		p, _ := rawFDPath(c)
 		if link, ok := standInLink(p); ok {
+			// The link itself, found again (fstatat, readlinkat...).
 			unix.Close(c)
 			return s.lookup(t, unix.AT_FDCWD, link, false)
 		}
-		if v, ok := s.scratch.virtualPath(p); ok {
-			p = v
-		}
-		return &node{fd: c, path: p}, nil
+		return &node{fd: c, path: s.shownPath(p)}, nil
 	}
 	return s.lookup(t, dirfd, p, follow)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -517,11 +518,7 @@ func (s *sentry) procPid(t *task, host, vpid int, comps []string, process bool) 
 // limitsFile is /proc/PID/limits with the RLIMIT_NOFILE the process sees
 // (sys_process.go), in the kernel's layout.
 func (s *sentry) limitsFile(host int, b []byte) []byte {
-	tgid := host
-	if v, err := procStatusField(host, "Tgid"); err == nil {
-		tgid, _ = strconv.Atoi(v)
-	}
-	lim := s.nofileOf(tgid)
+	lim := s.nofileOf(hostTgid(host))
 	val := func(v uint64) string {
 		if v == unix.RLIM_INFINITY {
 			return "unlimited"
@@ -667,11 +664,7 @@ func (s *sentry) procNS(t *task, host int, comps []string) (*vnode, error) {
 	if len(comps) > 1 {
 		return nil, unix.ENOTDIR
 	}
-	ok := false
-	for _, n := range nsNames {
-		ok = ok || n == comps[0]
-	}
-	if !ok {
+	if !slices.Contains(nsNames, comps[0]) {
 		return nil, unix.ENOENT
 	}
 	from := strconv.Itoa(host)

@@ -68,6 +68,17 @@ func (t *task) hold(fd int) int {
 	return fd
 }
 
+// hostTgid is the process of host thread tid (tid itself when it cannot be
+// read).
+func hostTgid(tid int) int {
+	if v, err := procStatusField(tid, "Tgid"); err == nil {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return tid
+}
+
 // procStatusField is one field of /proc/PID/status, trimmed, without
 // reading the others into a map: for the fields a call reads on its path.
 func procStatusField(pid int, key string) (string, error) {
@@ -371,13 +382,19 @@ func (s *sentry) fdPath(fd int) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return s.shownPath(p), nil
+}
+
+// shownPath is the workload's name for p, the path of a descriptor of the
+// Sentry's: a scratch directory's /proc path, a symlink stand-in's link.
+func (s *sentry) shownPath(p string) string {
 	if v, ok := s.scratch.virtualPath(p); ok {
-		return v, nil
+		return v
 	}
 	if link, ok := standInLink(p); ok {
-		return link, nil
+		return link
 	}
-	return p, nil
+	return p
 }
 
 // rawFDPath is the path of the Sentry's descriptor fd under its root.
