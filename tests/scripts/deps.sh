@@ -11,8 +11,9 @@ packages=(
 	busybox-static runc debootstrap
 	# tools the runtimes and tests call
 	iproute2 procps util-linux psmisc passwd mount jq iputils-ping
-	# checkpoint and restore
-	criu
+	# checkpoint and restore; criu locks a container's network with
+	# iptables-restore (its default, as under runc), which it only recommends
+	criu iptables
 )
 
 if [ "$(id -u)" -ne 0 ]; then
