@@ -19,9 +19,7 @@ import (
 // not the sandbox's to pass. The modules are those whose results do not
 // depend on timing under load (test_signal, test_threading, test_eintr and
 // test_poll also end as in the namespace mode today, 2026-12-07, but time
-// themselves; RUNX_PYSUITE_MODULES runs any list). Not test_socket yet: its
-// testSourceAddress fails in the sandbox about one run in three (getsockname
-// EBADF on the client's new socket), a race not found yet.
+// themselves; RUNX_PYSUITE_MODULES runs any list).
 var pySuiteModules = []string{
 	"test_os", "test_posix", "test_fcntl", "test_stat", "test_shutil", "test_tempfile", "test_pathlib",
 	"test_glob", "test_posixpath", "test_genericpath", "test_fileio", "test_mmap", "test_resource",
@@ -29,13 +27,25 @@ var pySuiteModules = []string{
 	"test_wait4", "test_wait3", "test_getpass", "test_uuid", "test_platform",
 	"test_subprocess", "test_socketserver", "test_tarfile", "test_zipfile", "test_logging",
 	"test_popen", "test_fileinput", "test_filecmp", "test_httpservers", "test_largefile", "test_syslog",
-	"test_sched",
+	"test_sched", "test_socket",
 }
 
 // pySuiteDiffers are tests that end differently in the sandbox by design,
 // each with why (sandbox/README.md says more).
 var pySuiteDiffers = map[string]string{
 	"test_pidfd_send_signal (test.test_signal.PidfdSignalTest.test_pidfd_send_signal)": "a /proc/PID directory descriptor is of the Sentry's /proc, not procfs, so it is no pidfd (pidfd_open's are)",
+}
+
+// pySuiteRacy are tests whose own threads race, so that how they end depends
+// on timing, in either mode; each with the race.
+var pySuiteRacy = map[string]string{
+	// Traced (tracefs, 2026-12-07): the client thread registers
+	// addCleanup(cli.close) and then calls getsockname; the cleanups run
+	// last-in first-out in the main thread once its accept returned, so
+	// cli.close can come first (the main thread's close(5), then the
+	// client's getsockname(5) EBADF). The sandbox's slower connect makes
+	// that order likelier (about one run in three under load).
+	"testSourceAddress (test.test_socket.NetworkConnectionAttributesTest.testSourceAddress)": "its cleanup in the main thread may close the client's socket before the client's getsockname",
 }
 
 // pyWorse tells whether a test that ended want in the namespace mode ended
@@ -85,7 +95,7 @@ func TestSandboxPythonSuite(t *testing.T) {
 				if !ok {
 					got = "missing"
 				}
-				if pyWorse(want, got) && pySuiteDiffers[name] == "" {
+				if pyWorse(want, got) && pySuiteDiffers[name] == "" && pySuiteRacy[name] == "" {
 					differ = append(differ, name+": namespace "+want+", sandbox "+got)
 				}
 			}
