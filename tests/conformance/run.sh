@@ -231,6 +231,12 @@ remove_tree() {
 		sort -r | while read -r mp; do
 		umount -l "$mp" 2>/dev/null || true
 	done
+	if mountpoint -q "$top"; then
+		# The nested host's own tmpfs (nested.sh): emptied, not removed.
+		find "$top" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system {} + 2>/dev/null ||
+			say "warning: could not empty $top"
+		return 0
+	fi
 	rm -rf --one-file-system "$top" 2>/dev/null || say "warning: could not remove $top"
 }
 
