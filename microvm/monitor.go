@@ -179,10 +179,11 @@ func runMonitor(dir string, report *os.File) (unix.WaitStatus, error) {
 		return 0, err
 	}
 	if err := m.connect(); err != nil {
-		// The state directory goes with a failed create: the console's end
-		// is in the error.
-		return 0, fmt.Errorf("%w (guest kernel %s, initramfs %s; its console: %s)", err,
-			m.cfg.VM.Kernel, m.cfg.VM.Initrd, tail(filepath.Join(dir, "console.log")))
+		// The state directory goes with a failed create: how the
+		// hypervisor ended (its log's end) and the console's end are in
+		// the error.
+		return 0, fmt.Errorf("%w (guest kernel %s, initramfs %s; %s)", err,
+			m.cfg.VM.Kernel, m.cfg.VM.Initrd, m.whyEnded())
 	}
 	tAgent := time.Since(t0)
 	m.note("the agent answered after %v", tAgent.Round(time.Millisecond))
