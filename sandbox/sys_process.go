@@ -631,6 +631,20 @@ func (s *sentry) sysPrctl(t *task) result {
 		return contin()
 	case unix.PR_SET_PTRACER:
 		return ok(0) // names a process; nothing traces in the sandbox
+	case unix.PR_GET_NAME:
+		// The name /proc/PID/comm shows: a dynamic program's, where the
+		// kernel's is its interpreter's (ld-linux-x86-64). 16 bytes with
+		// NUL padding, as the kernel copies them.
+		name, found := shownComm(t.tid)
+		if !found {
+			return contin()
+		}
+		var b [16]byte
+		copy(b[:15], name)
+		if err := t.write(t.arg(1), b[:]); err != nil {
+			return fail(unix.EFAULT)
+		}
+		return ok(0)
 	case unix.PR_SET_NO_NEW_PRIVS, unix.PR_GET_NO_NEW_PRIVS, unix.PR_SET_KEEPCAPS, unix.PR_GET_KEEPCAPS, unix.PR_GET_SECUREBITS, unix.PR_SET_SECUREBITS, unix.PR_CAPBSET_READ, unix.PR_CAPBSET_DROP, unix.PR_CAP_AMBIENT:
 		return s.prctlCaps(t, opt)
 	}

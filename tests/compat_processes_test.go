@@ -431,4 +431,22 @@ except OSError as e:
     print("closed", e.strerror)
 print(fcntl.fcntl(3, fcntl.F_DUPFD, soft + 50) >= soft + 50)
 '`},
+	// Found and fixed: prctl(PR_GET_NAME) in a dynamic program gave its
+	// interpreter's name (ld-linux-x86-64), where /proc/self/comm gave its own.
+	{"prctl-get-name", `python3 -c '
+import ctypes, threading
+libc = ctypes.CDLL(None)
+def name():
+    b = ctypes.create_string_buffer(b"x" * 16)
+    libc.prctl(16, b)
+    return b.raw
+print(name(), open("/proc/self/comm").read().strip())
+libc.prctl(15, b"renamed")
+print(name(), open("/proc/self/comm").read().strip())
+def worker():
+    libc.prctl(15, b"worker-thread-long-name")
+    print(name(), flush=True)
+t = threading.Thread(target=worker)
+t.start(); t.join()
+'; busybox sh -c 'cat /proc/self/comm'`},
 }
