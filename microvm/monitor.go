@@ -408,8 +408,9 @@ func (m *monitor) connect() error {
 			return fmt.Errorf("the guest agent: %w", err)
 		}
 		return nil
-	case err := <-ended:
-		return fmt.Errorf("the VM ended before its agent answered (%v)", err)
+	case <-ended:
+		// How it ended the caller adds (whyEnded), with the console's end.
+		return errors.New("the VM ended before its agent answered")
 	}
 }
 
