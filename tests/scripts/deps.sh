@@ -12,7 +12,8 @@ packages=(
 	# tools the runtimes and tests call
 	iproute2 procps util-linux psmisc passwd mount jq iputils-ping
 	# checkpoint and restore; criu locks a container's network with
-	# iptables-restore (its default, as under runc), which it only recommends
+	# iptables-restore (its default, as under runc), a package it neither
+	# depends on nor recommends
 	criu iptables
 )
 
